@@ -1,0 +1,247 @@
+//! A BERT encoder in candle, as sentence-transformers runs it: word +
+//! position + token-type embeddings, N post-norm transformer layers with
+//! exact (erf) GELU, then pooling over the attention mask.
+//!
+//! It follows candle-transformers' BertModel, with three changes: Q, K and V
+//! are one fused projection (one large matrix multiply instead of three),
+//! the attention mask is a finite bias (f32::MIN turns into -inf in half
+//! precision and then NaN), and tokens are kept flat as (batch × length,
+//! hidden) so every projection is a plain 2-D GEMM.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, D};
+use serde::Deserialize;
+
+use super::{Backend, EmbedError, Pooling, TokenBatch};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub model_type: Option<String>,
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+/// Added to the attention scores of padding positions. Finite, so that it
+/// stays finite in f16/bf16; exp(-10000) is 0 in every float type.
+const MASK_BIAS: f64 = -10_000.0;
+
+struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
+    }
+}
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl Norm {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
+    }
+}
+
+struct Layer {
+    qkv: Dense,
+    attn_out: Dense,
+    attn_norm: Norm,
+    up: Dense,
+    down: Dense,
+    out_norm: Norm,
+}
+
+pub struct CandleBert {
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    embed_norm: Norm,
+    layers: Vec<Layer>,
+    heads: usize,
+    head_dim: usize,
+    hidden: usize,
+    pooling: Pooling,
+    device: Device,
+}
+
+/// Finds tensors whatever prefix a checkpoint uses (`bert.`, `model.`, none)
+/// and whichever LayerNorm naming (`weight`/`bias` or `gamma`/`beta`).
+struct Weights {
+    tensors: HashMap<String, Tensor>,
+    prefix: String,
+    file: String,
+}
+
+impl Weights {
+    fn get(&self, name: &str) -> Result<Tensor, EmbedError> {
+        let full = format!("{}{name}", self.prefix);
+        if let Some(t) = self.tensors.get(&full) {
+            return Ok(t.clone());
+        }
+        let legacy = full.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
+        self.tensors
+            .get(&legacy)
+            .cloned()
+            .ok_or_else(|| EmbedError::Model { path: self.file.clone(), message: format!("missing tensor {full}") })
+    }
+
+    fn dense(&self, name: &str) -> Result<Dense, EmbedError> {
+        Ok(Dense { weight: self.get(&format!("{name}.weight"))?, bias: self.get(&format!("{name}.bias"))? })
+    }
+
+    fn norm(&self, name: &str, eps: f64) -> Result<Norm, EmbedError> {
+        Ok(Norm { weight: self.get(&format!("{name}.weight"))?, bias: self.get(&format!("{name}.bias"))?, eps: eps as f32 })
+    }
+}
+
+impl CandleBert {
+    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device) -> Result<Self, EmbedError> {
+        let path = dir.join("model.safetensors");
+        let file = path.display().to_string();
+        let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
+        if !config.hidden_act.starts_with("gelu") {
+            return Err(model_err(format!("activation {} is not supported (BERT-family models use gelu)", config.hidden_act)));
+        }
+        if config.hidden_size % config.num_attention_heads != 0 {
+            return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
+        }
+        let tensors = candle_core::safetensors::load(&path, device).map_err(|e| model_err(e.to_string()))?;
+        let tensors: HashMap<String, Tensor> = tensors
+            .into_iter()
+            .map(|(k, t)| t.to_dtype(DType::F32).map(|t| (k, t)))
+            .collect::<candle_core::Result<_>>()
+            .map_err(|e| model_err(e.to_string()))?;
+        let prefix = ["", "bert.", "model.", "0.auto_model."]
+            .into_iter()
+            .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
+            .ok_or_else(|| model_err("no BERT embeddings (embeddings.word_embeddings.weight) in this file".into()))?
+            .to_string();
+        let w = Weights { tensors, prefix, file: file.clone() };
+        let eps = config.layer_norm_eps;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let q = w.dense(&format!("{p}.attention.self.query"))?;
+            let k = w.dense(&format!("{p}.attention.self.key"))?;
+            let v = w.dense(&format!("{p}.attention.self.value"))?;
+            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|e| model_err(e.to_string()));
+            let qkv = Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
+            layers.push(Layer {
+                qkv,
+                attn_out: w.dense(&format!("{p}.attention.output.dense"))?,
+                attn_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
+                up: w.dense(&format!("{p}.intermediate.dense"))?,
+                down: w.dense(&format!("{p}.output.dense"))?,
+                out_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
+            });
+        }
+        Ok(CandleBert {
+            word: w.get("embeddings.word_embeddings.weight")?,
+            position: w.get("embeddings.position_embeddings.weight")?,
+            token_type: w.get("embeddings.token_type_embeddings.weight")?,
+            embed_norm: w.norm("embeddings.LayerNorm", eps)?,
+            layers,
+            heads: config.num_attention_heads,
+            head_dim: config.hidden_size / config.num_attention_heads,
+            hidden: config.hidden_size,
+            pooling,
+            device: device.clone(),
+        })
+    }
+
+    fn encode(&self, batch: &TokenBatch) -> candle_core::Result<Tensor> {
+        let (b, l) = (batch.rows, batch.len);
+        let ids = Tensor::from_slice(&batch.ids, b * l, &self.device)?;
+        let types = Tensor::from_slice(&batch.type_ids, b * l, &self.device)?;
+        let positions = Tensor::arange(0u32, l as u32, &self.device)?;
+        let x = self.word.index_select(&ids, 0)?.reshape((b, l, self.hidden))?;
+        let x = x.broadcast_add(&self.position.index_select(&positions, 0)?)?;
+        let x = (x + self.token_type.index_select(&types, 0)?.reshape((b, l, self.hidden))?)?;
+        let mut x = self.embed_norm.forward(&x.reshape((b * l, self.hidden))?)?;
+        let mask = Tensor::from_slice(&batch.mask, (b, 1, 1, l), &self.device)?.to_dtype(DType::F32)?;
+        let bias = ((1.0 - mask)? * MASK_BIAS)?;
+        for layer in &self.layers {
+            x = self.layer(layer, &x, b, l, &bias)?;
+        }
+        x.reshape((b, l, self.hidden))
+    }
+
+    fn layer(&self, layer: &Layer, x: &Tensor, b: usize, l: usize, bias: &Tensor) -> candle_core::Result<Tensor> {
+        let (h, hd) = (self.heads, self.head_dim);
+        let qkv = layer.qkv.forward(x)?.reshape((b, l, 3, h, hd))?.permute((2, 0, 3, 1, 4))?;
+        // Scaling Q (b·l·d values) is cheaper than scaling the scores (b·h·l·l).
+        let q = (qkv.get(0)?.contiguous()? * (1.0 / (hd as f64).sqrt()))?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b * l, self.hidden))?;
+        let x = layer.attn_norm.forward(&(layer.attn_out.forward(&context)? + x)?)?;
+        let up = layer.up.forward(&x)?.gelu_erf()?;
+        layer.out_norm.forward(&(layer.down.forward(&up)? + x)?)
+    }
+
+    fn pool(&self, hidden: &Tensor, batch: &TokenBatch) -> candle_core::Result<Tensor> {
+        match self.pooling {
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1),
+            Pooling::Mean => {
+                let mask = Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
+                let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
+                let count = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+                sum.broadcast_div(&count)
+            }
+            Pooling::Max => {
+                let mask = Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
+                let masked = hidden.broadcast_add(&((1.0 - mask)? * -1e9)?)?;
+                masked.max(D::Minus2)
+            }
+        }
+    }
+}
+
+impl Backend for CandleBert {
+    fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let hidden = self.encode(batch)?;
+            self.pool(&hidden, batch)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
+        };
+        run().map_err(|e| EmbedError::Compute(e.to_string()))
+    }
+
+    fn device_name(&self) -> String {
+        match &self.device {
+            Device::Cpu => "cpu".into(),
+            Device::Cuda(_) => "cuda:0".into(),
+            other => format!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Texts to unit-length vectors: tokenizer, batching by length, the model
+//! backend, pooling and normalisation.
+//!
+//! `Embedder` owns everything up to the backend: it tokenizes, sorts texts
+//! by token count so each batch carries little padding, pads each batch to
+//! its own longest text, and returns vectors in the caller's order. The model
+//! itself sits behind the `Backend` trait (one implementation per runtime,
+//! chosen once at start-up); `bert::CandleBert` runs BERT-family models on
+//! candle's CPU or CUDA device.
+
+pub mod bert;
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use candle_core::Device;
+use serde::Deserialize;
+use tokenizers::{Tokenizer, TruncationParams, TruncationStrategy};
+
+use crate::model::ModelDir;
+use crate::split::TokenSpans;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("{path}: {message}")]
+    Model { path: String, message: String },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("model computation failed: {0}")]
+    Compute(String),
+    #[error("{0}")]
+    Device(String),
+}
+
+/// How token vectors become one passage vector (from the model folder's
+/// `1_Pooling/config.json`; mean when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    Mean,
+    Cls,
+    Max,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// The CPU (always available).
+    Cpu,
+    /// The first CUDA GPU (needs a build with `--features cuda`).
+    Cuda,
+    /// A CUDA GPU when one is usable, else the CPU.
+    Auto,
+}
+
+/// One padded batch of token ids, row-major `rows × len`.
+pub struct TokenBatch {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+    pub mask: Vec<u32>,
+    pub rows: usize,
+    pub len: usize,
+}
+
+/// A model runtime: turns a padded batch into one pooled vector per row.
+pub trait Backend: Send + Sync {
+    fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, EmbedError>;
+    fn device_name(&self) -> String;
+}
+
+/// What an embedder is, for manifests, reports and `--json` output.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub name: String,
+    pub dim: usize,
+    pub max_tokens: usize,
+    pub pooling: Pooling,
+}
+
+pub struct Embedder {
+    backend: Box<dyn Backend>,
+    tokenizer: Tokenizer,
+    /// The same tokenizer without truncation, for the splitter's windows.
+    span_tokenizer: Tokenizer,
+    pub info: ModelInfo,
+    pub batch_size: usize,
+    pad_id: u32,
+}
+
+/// Counts of one `embed` call, for progress and benchmarks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmbedStats {
+    pub texts: usize,
+    /// Tokens the model read, special tokens included, padding excluded.
+    pub tokens: usize,
+    /// Positions the model computed, padding included.
+    pub padded_tokens: usize,
+}
+
+#[derive(Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: Option<usize>,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, EmbedError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EmbedError::Model { path: path.display().to_string(), message: e.to_string() })?;
+    serde_json::from_str(&text).map_err(|e| EmbedError::Model { path: path.display().to_string(), message: e.to_string() })
+}
+
+pub fn select_device(choice: DeviceChoice) -> Result<Device, EmbedError> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Cuda => cuda_device(),
+        DeviceChoice::Auto => Ok(cuda_device().unwrap_or(Device::Cpu)),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device, EmbedError> {
+    Device::new_cuda(0).map_err(|e| EmbedError::Device(format!("no usable CUDA device: {e}")))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device() -> Result<Device, EmbedError> {
+    Err(EmbedError::Device(
+        "this motif was built without CUDA; rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit)".into(),
+    ))
+}
+
+impl Embedder {
+    /// Loads a sentence-transformers folder: config.json, model.safetensors,
+    /// tokenizer.json, and 1_Pooling/config.json and sentence_bert_config.json
+    /// when present.
+    pub fn load(model: &ModelDir, device: DeviceChoice) -> Result<Self, EmbedError> {
+        let dir = &model.dir;
+        for required in ["config.json", "model.safetensors", "tokenizer.json"] {
+            if !dir.join(required).is_file() {
+                return Err(EmbedError::Model {
+                    path: dir.display().to_string(),
+                    message: format!("no {required}: a model folder needs config.json, model.safetensors and tokenizer.json"),
+                });
+            }
+        }
+        let config: bert::BertConfig = read_json(&dir.join("config.json"))?;
+        if let Some(t) = &config.model_type {
+            if !matches!(t.as_str(), "bert" | "roberta" | "xlm-roberta" | "camembert") && !t.contains("bert") {
+                return Err(EmbedError::Model {
+                    path: dir.join("config.json").display().to_string(),
+                    message: format!("model_type {t} is not BERT-family; motif runs BERT-family encoders"),
+                });
+            }
+        }
+        let pooling = if dir.join("1_Pooling/config.json").is_file() {
+            let p: PoolingConfig = read_json(&dir.join("1_Pooling/config.json"))?;
+            if p.pooling_mode_cls_token {
+                Pooling::Cls
+            } else if p.pooling_mode_max_tokens {
+                Pooling::Max
+            } else {
+                Pooling::Mean
+            }
+        } else {
+            Pooling::Mean
+        };
+        let max_tokens = if dir.join("sentence_bert_config.json").is_file() {
+            read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))?.max_seq_length
+        } else {
+            None
+        }
+        .or(model.known.map(|k| k.max_tokens))
+        .unwrap_or(512)
+        .min(config.max_position_embeddings);
+
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), max_tokens)?;
+        let mut span_tokenizer = tokenizer.clone();
+        span_tokenizer.with_truncation(None).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).or_else(|| tokenizer.token_to_id("[PAD]")).unwrap_or(0);
+        let device = select_device(device)?;
+        let backend = bert::CandleBert::load(dir, &config, pooling, &device)?;
+        let info = ModelInfo { name: model.name.clone(), dim: config.hidden_size, max_tokens, pooling };
+        Ok(Embedder { backend: Box::new(backend), tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
+    }
+
+    pub fn device_name(&self) -> String {
+        self.backend.device_name()
+    }
+
+    /// Embeds texts, returning unit-length vectors in input order. Texts
+    /// longer than the model's maximum are truncated as sentence-transformers
+    /// does; passages from the splitter never are, because it windows them.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_with_progress(texts, &mut |_| {}).map(|(v, _)| v)
+    }
+
+    /// As `embed`, calling `progress` with the number of texts finished after
+    /// each batch. The next chunk is tokenized on another thread while the
+    /// model runs, so the tokenizer's time hides behind the model's.
+    pub fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(Vec<Vec<f32>>, EmbedStats), EmbedError> {
+        // Sorting within chunks keeps padding low without holding every
+        // text's tokens in memory at once.
+        const CHUNK: usize = 2048;
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        let mut stats = EmbedStats { texts: texts.len(), ..Default::default() };
+        std::thread::scope(|scope| -> Result<(), EmbedError> {
+            let (tx, rx) = mpsc::sync_channel::<Result<(usize, Vec<Vec<u32>>), EmbedError>>(1);
+            scope.spawn(move || {
+                for (c, chunk) in texts.chunks(CHUNK).enumerate() {
+                    if tx.send(self.token_ids(chunk).map(|ids| (c * CHUNK, ids))).is_err() {
+                        return;
+                    }
+                }
+            });
+            for message in rx {
+                let (offset, ids) = message?;
+                let mut order: Vec<usize> = (0..ids.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+                for rows in order.chunks(self.batch_size.max(1)) {
+                    let batch = self.pad(rows.iter().map(|&i| ids[i].as_slice()));
+                    stats.tokens += rows.iter().map(|&i| ids[i].len()).sum::<usize>();
+                    stats.padded_tokens += batch.rows * batch.len;
+                    let vectors = self.backend.embed_batch(&batch)?;
+                    for (&i, mut v) in rows.iter().zip(vectors) {
+                        normalize(&mut v);
+                        out[offset + i] = v;
+                    }
+                    progress(rows.len());
+                }
+            }
+            Ok(())
+        })?;
+        Ok((out, stats))
+    }
+
+    /// Token ids with special tokens, truncated to the model's maximum.
+    pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, EmbedError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch_fast(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+    }
+
+    fn pad<'a>(&self, rows: impl Iterator<Item = &'a [u32]> + Clone) -> TokenBatch {
+        let len = rows.clone().map(<[u32]>::len).max().unwrap_or(0).max(1);
+        let n = rows.clone().count();
+        let mut batch = TokenBatch {
+            ids: vec![self.pad_id; n * len],
+            type_ids: vec![0; n * len],
+            mask: vec![0; n * len],
+            rows: n,
+            len,
+        };
+        for (r, ids) in rows.enumerate() {
+            batch.ids[r * len..r * len + ids.len()].copy_from_slice(ids);
+            batch.mask[r * len..r * len + ids.len()].fill(1);
+        }
+        batch
+    }
+}
+
+fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer, EmbedError> {
+    let mut tokenizer = Tokenizer::from_file(path)
+        .map_err(|e| EmbedError::Model { path: path.display().to_string(), message: format!("bad tokenizer: {e}") })?;
+    // tokenizer.json files often ship fixed padding and a shorter truncation
+    // (all-MiniLM-L6-v2's: 128); sentence-transformers pads per batch and
+    // truncates at max_seq_length, and parity needs the same.
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            ..Default::default()
+        }))
+        .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+    Ok(tokenizer)
+}
+
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb).max(f32::MIN_POSITIVE)
+}
+
+impl TokenSpans for Embedder {
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        let encoding = self.span_tokenizer.encode(text, false).map_err(|e| e.to_string())?;
+        Ok(encoding.get_offsets().to_vec())
+    }
+
+    fn max_content_tokens(&self) -> usize {
+        // [CLS] and [SEP] take two of the model's positions.
+        self.info.max_tokens.saturating_sub(2).max(1)
+    }
+}

@@ -1,0 +1,447 @@
+//! Reading documents: paths, folders, globs and stdin, in the formats motif
+//! understands, decoded and checked, each with a content hash.
+//!
+//! A `Document`'s `text` is the text as motif read it (UTF-8, byte-order mark
+//! removed, tags stripped for HTML); every byte offset motif reports points
+//! into that text. Bad inputs (missing, binary, not UTF-8, empty folders) are
+//! errors that name the file; `IngestOptions::skip_bad` turns them into
+//! `Skipped` entries so a large run can go on.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// One document as read.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The name motif shows: the path as the user gave it (joined with the
+    /// path inside a folder), `-` for stdin, `FILE:ID` for a JSONL record.
+    pub id: String,
+    /// The file it came from, when it came from one.
+    pub source: Option<PathBuf>,
+    pub text: String,
+    /// Hex SHA-256 of `text`, so re-indexing can tell changed documents.
+    pub hash: String,
+}
+
+impl Document {
+    pub fn new(id: impl Into<String>, source: Option<PathBuf>, text: String) -> Self {
+        let hash = sha256_hex(text.as_bytes());
+        Document { id: id.into(), source, text, hash }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: no such file or directory")]
+    Missing { path: String },
+    #[error("{path}: cannot read: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: looks like a binary file (it contains NUL bytes); motif reads text")]
+    Binary { path: String },
+    #[error("{path}: not valid UTF-8 (first bad byte at offset {offset}); convert it to UTF-8 first, e.g. with iconv")]
+    NotUtf8 { path: String, offset: usize },
+    #[error("{path}: no text files found (looked for {exts})")]
+    EmptyDir { path: String, exts: String },
+    #[error("{pattern}: no file matches this pattern")]
+    NoMatch { pattern: String },
+    #[error("{pattern}: bad glob pattern: {message}")]
+    BadGlob { pattern: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    BadRecord { path: String, line: usize, message: String },
+}
+
+impl IngestError {
+    /// The file the error is about, for summaries of skipped inputs.
+    pub fn path(&self) -> &str {
+        match self {
+            IngestError::Missing { path }
+            | IngestError::Io { path, .. }
+            | IngestError::Binary { path }
+            | IngestError::NotUtf8 { path, .. }
+            | IngestError::EmptyDir { path, .. }
+            | IngestError::BadRecord { path, .. } => path,
+            IngestError::NoMatch { pattern } | IngestError::BadGlob { pattern, .. } => pattern,
+        }
+    }
+}
+
+/// File extensions taken from folders. A file named explicitly is read
+/// whatever its extension.
+pub const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "rst", "text", "html", "htm", "jsonl"];
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Report bad files as skipped instead of failing.
+    pub skip_bad: bool,
+    /// The JSON field that holds the text in `.jsonl` inputs.
+    pub text_field: String,
+    /// The JSON field that names a record in `.jsonl` inputs (line number when absent).
+    pub id_field: String,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { skip_bad: false, text_field: "text".into(), id_field: "id".into() }
+    }
+}
+
+/// What a run read: the documents, and the inputs it skipped (only with
+/// `skip_bad`), and files that held no text at all.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub documents: Vec<Document>,
+    pub skipped: Vec<IngestError>,
+    pub empty: Vec<String>,
+}
+
+/// Reads every input in order. Folders are walked recursively in name
+/// order, skipping hidden entries; globs are expanded in name order.
+pub fn read_inputs(inputs: &[String], opts: &IngestOptions) -> Result<Ingested, IngestError> {
+    let mut out = Ingested::default();
+    for input in inputs {
+        if let Err(e) = read_input(input, opts, &mut out) {
+            if opts.skip_bad {
+                out.skipped.push(e);
+            } else {
+                return Err(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_input(input: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    if input == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|source| IngestError::Io { path: "-".into(), source })?;
+        let text = decode("-", bytes)?;
+        push_text(out, "-", None, text);
+        return Ok(());
+    }
+    let path = Path::new(input);
+    if path.is_dir() {
+        return read_dir(input, opts, out);
+    }
+    if path.exists() {
+        return read_file_into(input, path, opts, out);
+    }
+    if input.contains(['*', '?', '[']) {
+        let paths = expand_glob(input)?;
+        for p in paths {
+            let name = p.to_string_lossy().into_owned();
+            let result = if p.is_dir() {
+                read_dir(&name, opts, out)
+            } else {
+                read_file_into(&name, &p, opts, out)
+            };
+            skip_or_fail(result, opts, out)?;
+        }
+        return Ok(());
+    }
+    Err(IngestError::Missing { path: input.into() })
+}
+
+fn skip_or_fail(result: Result<(), IngestError>, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    match result {
+        Err(e) if opts.skip_bad => {
+            out.skipped.push(e);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>, IngestError> {
+    let paths = glob::glob(pattern)
+        .map_err(|e| IngestError::BadGlob { pattern: pattern.into(), message: e.msg.to_string() })?;
+    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(IngestError::NoMatch { pattern: pattern.into() });
+    }
+    Ok(found)
+}
+
+fn read_dir(dir: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    let mut any = false;
+    for entry in walker {
+        let entry = entry.map_err(|e| IngestError::Io {
+            path: e.path().map(|p| p.display().to_string()).unwrap_or_else(|| dir.into()),
+            source: e.into(),
+        })?;
+        if !entry.file_type().is_file() || !has_text_extension(entry.path()) {
+            continue;
+        }
+        any = true;
+        let name = entry.path().to_string_lossy().into_owned();
+        let result = read_file_into(&name, entry.path(), opts, out);
+        skip_or_fail(result, opts, out)?;
+    }
+    if !any {
+        return Err(IngestError::EmptyDir { path: dir.into(), exts: TEXT_EXTENSIONS.join(", ") });
+    }
+    Ok(())
+}
+
+fn has_text_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| TEXT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+fn extension(path: &Path) -> String {
+    path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+}
+
+fn read_file_into(name: &str, path: &Path, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    let bytes = fs::read(path).map_err(|source| IngestError::Io { path: name.into(), source })?;
+    let text = decode(name, bytes)?;
+    match extension(path).as_str() {
+        "jsonl" => read_jsonl(name, path, &text, opts, out),
+        "html" | "htm" => {
+            push_text(out, name, Some(path.to_path_buf()), html_to_text(&text));
+            Ok(())
+        }
+        _ => {
+            push_text(out, name, Some(path.to_path_buf()), text);
+            Ok(())
+        }
+    }
+}
+
+fn push_text(out: &mut Ingested, name: &str, source: Option<PathBuf>, text: String) {
+    if text.trim().is_empty() {
+        out.empty.push(name.to_string());
+    } else {
+        out.documents.push(Document::new(name, source, text));
+    }
+}
+
+/// Checks that bytes are text and decodes them. NUL bytes mean binary:
+/// UTF-8 text never contains them, and every binary format does early on.
+pub fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, IngestError> {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Err(IngestError::Binary { path: name.into() });
+    }
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| IngestError::NotUtf8 { path: name.into(), offset: e.utf8_error().valid_up_to() })
+}
+
+fn read_jsonl(name: &str, path: &Path, text: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |message: String| IngestError::BadRecord { path: name.into(), line: line_no, message };
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let body = value
+            .get(&opts.text_field)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad(format!("no string field \"{}\" (choose one with --text-field)", opts.text_field)))?;
+        let id = match value.get(&opts.id_field) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => line_no.to_string(),
+        };
+        push_text(out, &format!("{name}:{id}"), Some(path.to_path_buf()), body.to_string());
+    }
+    Ok(())
+}
+
+/// Extracts readable text from HTML: drops tags, scripts and styles, turns
+/// block elements into line breaks and decodes the common entities.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..lt]));
+        rest = &rest[lt..];
+        let Some(gt) = rest.find('>') else {
+            rest = "";
+            break;
+        };
+        let closing = rest[1..gt].starts_with('/');
+        let tag = rest[1..gt].trim_start_matches('/').to_ascii_lowercase();
+        let tag_name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        rest = &rest[gt + 1..];
+        if !closing && matches!(tag_name.as_str(), "script" | "style" | "noscript") {
+            let close = format!("</{tag_name}");
+            let end = rest.to_ascii_lowercase().find(&close).unwrap_or(rest.len());
+            rest = &rest[end..];
+            continue;
+        }
+        if matches!(
+            tag_name.as_str(),
+            "p" | "br" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "section" | "article" | "title"
+        ) && !out.ends_with('\n')
+        {
+            out.push('\n');
+        }
+    }
+    out.push_str(&decode_entities(rest));
+    // Source indentation and runs of spaces carry no meaning in HTML.
+    out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+}
+
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let semi = rest.find(';').filter(|&i| i <= 10);
+        let decoded = semi.and_then(|i| entity(&rest[1..i]).map(|c| (c, i)));
+        match decoded {
+            Some((c, i)) => {
+                out.push(c);
+                rest = &rest[i + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" | "#39" => '\'',
+        "nbsp" => ' ',
+        "mdash" => '—',
+        "ndash" => '–',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "hellip" => '…',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> IngestOptions {
+        IngestOptions::default()
+    }
+
+    #[test]
+    fn missing_path_is_named() {
+        let err = read_inputs(&["/no/such/file.txt".into()], &opts()).unwrap_err();
+        assert_eq!(err.to_string(), "/no/such/file.txt: no such file or directory");
+    }
+
+    #[test]
+    fn binary_and_bad_utf8_are_refused_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("a.txt");
+        fs::write(&bin, b"PK\x03\x04\x00\x00binary").unwrap();
+        let latin = dir.path().join("b.txt");
+        fs::write(&latin, b"caf\xe9 au lait").unwrap();
+        let err = read_inputs(&[bin.display().to_string()], &opts()).unwrap_err();
+        assert!(matches!(err, IngestError::Binary { .. }), "{err}");
+        assert!(err.to_string().contains("a.txt"));
+        let err = read_inputs(&[latin.display().to_string()], &opts()).unwrap_err();
+        assert!(matches!(err, IngestError::NotUtf8 { offset: 3, .. }), "{err}");
+
+        let mut skipping = opts();
+        skipping.skip_bad = true;
+        let got = read_inputs(&[dir.path().display().to_string()], &skipping).unwrap();
+        assert_eq!(got.documents.len(), 0);
+        assert_eq!(got.skipped.len(), 2);
+    }
+
+    #[test]
+    fn folder_without_text_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("image.png"), b"\x89PNG").unwrap();
+        let err = read_inputs(&[dir.path().display().to_string()], &opts()).unwrap_err();
+        assert!(matches!(err, IngestError::EmptyDir { .. }), "{err}");
+    }
+
+    #[test]
+    fn folders_are_walked_in_order_skipping_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::create_dir(dir.path().join(".motif")).unwrap();
+        fs::write(dir.path().join("b.txt"), "bee").unwrap();
+        fs::write(dir.path().join("sub/a.md"), "ay").unwrap();
+        fs::write(dir.path().join(".motif/x.txt"), "hidden").unwrap();
+        let root = dir.path().display().to_string();
+        let got = read_inputs(&[root.clone()], &opts()).unwrap();
+        let ids: Vec<_> = got.documents.iter().map(|d| d.id.clone()).collect();
+        assert_eq!(ids, vec![format!("{root}/b.txt"), format!("{root}/sub/a.md")]);
+    }
+
+    #[test]
+    fn globs_expand_and_report_no_match() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("one.txt"), "1").unwrap();
+        fs::write(dir.path().join("two.txt"), "2").unwrap();
+        let pattern = format!("{}/*.txt", dir.path().display());
+        assert_eq!(read_inputs(&[pattern], &opts()).unwrap().documents.len(), 2);
+        let none = format!("{}/*.md", dir.path().display());
+        assert!(matches!(read_inputs(&[none], &opts()).unwrap_err(), IngestError::NoMatch { .. }));
+    }
+
+    #[test]
+    fn jsonl_records_become_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.jsonl");
+        fs::write(&f, "{\"id\":\"x1\",\"text\":\"hello\"}\n\n{\"text\":\"world\"}\n").unwrap();
+        let got = read_inputs(&[f.display().to_string()], &opts()).unwrap();
+        let ids: Vec<_> = got.documents.iter().map(|d| d.id.rsplit(':').next().unwrap().to_string()).collect();
+        assert_eq!(ids, vec!["x1", "3"]);
+        fs::write(&f, "{\"body\":\"hello\"}\n").unwrap();
+        let err = read_inputs(&[f.display().to_string()], &opts()).unwrap_err();
+        assert!(err.to_string().contains("c.jsonl:1"), "{err}");
+    }
+
+    #[test]
+    fn bom_is_dropped_and_html_is_flattened() {
+        assert_eq!(decode("x", b"\xEF\xBB\xBFhi".to_vec()).unwrap(), "hi");
+        let text = html_to_text("<html><head><style>p{}</style></head><body><p>One &amp; two</p><p>Caf&eacute;&#233;  <b>bold</b></p><script>x<y</script></body>");
+        assert_eq!(text.trim(), "One & two\nCaf&eacute;é bold");
+    }
+}

