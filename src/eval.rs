@@ -96,6 +96,113 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     pearson(&ranks(x), &ranks(y))
 }
 
+/// A binary decision's figures at one threshold (positive: score ≥ threshold).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BinaryScores {
+    pub threshold: f64,
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub true_pos: usize,
+    pub false_pos: usize,
+    pub true_neg: usize,
+    pub false_neg: usize,
+}
+
+/// Accuracy, precision, recall and F1 (positive class: `true`) of deciding
+/// `score >= threshold`.
+pub fn binary_scores(scores: &[f64], labels: &[bool], threshold: f64) -> BinaryScores {
+    let (mut tp, mut fp, mut tn, mut fneg) = (0, 0, 0, 0);
+    for (&s, &l) in scores.iter().zip(labels) {
+        match (s >= threshold, l) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, false) => tn += 1,
+            (false, true) => fneg += 1,
+        }
+    }
+    from_counts(threshold, tp, fp, tn, fneg)
+}
+
+fn from_counts(threshold: f64, tp: usize, fp: usize, tn: usize, fneg: usize) -> BinaryScores {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let precision = ratio(tp, tp + fp);
+    let recall = ratio(tp, tp + fneg);
+    let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+    BinaryScores {
+        threshold,
+        accuracy: ratio(tp + tn, tp + fp + tn + fneg),
+        precision,
+        recall,
+        f1,
+        true_pos: tp,
+        false_pos: fp,
+        true_neg: tn,
+        false_neg: fneg,
+    }
+}
+
+/// What a threshold sweep maximises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion {
+    Accuracy,
+    F1,
+}
+
+/// The threshold that maximises `criterion`, swept over every cut between
+/// two distinct scores (the threshold reported is the midpoint of the cut).
+/// Ties go to the higher threshold.
+pub fn best_threshold(scores: &[f64], labels: &[bool], criterion: Criterion) -> BinaryScores {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let positives = labels.iter().filter(|&&l| l).count();
+    let negatives = labels.len() - positives;
+    // Nothing predicted positive: threshold above the highest score.
+    let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut best = from_counts(top + 1e-6, 0, 0, negatives, positives);
+    let value = |b: &BinaryScores| match criterion {
+        Criterion::Accuracy => b.accuracy,
+        Criterion::F1 => b.f1,
+    };
+    let (mut tp, mut fp) = (0, 0);
+    let mut i = 0;
+    while i < order.len() {
+        let s = scores[order[i]];
+        while i < order.len() && scores[order[i]] == s {
+            if labels[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        let threshold = match order.get(i) {
+            Some(&next) => (s + scores[next]) / 2.0,
+            None => s,
+        };
+        let b = from_counts(threshold, tp, fp, negatives - fp, positives - tp);
+        if value(&b) > value(&best) {
+            best = b;
+        }
+    }
+    best
+}
+
+/// Area under the ROC curve of `scores` separating `true` from `false`
+/// (the probability that a random positive outscores a random negative,
+/// ties counting half).
+pub fn roc_auc(scores: &[f64], labels: &[bool]) -> f64 {
+    let r = ranks(scores);
+    let pos = labels.iter().filter(|&&l| l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    let rank_sum: f64 = r.iter().zip(labels).filter(|(_, &l)| l).map(|(r, _)| r).sum();
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +229,21 @@ mod tests {
         assert_eq!(pairs[0].a, "\"Quoted, start");
         std::fs::write(&f, "score\ts1\ts2\nx\ta\tb\n").unwrap();
         assert!(read_pairs(&f).unwrap_err().to_string().contains("p.tsv:2"));
+    }
+    #[test]
+    fn binary_scores_and_sweeps() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+        let labels = [true, true, false, true, false, false];
+        let b = binary_scores(&scores, &labels, 0.65);
+        assert_eq!((b.true_pos, b.false_pos, b.true_neg, b.false_neg), (2, 1, 2, 1));
+        assert!((b.accuracy - 4.0 / 6.0).abs() < 1e-12 && (b.f1 - 2.0 / 3.0).abs() < 1e-12);
+        let best = best_threshold(&scores, &labels, Criterion::Accuracy);
+        assert!((best.threshold - 0.75).abs() < 1e-12 || (best.threshold - 0.55).abs() < 1e-12, "{best:?}");
+        assert!((best.accuracy - 5.0 / 6.0).abs() < 1e-12);
+        let f1 = best_threshold(&scores, &labels, Criterion::F1);
+        assert!((f1.f1 - 6.0 / 7.0).abs() < 1e-12, "{f1:?}");
+        assert_eq!(binary_scores(&scores, &labels, f1.threshold), f1);
+        assert!((roc_auc(&scores, &labels) - 8.0 / 9.0).abs() < 1e-12);
+        assert!((roc_auc(&[1.0, 1.0], &[true, false]) - 0.5).abs() < 1e-12);
     }
 }

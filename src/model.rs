@@ -185,6 +185,11 @@ pub fn fetch(model: &KnownModel, only: Option<SourceKind>, from: Option<&Path>) 
     fs::create_dir_all(&staging).map_err(io_err(&staging))?;
     let result = fill(model, only, from, &staging).and_then(|()| {
         verify_all(model, &staging)?;
+        if is_present(model) {
+            // Another motif process finished the same fetch meanwhile; its
+            // verified copy may be in use, so keep it.
+            return Ok(());
+        }
         let marker = staging.join(VERIFIED_MARKER);
         let record = serde_json::to_vec_pretty(&model.files).expect("file table serialises");
         fs::write(&marker, record).map_err(io_err(&marker))?;

@@ -95,14 +95,41 @@ pub struct CandleBert {
 
 /// Finds tensors whatever prefix a checkpoint uses (`bert.`, `model.`, none)
 /// and whichever LayerNorm naming (`weight`/`bias` or `gamma`/`beta`).
-struct Weights {
+pub(super) struct Weights {
     tensors: HashMap<String, Tensor>,
     prefix: String,
     file: String,
 }
 
 impl Weights {
-    fn get(&self, name: &str) -> Result<Tensor, EmbedError> {
+    /// Reads model.safetensors as f32 tensors on `device`.
+    pub(super) fn load(dir: &Path, device: &Device) -> Result<Weights, EmbedError> {
+        let path = dir.join("model.safetensors");
+        let file = path.display().to_string();
+        let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
+        let tensors = candle_core::safetensors::load(&path, device).map_err(|e| model_err(e.to_string()))?;
+        let tensors: HashMap<String, Tensor> = tensors
+            .into_iter()
+            .map(|(k, t)| t.to_dtype(DType::F32).map(|t| (k, t)))
+            .collect::<candle_core::Result<_>>()
+            .map_err(|e| model_err(e.to_string()))?;
+        let prefix = ["", "bert.", "model.", "0.auto_model."]
+            .into_iter()
+            .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
+            .ok_or_else(|| model_err("no BERT embeddings (embeddings.word_embeddings.weight) in this file".into()))?
+            .to_string();
+        Ok(Weights { tensors, prefix, file })
+    }
+
+    /// A tensor's values, flattened row-major.
+    pub(super) fn vec(&self, name: &str) -> Result<Vec<f32>, EmbedError> {
+        self.get(name)?
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| EmbedError::Model { path: self.file.clone(), message: format!("{name}: {e}") })
+    }
+
+    pub(super) fn get(&self, name: &str) -> Result<Tensor, EmbedError> {
         let full = format!("{}{name}", self.prefix);
         if let Some(t) = self.tensors.get(&full) {
             return Ok(t.clone());
@@ -134,18 +161,7 @@ impl CandleBert {
         if config.hidden_size % config.num_attention_heads != 0 {
             return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
         }
-        let tensors = candle_core::safetensors::load(&path, device).map_err(|e| model_err(e.to_string()))?;
-        let tensors: HashMap<String, Tensor> = tensors
-            .into_iter()
-            .map(|(k, t)| t.to_dtype(DType::F32).map(|t| (k, t)))
-            .collect::<candle_core::Result<_>>()
-            .map_err(|e| model_err(e.to_string()))?;
-        let prefix = ["", "bert.", "model.", "0.auto_model."]
-            .into_iter()
-            .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
-            .ok_or_else(|| model_err("no BERT embeddings (embeddings.word_embeddings.weight) in this file".into()))?
-            .to_string();
-        let w = Weights { tensors, prefix, file: file.clone() };
+        let w = Weights::load(dir, device)?;
         let eps = config.layer_norm_eps;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {

@@ -9,6 +9,7 @@
 //! candle's CPU or CUDA device.
 
 pub mod bert;
+pub mod cpu;
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -183,9 +184,16 @@ impl Embedder {
         span_tokenizer.with_truncation(None).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         let pad_id = tokenizer.get_padding().map(|p| p.pad_id).or_else(|| tokenizer.token_to_id("[PAD]")).unwrap_or(0);
         let device = select_device(device)?;
-        let backend = bert::CandleBert::load(dir, &config, pooling, &device)?;
+        // The native backend on the CPU; candle where it has a device we
+        // don't (CUDA), or when asked for, to compare.
+        let use_candle = !device.is_cpu() || std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle");
+        let backend: Box<dyn Backend> = if use_candle {
+            Box::new(bert::CandleBert::load(dir, &config, pooling, &device)?)
+        } else {
+            Box::new(cpu::CpuBert::load(dir, &config, pooling)?)
+        };
         let info = ModelInfo { name: model.name.clone(), dim: config.hidden_size, max_tokens, pooling };
-        Ok(Embedder { backend: Box::new(backend), tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
+        Ok(Embedder { backend, tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
     }
 
     pub fn device_name(&self) -> String {

@@ -1,0 +1,76 @@
+//! Helpers shared by the end-to-end tests: run the real binary, find the
+//! shared evaluation data, read JSON lines.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn motif() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motif"));
+    cmd.env("MOTIF_NO_PROGRESS", "1").stdin(Stdio::null());
+    cmd
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/data` beside the repository (or `$MOTIF_DATA_DIR`), when present.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("MOTIF_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/data"));
+    dir.is_dir().then_some(dir)
+}
+
+/// The shared data file, or None after printing why the test is skipped.
+pub fn data_file(rel: &str) -> Option<PathBuf> {
+    match data_dir().map(|d| d.join(rel)).filter(|p| p.is_file()) {
+        Some(p) => Some(p),
+        None => {
+            eprintln!("SKIPPED: {rel} not found under ../shared/data (set MOTIF_DATA_DIR)");
+            None
+        }
+    }
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("motif runs");
+    assert!(
+        out.status.success(),
+        "motif failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("motif runs");
+    assert!(!out.status.success(), "expected failure, got success: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    stderr
+}
+
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+}
