@@ -2,15 +2,25 @@
 //!
 //! Data flows one way through small modules, each owning one stage:
 //! `ingest` (files to documents) → `split` (documents to passages) →
-//! `embed` (passages to vectors, with `model` finding the weights) → the
-//! index and the analyses built on it. `eval` and `bench` measure quality and
+//! `embed` (passages to vectors, with `model` finding the weights) → `store`
+//! (the index directory's SQLite database) and `ann` (the HNSW graph over
+//! its vectors) → the analyses built on them. `eval` and `bench` measure quality and
 //! speed. The binary (`src/main.rs`) is the only place that wires them.
 
+pub mod align;
+pub mod ann;
 pub mod bench;
+pub mod cluster;
 pub mod embed;
 pub mod eval;
+pub mod eval_cluster;
 pub mod ingest;
+pub mod keywords;
 pub mod model;
 pub mod npy;
+pub mod overlaps;
+pub mod overlaps_report;
 pub mod progress;
 pub mod split;
+pub mod store;
+pub mod themes;

@@ -12,11 +12,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use motif::bench::{self, Machine};
-use motif::embed::{DeviceChoice, Embedder};
+use motif::embed::{DeviceChoice, Embedder, Precision};
 use motif::ingest::{self, Document, IngestOptions};
 use motif::model::{self, SourceKind};
 use motif::split::{Passage, SplitMode, Splitter};
 use motif::{eval, npy, progress};
+
+mod cmd_index;
+
+mod cmd_overlaps;
+
+mod cmd_themes;
 
 #[derive(Parser)]
 #[command(
@@ -55,8 +61,41 @@ motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text
         #[command(subcommand)]
         command: EvalCommand,
     },
+    /// Split, embed and store documents in an index (only new or changed ones on later runs).
+    #[command(long_about = "Split, embed and store documents in an index directory (default .motif/ here).\n\n\
+Run it again on a grown or edited corpus: only new or changed documents (by content hash) are embedded, \
+passages of changed documents are replaced, and --prune removes documents whose files are gone. The store is \
+SQLite (DIR/index.sqlite, readable with the sqlite3 shell); the HNSW graph beside it is rebuilt from it when \
+missing or stale. Writes are transactional: an interrupted run leaves a usable index and the next run finishes.\n\n\
+Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/notes\n  motif query \"troops at the border\"")]
+    Index(cmd_index::IndexArgs),
+    /// The passages of an index most similar to a text.
+    Query(cmd_index::QueryArgs),
+    /// The passages most similar to a stored passage (DOC#PASSAGE) or to each passage of a document (DOC).
+    Similar(cmd_index::SimilarArgs),
+    /// Show an index: model, dimension, documents, passages, size, graph parameters, dates.
+    Info(cmd_index::InfoArgs),
     /// Measure speed on this machine.
     Bench(BenchArgs),
+    /// Recurring themes: clusters of passages with keywords, central passages and the documents they span.
+    #[command(long_about = "Cluster the passages of an index (or of files embedded on the spot) into themes.\n\n\
+Per theme: an id, its size, keywords (class-based TF-IDF against the rest of the corpus, English stop words out, \
+bigrams in), a label made of the top keywords, the most central passages (document, passage, byte offsets) and \
+the documents it appears in with how many passages each. Passages in no theme are outliers; \
+--reassign-outliers attaches each to its nearest theme. The number of themes is found from the data \
+(community detection on the k-NN graph); --themes K forces it. Same input and seed, same output.\n\n\
+Examples:\n  motif index seeds/ && motif themes\n  motif themes --index ~/notes.motif --json > themes.json\n  \
+motif themes seeds/ --min-size 3")]
+    Themes(cmd_themes::ThemesArgs),
+    /// Passages from different documents that say the same thing, grouped into echo groups.
+    #[command(long_about = "Passages from different documents that say the same thing, strongest first, grouped into \
+echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase).\n\n\
+A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
+`motif eval calibrate` and `motif eval mrpc`). Candidates come from the HNSW k-NN graph; --exact scores all pairs. \
+Boilerplate repeated nearly verbatim across many documents and unrelated to its own document is left out.\n\n\
+Examples:\n  motif overlaps seeds/\n  motif overlaps --granularity sentence --json seeds/ > overlaps.json\n  \
+motif overlaps --index .motif --format csv")]
+    Overlaps(cmd_overlaps::OverlapsArgs),
 }
 
 #[derive(Args, Clone)]
@@ -70,6 +109,9 @@ struct ModelArgs {
     /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
+    /// Number format of the model's matrix multiplies: f32 (reference) or bf16 (faster; AMX CPUs and GPUs).
+    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = Precision::F32)]
+    precision: Precision,
 }
 
 #[derive(Args, Clone)]
@@ -146,6 +188,14 @@ enum ModelCommand {
 
 #[derive(Subcommand)]
 enum EvalCommand {
+    /// Cluster a labelled JSONL corpus and score the themes against the labels (NMI, ARI, V-measure).
+    Themes(cmd_themes::EvalThemesArgs),
+    /// Accuracy and F1 of the overlap decision on MRPC (label, sentence1, sentence2), at the default and the best threshold.
+    Mrpc(cmd_overlaps::EvalMrpcArgs),
+    /// Overlaps of each answer with its source on the reuse corpus, by grade (cut, light, heavy, non).
+    Reuse(cmd_overlaps::EvalReuseArgs),
+    /// Choose the overlap decision's lexical weight and threshold on STS-B-style pairs (F1-best).
+    Calibrate(cmd_overlaps::EvalCalibrateArgs),
     /// Spearman ×100 of cosine against the gold score on an STS-B TSV (score, sentence1, sentence2).
     Stsb {
         file: PathBuf,
@@ -166,6 +216,8 @@ struct BenchArgs {
 enum BenchWhat {
     /// Embedding speed: model load, tokenization rate, passages/s and tokens/s.
     Embed(BenchEmbedArgs),
+    /// HNSW build time, queries/s and recall@k against exact search (optionally beside hnswlib).
+    Index(cmd_index::BenchIndexArgs),
 }
 
 #[derive(Args)]
@@ -209,8 +261,19 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Embed(args) => cmd_embed(args),
+        Command::Index(args) => cmd_index::cmd_index(args),
+        Command::Query(args) => cmd_index::cmd_query(args),
+        Command::Similar(args) => cmd_index::cmd_similar(args),
+        Command::Info(args) => cmd_index::cmd_info(args),
+        Command::Bench(BenchArgs { what: Some(BenchWhat::Index(args)) }) => cmd_index::cmd_bench_index(args),
         Command::Model { command } => cmd_model(command),
         Command::Eval { command: EvalCommand::Stsb { file, model, json } } => cmd_eval_stsb(&file, &model, json),
+        Command::Eval { command: EvalCommand::Mrpc(args) } => cmd_overlaps::cmd_eval_mrpc(args),
+        Command::Eval { command: EvalCommand::Reuse(args) } => cmd_overlaps::cmd_eval_reuse(args),
+        Command::Eval { command: EvalCommand::Calibrate(args) } => cmd_overlaps::cmd_eval_calibrate(args),
+        Command::Overlaps(args) => cmd_overlaps::cmd_overlaps(args),
+        Command::Themes(args) => cmd_themes::cmd_themes(args),
+        Command::Eval { command: EvalCommand::Themes(args) } => cmd_themes::cmd_eval_themes(args),
         Command::Bench(BenchArgs { what: Some(BenchWhat::Embed(args)) }) => cmd_bench_embed(args),
         Command::Bench(BenchArgs { what: None }) => {
             let args = BenchEmbedArgs::parse_default();
@@ -232,7 +295,7 @@ impl BenchEmbedArgs {
 
 fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
     let dir = model::resolve(&args.model, true)?;
-    let mut embedder = Embedder::load(&dir, args.device).with_context(|| format!("loading model {}", dir.name))?;
+    let mut embedder = Embedder::load_with(&dir, args.device, args.precision).with_context(|| format!("loading model {}", dir.name))?;
     embedder.batch_size = args.batch_size.max(1);
     Ok(embedder)
 }

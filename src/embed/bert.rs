@@ -14,7 +14,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor, D};
 use serde::Deserialize;
 
-use super::{Backend, EmbedError, Pooling, TokenBatch};
+use super::{Backend, EmbedError, Pooling, Precision, TokenBatch};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
@@ -90,6 +90,7 @@ pub struct CandleBert {
     head_dim: usize,
     hidden: usize,
     pooling: Pooling,
+    dtype: DType,
     device: Device,
 }
 
@@ -103,14 +104,14 @@ pub(super) struct Weights {
 
 impl Weights {
     /// Reads model.safetensors as f32 tensors on `device`.
-    pub(super) fn load(dir: &Path, device: &Device) -> Result<Weights, EmbedError> {
+    pub(super) fn load(dir: &Path, device: &Device, dtype: DType) -> Result<Weights, EmbedError> {
         let path = dir.join("model.safetensors");
         let file = path.display().to_string();
         let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
         let tensors = candle_core::safetensors::load(&path, device).map_err(|e| model_err(e.to_string()))?;
         let tensors: HashMap<String, Tensor> = tensors
             .into_iter()
-            .map(|(k, t)| t.to_dtype(DType::F32).map(|t| (k, t)))
+            .map(|(k, t)| t.to_dtype(dtype).map(|t| (k, t)))
             .collect::<candle_core::Result<_>>()
             .map_err(|e| model_err(e.to_string()))?;
         let prefix = ["", "bert.", "model.", "0.auto_model."]
@@ -151,7 +152,7 @@ impl Weights {
 }
 
 impl CandleBert {
-    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device) -> Result<Self, EmbedError> {
+    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device, precision: Precision) -> Result<Self, EmbedError> {
         let path = dir.join("model.safetensors");
         let file = path.display().to_string();
         let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
@@ -161,7 +162,12 @@ impl CandleBert {
         if config.hidden_size % config.num_attention_heads != 0 {
             return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
         }
-        let w = Weights::load(dir, device)?;
+        let dtype = match precision {
+            Precision::F32 => DType::F32,
+            Precision::Bf16 if device.is_cuda() => DType::BF16,
+            Precision::Bf16 => return Err(model_err("bf16 on the CPU runs on the native backend, not candle's".into())),
+        };
+        let w = Weights::load(dir, device, dtype)?;
         let eps = config.layer_norm_eps;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -190,6 +196,7 @@ impl CandleBert {
             head_dim: config.hidden_size / config.num_attention_heads,
             hidden: config.hidden_size,
             pooling,
+            dtype,
             device: device.clone(),
         })
     }
@@ -203,7 +210,7 @@ impl CandleBert {
         let x = x.broadcast_add(&self.position.index_select(&positions, 0)?)?;
         let x = (x + self.token_type.index_select(&types, 0)?.reshape((b, l, self.hidden))?)?;
         let mut x = self.embed_norm.forward(&x.reshape((b * l, self.hidden))?)?;
-        let mask = Tensor::from_slice(&batch.mask, (b, 1, 1, l), &self.device)?.to_dtype(DType::F32)?;
+        let mask = Tensor::from_slice(&batch.mask, (b, 1, 1, l), &self.device)?.to_dtype(self.dtype)?;
         let bias = ((1.0 - mask)? * MASK_BIAS)?;
         for layer in &self.layers {
             x = self.layer(layer, &x, b, l, &bias)?;
@@ -247,7 +254,7 @@ impl CandleBert {
 impl Backend for CandleBert {
     fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, EmbedError> {
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let hidden = self.encode(batch)?;
+            let hidden = self.encode(batch)?.to_dtype(DType::F32)?;
             self.pool(&hidden, batch)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
         };
         run().map_err(|e| EmbedError::Compute(e.to_string()))

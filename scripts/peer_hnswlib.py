@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""hnswlib on the same vectors as `motif bench index`: build time, queries/s
+and recall@k against exact search, printed as one JSON object.
+
+Set-up (once):
+    python3 -m venv .venv-peer
+    .venv-peer/bin/pip install hnswlib numpy
+Run beside motif, on the same vectors, in the same run:
+    cargo build --release
+    target/release/motif bench index --n 100000 --peer .venv-peer/bin/python
+    target/release/motif bench index --vectors bbc.npy --n 0 --peer .venv-peer/bin/python
+or alone on a .npy file of float32 rows:
+    .venv-peer/bin/python scripts/peer_hnswlib.py vectors.npy --queries 1000
+
+Queries are stored rows chosen exactly as motif chooses them (every
+n // queries-th row), so both recall figures use the same queries. Both
+build on one thread by default (motif's default build is serial) and answer
+queries one thread at a time.
+"""
+
+import argparse
+import json
+import time
+
+import hnswlib
+import numpy as np
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("vectors", help=".npy file of float32 rows (unit length)")
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--ef-construction", type=int, default=200)
+    ap.add_argument("--ef-search", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=1, help="threads for building (queries always use one)")
+    args = ap.parse_args()
+
+    data = np.load(args.vectors).astype(np.float32, copy=False)
+    n, dim = data.shape
+    step = max(n // max(args.queries, 1), 1)
+    qidx = np.arange(0, n, step)[: args.queries]
+    queries = data[qidx]
+
+    index = hnswlib.Index(space="ip", dim=dim)
+    start = time.perf_counter()
+    index.init_index(max_elements=n, ef_construction=args.ef_construction, M=args.m, random_seed=100)
+    index.set_num_threads(args.threads)
+    index.add_items(data, np.arange(n))
+    build = time.perf_counter() - start
+
+    index.set_ef(max(args.ef_search, args.k))
+    index.set_num_threads(1)
+    start = time.perf_counter()
+    labels, _ = index.knn_query(queries, k=args.k)
+    search = time.perf_counter() - start
+
+    # Exact top-k by one matrix product per block of queries; ties by row,
+    # as motif orders them.
+    start = time.perf_counter()
+    found = 0
+    for first in range(0, len(queries), 256):
+        block = queries[first : first + 256]
+        scores = block @ data.T
+        top = np.argpartition(-scores, args.k - 1, axis=1)[:, : args.k]
+        for row, approx in zip(top, labels[first : first + 256]):
+            found += len(set(row.tolist()) & set(approx.tolist()))
+    exact = time.perf_counter() - start
+
+    print(
+        json.dumps(
+            {
+                "tool": "hnswlib " + getattr(hnswlib, "__version__", "?"),
+                "vectors": int(n),
+                "dim": int(dim),
+                "queries": int(len(queries)),
+                "build_threads": args.threads,
+                "build_seconds": round(build, 3),
+                "queries_per_second": round(len(queries) / max(search, 1e-9), 1),
+                "recall_at_k": round(found / (len(queries) * args.k), 4),
+                "numpy_exact_seconds": round(exact, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

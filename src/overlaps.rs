@@ -1,0 +1,647 @@
+//! Overlaps: pairs of passages (or sentences) from different documents
+//! that say the same thing, and the echo groups they form.
+//!
+//! This module owns the overlap decision and everything around it:
+//!
+//! - **The decision** (`Decision`): a pair overlaps when
+//!   `(1 − w)·cosine + w·lexical ≥ threshold`, where `lexical` is the share
+//!   of the shorter text's content words found in the other (`align::lexical`). The
+//!   cosine says "same meaning"; shared wording separates a restated claim
+//!   from a merely related sentence on the same topic. Both constants were
+//!   calibrated on STS-B dev (see `DEFAULT_THRESHOLD`).
+//! - **Candidates** come from nearest-neighbour lists (the HNSW k-NN graph),
+//!   never from all pairs: no pair whose cosine is below
+//!   `Decision::cosine_floor` can pass, so a unit's list is widened (k
+//!   doubled) until its last neighbour falls below that floor. `Route::Exact`
+//!   scores all pairs instead, to check the k-NN route.
+//! - **Boilerplate**: a unit with near-verbatim copies in many documents that
+//!   is unrelated to the rest of its own document ("Comments are closed.",
+//!   bylines, "Source link") is flagged and left out unless kept.
+//! - **Echo groups**: connected components of the overlap graph (union-find).
+//! - **Order**: every list is sorted by score, then by document and offset,
+//!   so the same input always gives the same output.
+//!
+//! Inputs are plain: units with document, passage and byte offsets, their
+//! texts, a row-major matrix of unit vectors, and a neighbour function.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::align::{self, Kind};
+use crate::ann::{dot, Rows};
+
+/// Default overlap threshold on the blended score, chosen on STS-B dev
+/// (pairs scored 4 or more taken as "the same claim"; the 129 dev pairs that
+/// also occur in MRPC's test split left out: 1371 pairs, 231 positive) as
+/// the F1-best threshold at the F1-best lexical weight, by
+/// `motif eval calibrate ../shared/data/stsb/dev.tsv --exclude ../shared/data/mrpc/test.tsv`
+/// (F1 70.8, precision 65.8, recall 76.6 there; plain cosine's best is
+/// F1 69.9 at 0.792). On MRPC test (`motif eval mrpc`) it gives accuracy
+/// 65.3 %, F1 70.1, precision 81.9, recall 61.3: STS-B's "same claim" is
+/// stricter than MRPC's "paraphrase".
+pub const DEFAULT_THRESHOLD: f32 = 0.803;
+/// Weight of shared wording in the blended score (same calibration).
+pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.10;
+
+/// Cosine from which two units count as near-verbatim copies when looking
+/// for boilerplate (together with a non-paraphrase `align::Kind`).
+const COPY_COSINE: f32 = 0.9;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OverlapError {
+    #[error("{units} units but {rows} vectors")]
+    Mismatch { units: usize, rows: usize },
+    #[error("threshold {0} is outside 0..=1")]
+    Threshold(f32),
+    #[error("lexical weight {0} is outside 0..1")]
+    Weight(f32),
+}
+
+/// The overlap decision: blended score and threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Decision {
+    pub threshold: f32,
+    pub lexical_weight: f32,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision { threshold: DEFAULT_THRESHOLD, lexical_weight: DEFAULT_LEXICAL_WEIGHT }
+    }
+}
+
+impl Decision {
+    pub fn check(&self) -> Result<(), OverlapError> {
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return Err(OverlapError::Threshold(self.threshold));
+        }
+        if !(0.0..1.0).contains(&self.lexical_weight) {
+            return Err(OverlapError::Weight(self.lexical_weight));
+        }
+        Ok(())
+    }
+
+    /// The blended score of a pair.
+    pub fn score(&self, cosine: f32, lexical: f32) -> f32 {
+        (1.0 - self.lexical_weight) * cosine + self.lexical_weight * lexical
+    }
+
+    pub fn passes(&self, cosine: f32, lexical: f32) -> bool {
+        self.score(cosine, lexical) >= self.threshold
+    }
+
+    /// The lowest cosine that can still pass (with lexical = 1): candidates
+    /// below it need not be looked at.
+    pub fn cosine_floor(&self) -> f32 {
+        ((self.threshold - self.lexical_weight) / (1.0 - self.lexical_weight)).max(-1.0)
+    }
+}
+
+/// Something that gets a vector: a passage, or a sentence inside one.
+/// Offsets are bytes in the document's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub doc: usize,
+    /// The passage (its index in the caller's passage list) holding the unit.
+    pub passage: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Settings of a search for overlaps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub decision: Decision,
+    /// Neighbours asked for per unit at first (widened while still above
+    /// the cosine floor).
+    pub k: usize,
+    /// Most neighbours asked for per unit.
+    pub max_k: usize,
+    /// Units with fewer content words make no claim and are skipped.
+    pub min_content_words: usize,
+    /// Near-verbatim copies in at least this many documents (its own
+    /// counted) make a unit a boilerplate suspect.
+    pub boilerplate_docs: usize,
+    /// A suspect is boilerplate when its cosine to the rest of its own
+    /// document is below this ("says nothing" about it).
+    pub boilerplate_relevance: f32,
+    pub keep_boilerplate: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            decision: Decision::default(),
+            k: 16,
+            max_k: 512,
+            min_content_words: 3,
+            boilerplate_docs: 3,
+            boilerplate_relevance: 0.3,
+            keep_boilerplate: false,
+        }
+    }
+}
+
+/// Where candidate pairs come from.
+pub enum Route<'a> {
+    /// `neighbours(i, k)`: up to k units most similar to unit i, as
+    /// (unit, cosine), best first (i itself may be among them).
+    Knn(&'a mut dyn FnMut(usize, usize) -> Vec<(usize, f32)>),
+    /// Every pair of units from different documents (for checking).
+    Exact,
+}
+
+/// Two units that overlap; `a` comes before `b` in (document, offset) order.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub cosine: f32,
+    pub lexical: f32,
+    pub score: f32,
+}
+
+/// A unit left out as boilerplate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Boilerplate {
+    pub unit: usize,
+    /// Documents holding a near-verbatim copy, its own included.
+    pub documents: usize,
+    /// Cosine to the rest of its own document.
+    pub relevance: f32,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Found {
+    /// Overlapping pairs, strongest first.
+    pub pairs: Vec<Pair>,
+    pub boilerplate: Vec<Boilerplate>,
+    /// Pairs of units from different documents above the cosine floor.
+    pub candidates: usize,
+    /// Units skipped for having too few content words.
+    pub too_short: usize,
+    /// Units whose neighbour list reached `max_k` while still above the
+    /// floor (their candidates may be incomplete).
+    pub capped: usize,
+}
+
+/// Content words as sorted interned stems, for a fast `align::lexical`.
+struct Bags {
+    bags: Vec<Vec<u32>>,
+}
+
+impl Bags {
+    fn new(texts: &[&str]) -> Bags {
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let bags = texts
+            .iter()
+            .map(|t| {
+                let mut bag: Vec<u32> = align::words(t)
+                    .into_iter()
+                    .filter(|w| w.content)
+                    .map(|w| {
+                        let next = ids.len() as u32;
+                        *ids.entry(w.stem).or_insert(next)
+                    })
+                    .collect();
+                bag.sort_unstable();
+                bag
+            })
+            .collect();
+        Bags { bags }
+    }
+
+    /// The same value as `align::lexical` on the two texts.
+    fn lexical(&self, i: usize, j: usize) -> f32 {
+        let (a, b) = (&self.bags[i], &self.bags[j]);
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        let (mut x, mut y, mut shared) = (0, 0, 0);
+        while x < a.len() && y < b.len() {
+            match a[x].cmp(&b[y]) {
+                std::cmp::Ordering::Less => x += 1,
+                std::cmp::Ordering::Greater => y += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    x += 1;
+                    y += 1;
+                }
+            }
+        }
+        shared as f32 / a.len().min(b.len()) as f32
+    }
+}
+
+/// Finds every pair of units from different documents that the decision
+/// accepts, through `route`.
+pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: &Settings) -> Result<Found, OverlapError> {
+    settings.decision.check()?;
+    if units.len() != rows.len() || texts.len() != units.len() {
+        return Err(OverlapError::Mismatch { units: units.len(), rows: rows.len() });
+    }
+    let n = units.len();
+    let bags = Bags::new(texts);
+    let short: Vec<bool> = bags.bags.iter().map(|b| b.len() < settings.min_content_words).collect();
+    let floor = settings.decision.cosine_floor();
+
+    let mut found = Found { too_short: short.iter().filter(|&&s| s).count(), ..Default::default() };
+    let mut candidates: Vec<(usize, usize, f32)> = Vec::new();
+    match route {
+        Route::Exact => {
+            for i in 0..n {
+                if short[i] {
+                    continue;
+                }
+                for j in i + 1..n {
+                    if short[j] || units[i].doc == units[j].doc {
+                        continue;
+                    }
+                    let cos = dot(rows.row(i), rows.row(j));
+                    if cos >= floor {
+                        candidates.push((i, j, cos));
+                    }
+                }
+            }
+        }
+        Route::Knn(neighbours) => {
+            let mut seen: HashSet<(usize, usize)> = HashSet::new();
+            for i in 0..n {
+                if short[i] {
+                    continue;
+                }
+                let mut k = settings.k.max(1);
+                let hits = loop {
+                    let hits = neighbours(i, k + 1);
+                    let exhausted = hits.len() < k + 1;
+                    let below = hits.last().is_some_and(|h| h.1 < floor);
+                    if exhausted || below || k >= settings.max_k {
+                        if !exhausted && !below {
+                            found.capped += 1;
+                        }
+                        break hits;
+                    }
+                    k = (k * 2).min(settings.max_k);
+                };
+                for (j, cos) in hits {
+                    if j == i || j >= n || short[j] || units[i].doc == units[j].doc || cos < floor {
+                        continue;
+                    }
+                    let key = (i.min(j), i.max(j));
+                    if seen.insert(key) {
+                        // The cosine is recomputed so both routes score a
+                        // pair identically, whichever side found it.
+                        candidates.push((key.0, key.1, dot(rows.row(key.0), rows.row(key.1))));
+                    }
+                }
+            }
+            candidates.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        }
+    }
+    found.candidates = candidates.len();
+
+    let flagged = boilerplate(units, texts, rows, &candidates, settings);
+    let is_boilerplate: HashSet<usize> =
+        if settings.keep_boilerplate { HashSet::new() } else { flagged.iter().map(|b| b.unit).collect() };
+    found.boilerplate = flagged;
+
+    for &(i, j, cos) in &candidates {
+        if is_boilerplate.contains(&i) || is_boilerplate.contains(&j) {
+            continue;
+        }
+        let lex = bags.lexical(i, j);
+        let score = settings.decision.score(cos, lex);
+        if score >= settings.decision.threshold {
+            let (a, b) = if (units[i].doc, units[i].start) <= (units[j].doc, units[j].start) { (i, j) } else { (j, i) };
+            found.pairs.push(Pair { a, b, cosine: cos, lexical: lex, score });
+        }
+    }
+    sort_pairs(&mut found.pairs, units);
+    Ok(found)
+}
+
+/// Strongest first; ties by document and offset of `a`, then of `b`.
+pub fn sort_pairs(pairs: &mut [Pair], units: &[Unit]) {
+    let key = |p: &Pair| (units[p.a].doc, units[p.a].start, units[p.b].doc, units[p.b].start);
+    pairs.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| key(x).cmp(&key(y))));
+}
+
+/// Units with near-verbatim copies in at least `boilerplate_docs` documents
+/// (by identical normalised words, or a candidate pair with cosine ≥ 0.9
+/// that `align::kind` does not call a paraphrase) whose cosine to the rest
+/// of their own document is below `boilerplate_relevance`.
+pub fn boilerplate(units: &[Unit], texts: &[&str], rows: Rows, candidates: &[(usize, usize, f32)], settings: &Settings) -> Vec<Boilerplate> {
+    let n = units.len();
+    let mut docs_of: Vec<HashSet<usize>> = units.iter().map(|u| HashSet::from([u.doc])).collect();
+    // Identical texts, whatever the neighbour lists hold.
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, t) in texts.iter().enumerate() {
+        let key: Vec<String> = align::words(t).into_iter().map(|w| w.norm).collect();
+        if !key.is_empty() {
+            by_key.entry(key.join(" ")).or_default().push(i);
+        }
+    }
+    for same in by_key.values().filter(|v| v.len() > 1) {
+        let docs: HashSet<usize> = same.iter().map(|&i| units[i].doc).collect();
+        for &i in same {
+            docs_of[i].extend(&docs);
+        }
+    }
+    for &(i, j, cos) in candidates {
+        if cos >= COPY_COSINE && align::kind(&align::words(texts[i]), &align::words(texts[j])) != Kind::Paraphrase {
+            let (di, dj) = (units[i].doc, units[j].doc);
+            docs_of[i].insert(dj);
+            docs_of[j].insert(di);
+        }
+    }
+    let suspects: Vec<usize> = (0..n).filter(|&i| docs_of[i].len() >= settings.boilerplate_docs.max(2)).collect();
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    // Each document's vector sum, to measure a unit against the rest of it.
+    let mut sums: HashMap<usize, Vec<f32>> = HashMap::new();
+    for (i, u) in units.iter().enumerate() {
+        let s = sums.entry(u.doc).or_insert_with(|| vec![0.0; rows.dim]);
+        for (x, v) in s.iter_mut().zip(rows.row(i)) {
+            *x += v;
+        }
+    }
+    let mut out = Vec::new();
+    for i in suspects {
+        let v = rows.row(i);
+        let rest: Vec<f32> = sums[&units[i].doc].iter().zip(v).map(|(s, x)| s - x).collect();
+        let norm = dot(&rest, &rest).sqrt();
+        // A unit alone in its document has nothing to be unrelated to.
+        let relevance = if norm < 1e-6 { 1.0 } else { dot(v, &rest) / norm };
+        if relevance < settings.boilerplate_relevance {
+            out.push(Boilerplate { unit: i, documents: docs_of[i].len(), relevance });
+        }
+    }
+    out
+}
+
+/// A connected component of the overlap graph: its nodes (sorted) and the
+/// indices of the pairs inside it (in pair order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub members: Vec<usize>,
+    pub pairs: Vec<usize>,
+}
+
+/// Echo groups over nodes `0..n` joined by `edges` (given strongest
+/// first): connected components by union-find, ordered by their strongest
+/// edge. Nodes without an edge form no group.
+pub fn echo_groups(n: usize, edges: &[(usize, usize)]) -> Vec<Group> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for &(a, b) in edges {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            // The smaller root wins, so roots do not depend on edge order.
+            let (lo, hi) = (ra.min(rb), ra.max(rb));
+            parent[hi] = lo;
+        }
+    }
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (e, &(a, _)) in edges.iter().enumerate() {
+        let r = root(&mut parent, a);
+        let g = *index.entry(r).or_insert_with(|| {
+            groups.push(Group { members: Vec::new(), pairs: Vec::new() });
+            groups.len() - 1
+        });
+        groups[g].pairs.push(e);
+    }
+    for group in &mut groups {
+        let mut members: Vec<usize> = group.pairs.iter().flat_map(|&e| [edges[e].0, edges[e].1]).collect();
+        members.sort_unstable();
+        members.dedup();
+        group.members = members;
+    }
+    groups
+}
+
+/// A matched sentence pair inside an overlap, offsets in the documents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentenceOverlap {
+    pub a: (usize, usize),
+    pub b: (usize, usize),
+    pub cosine: f32,
+    pub lexical: f32,
+    pub score: f32,
+    pub kind: Kind,
+}
+
+/// An overlap between two passages (indices into the caller's passage
+/// list, `a` first in document order), with the sentences that match.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overlap {
+    pub a: usize,
+    pub b: usize,
+    pub cosine: f32,
+    pub lexical: f32,
+    pub score: f32,
+    /// The most literal kind among its sentence matches.
+    pub kind: Kind,
+    pub sentences: Vec<SentenceOverlap>,
+}
+
+/// Sentence-level pairs (units are sentences) gathered by passage pair:
+/// one overlap per pair of passages, its score the best of its sentences,
+/// its sentences strongest first.
+pub fn overlaps_from_sentences(pairs: &[Pair], units: &[Unit], texts: &[&str]) -> Vec<Overlap> {
+    let mut by_passages: HashMap<(usize, usize), Vec<SentenceOverlap>> = HashMap::new();
+    for p in pairs {
+        let (ua, ub) = (&units[p.a], &units[p.b]);
+        let (first, second, flip) = if ua.passage <= ub.passage { (ua, ub, false) } else { (ub, ua, true) };
+        let (ta, tb) = if flip { (texts[p.b], texts[p.a]) } else { (texts[p.a], texts[p.b]) };
+        by_passages.entry((first.passage, second.passage)).or_default().push(SentenceOverlap {
+            a: (first.start, first.end),
+            b: (second.start, second.end),
+            cosine: p.cosine,
+            lexical: p.lexical,
+            score: p.score,
+            kind: align::kind(&align::words(ta), &align::words(tb)),
+        });
+    }
+    let mut out: Vec<Overlap> = by_passages
+        .into_iter()
+        .map(|((a, b), mut sentences)| {
+            sentences.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| (x.a, x.b).cmp(&(y.a, y.b))));
+            let best = &sentences[0];
+            Overlap {
+                a,
+                b,
+                cosine: best.cosine,
+                lexical: best.lexical,
+                score: best.score,
+                kind: sentences.iter().map(|s| s.kind).max().expect("not empty"),
+                sentences,
+            }
+        })
+        .collect();
+    sort_overlaps(&mut out);
+    out
+}
+
+/// Strongest first; ties by passage indices (which follow document order).
+pub fn sort_overlaps(overlaps: &mut [Overlap]) {
+    overlaps.sort_by(|x, y| y.score.total_cmp(&x.score).then_with(|| (x.a, x.b).cmp(&(y.a, y.b))));
+}
+
+/// Echo groups of passage overlaps (sorted with `sort_overlaps`).
+pub fn passage_groups(n_passages: usize, overlaps: &[Overlap]) -> Vec<Group> {
+    let edges: Vec<(usize, usize)> = overlaps.iter().map(|o| (o.a, o.b)).collect();
+    echo_groups(n_passages, &edges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ann::{clustered_vectors, exact_search, Graph, Params};
+
+    fn unit(doc: usize, passage: usize, start: usize) -> Unit {
+        Unit { doc, passage, start, end: start + 10 }
+    }
+
+    fn normalised(v: &[f32]) -> Vec<f32> {
+        let n = dot(v, v).sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn decision_blends_and_has_a_floor() {
+        let d = Decision { threshold: 0.8, lexical_weight: 0.25 };
+        assert!((d.score(0.8, 0.8) - 0.8).abs() < 1e-6);
+        assert!(d.passes(0.92, 0.5));
+        assert!(!d.passes(0.8, 0.2));
+        // (0.8 - 0.25) / 0.75
+        assert!((d.cosine_floor() - 0.733_333).abs() < 1e-5);
+        assert!(d.passes(d.cosine_floor() + 1e-4, 1.0));
+        assert!(Decision { threshold: 1.5, lexical_weight: 0.2 }.check().is_err());
+        assert!(Decision { threshold: 0.5, lexical_weight: 1.0 }.check().is_err());
+    }
+
+    #[test]
+    fn groups_are_connected_components_in_edge_order() {
+        let edges = [(5, 6), (0, 1), (1, 2), (7, 8), (2, 0)];
+        let g = echo_groups(10, &edges);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g[0], Group { members: vec![5, 6], pairs: vec![0] });
+        assert_eq!(g[1], Group { members: vec![0, 1, 2], pairs: vec![1, 2, 4] });
+        assert_eq!(g[2], Group { members: vec![7, 8], pairs: vec![3] });
+        assert!(echo_groups(3, &[]).is_empty());
+    }
+
+    #[test]
+    fn pairs_cross_documents_and_sort_deterministically() {
+        let texts = [
+            "North Korea sent ten thousand troops to Russia",
+            "About ten thousand North Korean troops went to Russia",
+            "North Korea sent ten thousand troops to Russia",
+            "Rice harvest figures were published on Monday",
+        ];
+        let units = [unit(0, 0, 0), unit(1, 1, 0), unit(0, 2, 50), unit(2, 3, 0)];
+        let vs: Vec<f32> = [[1.0, 0.0, 0.0], [0.95, 0.3, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+            .iter()
+            .flat_map(|v| normalised(v))
+            .collect();
+        let rows = Rows::new(&vs, 3);
+        let settings = Settings { decision: Decision { threshold: 0.8, lexical_weight: 0.25 }, ..Default::default() };
+        let found = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
+        // Units 0 and 2 share a document: never paired.
+        let got: Vec<(usize, usize)> = found.pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(got, vec![(0, 1), (2, 1)]);
+        assert!(found.pairs[0].score >= found.pairs[1].score);
+        let mut knn = |i: usize, k: usize| exact_search(rows, rows.row(i), k, &|_| false).into_iter().map(|h| (h.id as usize, h.score)).collect();
+        let again = find(&units, &texts, rows, Route::Knn(&mut knn), &settings).unwrap();
+        assert_eq!(again.pairs, found.pairs);
+    }
+
+    #[test]
+    fn boilerplate_is_repeated_and_unrelated_to_its_document() {
+        // Three documents, each two on-topic units and one shared footer.
+        let mut texts = Vec::new();
+        let mut units = Vec::new();
+        let mut vs = Vec::new();
+        for d in 0..3 {
+            for (k, (t, v)) in [
+                ("Troops crossed the border near Kursk overnight", [1.0, 0.1 * d as f32, 0.0, 0.0]),
+                ("Officials confirmed more soldiers would arrive", [0.9, 0.0, 0.2, 0.0]),
+                ("Comments are closed for this article today", [0.0, 0.0, 0.0, 1.0]),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                texts.push(t);
+                units.push(unit(d, d * 3 + k, k * 100));
+                vs.extend(normalised(&v));
+            }
+        }
+        let rows = Rows::new(&vs, 4);
+        let settings = Settings { decision: Decision { threshold: 0.7, lexical_weight: 0.25 }, ..Default::default() };
+        let found = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
+        let flagged: Vec<usize> = found.boilerplate.iter().map(|b| b.unit).collect();
+        assert_eq!(flagged, vec![2, 5, 8]);
+        assert!(found.pairs.iter().all(|p| !flagged.contains(&p.a) && !flagged.contains(&p.b)));
+        assert!(!found.pairs.is_empty(), "the on-topic copies still overlap");
+        let kept = find(&units, &texts, rows, Route::Exact, &Settings { keep_boilerplate: true, ..settings.clone() }).unwrap();
+        assert!(kept.pairs.iter().any(|p| p.a == 2 && p.b == 5));
+        // Two documents are not "many".
+        let found = find(&units[..6], &texts[..6], Rows::new(&vs[..24], 4), Route::Exact, &settings).unwrap();
+        assert!(found.boilerplate.is_empty());
+    }
+
+    /// The k-NN route (a real HNSW graph) finds at least 99 % of the pairs
+    /// that the exact route finds, on clustered vectors where many pairs
+    /// pass.
+    #[test]
+    fn knn_route_recalls_the_exact_route() {
+        let (n, dim) = (3000, 64);
+        let data = clustered_vectors(n, dim, 150, 0.35, 7);
+        let rows = Rows::new(&data, dim);
+        let units: Vec<Unit> = (0..n).map(|i| unit(i % 40, i, 0)).collect();
+        let vocab = ["troops", "border", "missile", "rice", "sanctions", "alliance", "artillery", "summit"];
+        let texts_owned: Vec<String> =
+            (0..n).map(|i| (0..4).map(|w| vocab[(i * 7 + w * (i % 3 + 1)) % vocab.len()]).collect::<Vec<_>>().join(" ")).collect();
+        let texts: Vec<&str> = texts_owned.iter().map(|s| s.as_str()).collect();
+        let settings = Settings { decision: Decision { threshold: 0.75, lexical_weight: 0.25 }, min_content_words: 1, ..Default::default() };
+        let exact = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
+        let (graph, _) = Graph::build(rows, Params::default(), false, &mut |_| {});
+        let mut knn = |i: usize, k: usize| {
+            graph.search(rows, rows.row(i), k, 64.max(k)).into_iter().map(|h| (h.id as usize, h.score)).collect()
+        };
+        let approx = find(&units, &texts, rows, Route::Knn(&mut knn), &settings).unwrap();
+        assert!(exact.pairs.len() > 1000, "the test needs many pairs, got {}", exact.pairs.len());
+        let got: HashSet<(usize, usize)> = approx.pairs.iter().map(|p| (p.a, p.b)).collect();
+        let hit = exact.pairs.iter().filter(|p| got.contains(&(p.a, p.b))).count();
+        let recall = hit as f64 / exact.pairs.len() as f64;
+        assert!(recall >= 0.99, "k-NN recall {recall} over {} exact pairs", exact.pairs.len());
+        assert!(got.len() <= exact.pairs.len());
+    }
+
+    #[test]
+    fn sentence_pairs_gather_by_passage_pair() {
+        let units = [unit(0, 0, 0), unit(0, 0, 20), unit(1, 3, 0), unit(1, 3, 30)];
+        let texts = ["alpha beta gamma", "delta epsilon zeta", "alpha beta gamma", "delta epsilon eta"];
+        let pairs = [
+            Pair { a: 0, b: 2, cosine: 0.99, lexical: 1.0, score: 0.99 },
+            Pair { a: 1, b: 3, cosine: 0.8, lexical: 0.66, score: 0.77 },
+        ];
+        let o = overlaps_from_sentences(&pairs, &units, &texts);
+        assert_eq!(o.len(), 1);
+        assert_eq!((o[0].a, o[0].b), (0, 3));
+        assert_eq!(o[0].sentences.len(), 2);
+        assert_eq!(o[0].sentences[0].a, (0, 10));
+        assert_eq!(o[0].kind, Kind::Verbatim);
+        assert_eq!(passage_groups(4, &o), vec![Group { members: vec![0, 3], pairs: vec![0] }]);
+    }
+}

@@ -1,0 +1,478 @@
+//! Writers for overlaps: Markdown (for terminals and git viewers), JSON and
+//! CSV. They take the finished overlaps and echo groups and only format
+//! them; nothing here decides what overlaps.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::align;
+use crate::overlaps::{Group, Overlap, SentenceOverlap};
+
+/// A passage as the report shows it: document (index into the document
+/// names), ordinal in the document, byte range in the document, text.
+#[derive(Debug, Clone)]
+pub struct PassageInfo {
+    pub doc: usize,
+    pub ordinal: usize,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+impl PassageInfo {
+    /// The text of a byte range of the document that lies in this passage.
+    pub fn slice(&self, range: (usize, usize)) -> &str {
+        let (s, e) = (range.0.saturating_sub(self.start), range.1.saturating_sub(self.start));
+        self.text.get(s.min(self.text.len())..e.min(self.text.len())).unwrap_or("")
+    }
+}
+
+/// A unit left out as boilerplate, located.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoilerplateRow {
+    pub doc: String,
+    pub passage: usize,
+    pub start: usize,
+    pub end: usize,
+    pub documents: usize,
+    pub relevance: f32,
+    pub text: String,
+}
+
+/// How the overlaps were found, for the report's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub model: String,
+    pub granularity: String,
+    pub route: String,
+    pub threshold: f32,
+    pub lexical_weight: f32,
+    pub units: usize,
+    pub candidates: usize,
+    pub too_short: usize,
+}
+
+pub struct Report<'a> {
+    pub documents: &'a [String],
+    pub passages: &'a [PassageInfo],
+    pub overlaps: &'a [Overlap],
+    pub groups: &'a [Group],
+    pub boilerplate: &'a [BoilerplateRow],
+    pub meta: &'a Meta,
+}
+
+fn r4(x: f32) -> f64 {
+    (x as f64 * 10_000.0).round() / 10_000.0
+}
+
+#[derive(Serialize)]
+struct JsonEnd<'a> {
+    doc: &'a str,
+    passage: usize,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Serialize)]
+struct JsonSentence {
+    a: [usize; 2],
+    b: [usize; 2],
+    score: f64,
+    cosine: f64,
+    lexical: f64,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonPair<'a> {
+    id: usize,
+    group: usize,
+    a: JsonEnd<'a>,
+    b: JsonEnd<'a>,
+    score: f64,
+    cosine: f64,
+    lexical: f64,
+    kind: &'static str,
+    sentences: Vec<JsonSentence>,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    id: usize,
+    members: Vec<JsonMember<'a>>,
+    pairs: &'a [usize],
+}
+
+#[derive(Serialize)]
+struct JsonMember<'a> {
+    doc: &'a str,
+    passage: usize,
+}
+
+impl Report<'_> {
+    fn group_of(&self) -> Vec<usize> {
+        let mut of = vec![0; self.overlaps.len()];
+        for (g, group) in self.groups.iter().enumerate() {
+            for &p in &group.pairs {
+                of[p] = g;
+            }
+        }
+        of
+    }
+
+    fn end(&self, p: usize) -> JsonEnd<'_> {
+        let info = &self.passages[p];
+        JsonEnd { doc: &self.documents[info.doc], passage: info.ordinal, start: info.start, end: info.end }
+    }
+
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        let group_of = self.group_of();
+        let pairs: Vec<JsonPair> = self
+            .overlaps
+            .iter()
+            .enumerate()
+            .map(|(id, o)| JsonPair {
+                id,
+                group: group_of[id],
+                a: self.end(o.a),
+                b: self.end(o.b),
+                score: r4(o.score),
+                cosine: r4(o.cosine),
+                lexical: r4(o.lexical),
+                kind: o.kind.as_str(),
+                sentences: o
+                    .sentences
+                    .iter()
+                    .map(|s| JsonSentence {
+                        a: [s.a.0, s.a.1],
+                        b: [s.b.0, s.b.1],
+                        score: r4(s.score),
+                        cosine: r4(s.cosine),
+                        lexical: r4(s.lexical),
+                        kind: s.kind.as_str(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let groups: Vec<JsonGroup> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(id, g)| JsonGroup {
+                id,
+                members: g
+                    .members
+                    .iter()
+                    .map(|&p| JsonMember { doc: &self.documents[self.passages[p].doc], passage: self.passages[p].ordinal })
+                    .collect(),
+                pairs: &g.pairs,
+            })
+            .collect();
+        let value = serde_json::json!({
+            "meta": self.meta,
+            "pairs": pairs,
+            "groups": groups,
+            "boilerplate": self.boilerplate,
+        });
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+        writeln!(out)
+    }
+
+    /// One row per matched sentence pair, with its pair's columns repeated.
+    pub fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
+        let group_of = self.group_of();
+        writeln!(
+            out,
+            "pair,group,doc_a,passage_a,start_a,end_a,doc_b,passage_b,start_b,end_b,score,cosine,kind,sentence_a_start,sentence_a_end,sentence_b_start,sentence_b_end,sentence_score,sentence_kind"
+        )?;
+        for (id, o) in self.overlaps.iter().enumerate() {
+            let (a, b) = (&self.passages[o.a], &self.passages[o.b]);
+            for s in &o.sentences {
+                writeln!(
+                    out,
+                    "{id},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    group_of[id],
+                    csv_field(&self.documents[a.doc]),
+                    a.ordinal,
+                    a.start,
+                    a.end,
+                    csv_field(&self.documents[b.doc]),
+                    b.ordinal,
+                    b.start,
+                    b.end,
+                    r4(o.score),
+                    r4(o.cosine),
+                    o.kind.as_str(),
+                    s.a.0,
+                    s.a.1,
+                    s.b.0,
+                    s.b.1,
+                    r4(s.score),
+                    s.kind.as_str()
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// For each echo group: the claim's strongest sentence, then each
+    /// document's version (its matching sentences, matching words in bold),
+    /// then the pairs.
+    pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
+        let m = self.meta;
+        let docs_in: usize = {
+            let mut d: Vec<usize> = self.groups.iter().flat_map(|g| g.members.iter().map(|&p| self.passages[p].doc)).collect();
+            d.sort_unstable();
+            d.dedup();
+            d.len()
+        };
+        writeln!(out, "# Overlaps\n")?;
+        writeln!(
+            out,
+            "{} overlapping pair{} in {} echo group{} across {} document{} (of {}).  ",
+            self.overlaps.len(),
+            plural(self.overlaps.len()),
+            self.groups.len(),
+            plural(self.groups.len()),
+            docs_in,
+            plural(docs_in),
+            self.documents.len()
+        )?;
+        writeln!(
+            out,
+            "Decision: {:.2}·cosine + {:.2}·shared words ≥ {:.3}, by {}, candidates from {} ({} model).\n",
+            1.0 - m.lexical_weight,
+            m.lexical_weight,
+            m.threshold,
+            m.granularity,
+            m.route,
+            m.model
+        )?;
+        for (g, group) in self.groups.iter().enumerate() {
+            self.write_group(out, g, group)?;
+        }
+        if !self.boilerplate.is_empty() {
+            writeln!(out, "## Left out as boilerplate\n")?;
+            writeln!(out, "Repeated nearly verbatim in many documents and unrelated to the rest of its own (use --keep-boilerplate to keep):\n")?;
+            let mut seen = std::collections::HashSet::new();
+            for b in self.boilerplate {
+                let text = flatten(&b.text);
+                if seen.insert(text.clone()) {
+                    writeln!(out, "- \"{}\" ({} documents), e.g. {} bytes {}..{}", md_escape(&text), b.documents, b.doc, b.start, b.end)?;
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    fn write_group(&self, out: &mut dyn Write, g: usize, group: &Group) -> io::Result<()> {
+        let best = &self.overlaps[group.pairs[0]];
+        let claim = best.sentences.first();
+        let docs: std::collections::BTreeSet<usize> = group.members.iter().map(|&p| self.passages[p].doc).collect();
+        let claim_text = claim.map(|s| flatten(self.passages[best.a].slice(s.a))).unwrap_or_default();
+        writeln!(
+            out,
+            "## {}. {} documents, {} passages, strongest {:.3} ({})\n",
+            g + 1,
+            docs.len(),
+            group.members.len(),
+            best.score,
+            best.kind.as_str()
+        )?;
+        writeln!(out, "**Claim:** {}\n", md_escape(&claim_text))?;
+        // Each member's sentences that take part in the group's matches,
+        // with the texts they were matched to.
+        for &p in &group.members {
+            let info = &self.passages[p];
+            let mut sentences: Vec<((usize, usize), Vec<String>)> = Vec::new();
+            for &e in &group.pairs {
+                let o = &self.overlaps[e];
+                for s in &o.sentences {
+                    let (mine, theirs, other) = if o.a == p {
+                        (s.a, s.b, o.b)
+                    } else if o.b == p {
+                        (s.b, s.a, o.a)
+                    } else {
+                        continue;
+                    };
+                    let their_text = self.passages[other].slice(theirs).to_string();
+                    match sentences.iter_mut().find(|(span, _)| *span == mine) {
+                        Some((_, others)) => others.push(their_text),
+                        None => sentences.push((mine, vec![their_text])),
+                    }
+                }
+            }
+            sentences.sort_by_key(|(span, _)| *span);
+            writeln!(out, "**{}** · passage {} · bytes {}..{}\n", md_escape(&self.documents[info.doc]), info.ordinal, info.start, info.end)?;
+            for (span, others) in &sentences {
+                let text = info.slice(*span);
+                let others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+                writeln!(out, "> {} `[{}..{}]`\n", marked(text, &others), span.0, span.1)?;
+            }
+        }
+        writeln!(out, "| pair | A | B | score | cosine | kind |")?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for &e in &group.pairs {
+            let o = &self.overlaps[e];
+            writeln!(
+                out,
+                "| {e} | {} | {} | {:.3} | {:.3} | {} |",
+                self.place(o.a, o.sentences.first().map(|s| s.a)),
+                self.place(o.b, o.sentences.first().map(|s| s.b)),
+                o.score,
+                o.cosine,
+                sentence_kinds(&o.sentences)
+            )?;
+        }
+        writeln!(out)
+    }
+
+    fn place(&self, p: usize, span: Option<(usize, usize)>) -> String {
+        let info = &self.passages[p];
+        let doc = md_escape(&self.documents[info.doc]).replace('|', "\\|");
+        match span {
+            Some((s, e)) => format!("{doc} ¶{} [{s}..{e}]", info.ordinal),
+            None => format!("{doc} ¶{}", info.ordinal),
+        }
+    }
+}
+
+fn sentence_kinds(sentences: &[SentenceOverlap]) -> String {
+    let kinds: Vec<&str> = sentences.iter().map(|s| s.kind.as_str()).collect();
+    kinds.join(", ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Whitespace runs (line breaks of wrapped text included) as single spaces.
+fn flatten(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Escapes the characters Markdown would read as markup.
+pub fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The text flattened and escaped, with the words matching `others` in bold.
+pub fn marked(text: &str, others: &[&str]) -> String {
+    let mut out = String::new();
+    let mut pos = 0;
+    for r in align::marks(text, others) {
+        out.push_str(&md_escape(&flatten_keep_edges(&text[pos..r.start])));
+        out.push_str("**");
+        out.push_str(&md_escape(&flatten(&text[r.clone()])));
+        out.push_str("**");
+        pos = r.end;
+    }
+    out.push_str(&md_escape(&flatten_keep_edges(&text[pos..])));
+    out
+}
+
+/// Like `flatten`, but keeps one space where the text starts or ends with
+/// whitespace, so pieces join with their spaces.
+fn flatten_keep_edges(s: &str) -> String {
+    let mut out = String::new();
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            space = true;
+        } else {
+            if space {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    if space {
+        out.push(' ');
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::Kind;
+
+    fn report_parts() -> (Vec<String>, Vec<PassageInfo>, Vec<Overlap>, Vec<Group>, Meta) {
+        let documents = vec!["a.txt".to_string(), "b, c.txt".to_string()];
+        let passages = vec![
+            PassageInfo { doc: 0, ordinal: 0, start: 10, end: 60, text: "About 10,000 troops went. Nothing *else* here.".into() },
+            PassageInfo { doc: 1, ordinal: 2, start: 0, end: 40, text: "Some 10,000 troops were sent.".into() },
+        ];
+        let overlaps = vec![Overlap {
+            a: 0,
+            b: 1,
+            cosine: 0.8,
+            lexical: 0.5,
+            score: 0.78,
+            kind: Kind::Paraphrase,
+            sentences: vec![SentenceOverlap { a: (10, 35), b: (0, 29), cosine: 0.8, lexical: 0.5, score: 0.78, kind: Kind::Paraphrase }],
+        }];
+        let groups = vec![Group { members: vec![0, 1], pairs: vec![0] }];
+        let meta = Meta {
+            model: "m".into(),
+            granularity: "passage".into(),
+            route: "k-NN".into(),
+            threshold: 0.75,
+            lexical_weight: 0.25,
+            units: 2,
+            candidates: 1,
+            too_short: 0,
+        };
+        (documents, passages, overlaps, groups, meta)
+    }
+
+    #[test]
+    fn writers_show_pairs_groups_and_marks() {
+        let (documents, passages, overlaps, groups, meta) = report_parts();
+        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &groups, boilerplate: &[], meta: &meta };
+        let mut md = Vec::new();
+        r.write_markdown(&mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("**Claim:** About 10,000 troops went."), "{md}");
+        assert!(md.contains("> About **10,000 troops** went. `[10..35]`"), "{md}");
+        let mut js = Vec::new();
+        r.write_json(&mut js).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
+        assert_eq!(v["pairs"][0]["a"]["doc"], "a.txt");
+        assert_eq!(v["pairs"][0]["sentences"][0]["b"], serde_json::json!([0, 29]));
+        assert_eq!(v["groups"][0]["members"][1]["passage"], 2);
+        assert_eq!(v["groups"][0]["pairs"], serde_json::json!([0]));
+        let mut csv = Vec::new();
+        r.write_csv(&mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(csv.lines().nth(1).unwrap().starts_with("0,0,a.txt,0,10,60,\"b, c.txt\",2,0,40,"), "{csv}");
+    }
+
+    #[test]
+    fn markdown_escapes_markup() {
+        assert_eq!(md_escape("a*b_c [x] #1"), "a\\*b\\_c \\[x\\] \\#1");
+        assert_eq!(marked("the *big* troops\nmoved", &["troops moved"]), "the \\*big\\* **troops moved**");
+    }
+}

@@ -1,0 +1,720 @@
+//! The index directory and its SQLite store: the source of truth for
+//! documents, passages (with byte offsets and text), their vectors and the
+//! manifest that says how they were made.
+//!
+//! Layout of an index directory:
+//!
+//! - `index.sqlite` (with `-wal`/`-shm` while in use): tables `manifest`
+//!   (key/value: format version, model name and fingerprint, dimension,
+//!   split settings, HNSW parameters, generation), `documents`, `passages`
+//!   and `vectors` (little-endian f32 BLOBs). Anyone can read it with the
+//!   `sqlite3` shell.
+//! - `graph.hnsw`: the HNSW graph, derived from the vectors (see `ann`);
+//!   stamped with the store's index id and generation, so a stale one is
+//!   told apart and rebuilt. Never the only copy of anything.
+//! - `lock`: held (an OS file lock) by the one writer.
+//!
+//! Writes happen in SQLite transactions, so a writer killed at any moment
+//! leaves the last committed state; WAL mode lets readers go on while a
+//! writer runs, each reader seeing one consistent snapshot.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::ann::Params;
+
+/// The store layout this motif writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+pub const DB_FILE: &str = "index.sqlite";
+pub const GRAPH_FILE: &str = "graph.hnsw";
+pub const LOCK_FILE: &str = "lock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{dir}: not a motif index (no {DB_FILE}); build one with `motif index PATH --index {dir}`")]
+    NotAnIndex { dir: String },
+    #[error("{dir}: not a directory")]
+    NotADirectory { dir: String },
+    #[error("{dir}: exists and is not a motif index (it holds other files); choose a new or empty directory with --index")]
+    ForeignDirectory { dir: String },
+    #[error("{path}: not a usable motif index database ({why}); motif changed nothing. Move it away and run `motif index` again to rebuild it")]
+    Corrupt { path: String, why: String },
+    #[error("{path}: index format {found} was written by a newer motif (this one reads up to format {supported}); upgrade motif. Nothing was changed")]
+    FutureFormat { path: String, found: u32, supported: u32 },
+    #[error("{dir}: another `motif index` is writing this index (it holds {lock}); wait for it to finish, then run again")]
+    Locked { dir: String, lock: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error(
+        "{dir}: this index was built with model {have} (fingerprint {have_fp}), not {want} (fingerprint {want_fp}); vectors of different models do not mix. Use --model {have}, or another --index DIR"
+    )]
+    ModelMismatch { dir: String, have: String, have_fp: String, want: String, want_fp: String },
+    #[error("{dir}: this index was built with {have}; this run asks for {want}. Use the same split options, or another --index DIR")]
+    SplitMismatch { dir: String, have: String, want: String },
+    #[error("{path}: passage {doc}#{ordinal} has a vector of {bytes} bytes, expected {dim} floats; the database is damaged")]
+    BadVector { path: String, doc: String, ordinal: usize, bytes: usize, dim: usize },
+    #[error("vector of {found} values for an index of dimension {dim}")]
+    WrongDimension { found: usize, dim: usize },
+}
+
+fn short(fp: &str) -> String {
+    fp.chars().take(12).collect()
+}
+
+/// What an index records about how it was made.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// The model's name as given (a known name or a folder path).
+    pub model: String,
+    /// Identifies the weights (see `model::ModelDir::fingerprint`).
+    pub model_fingerprint: String,
+    pub dim: usize,
+    /// How documents were split, e.g. `paragraph window=128 overlap=32`.
+    pub split: String,
+    pub params: Params,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every write that changes passages.
+    pub generation: u64,
+    /// Random id of this index, so a graph from another index never passes as fresh.
+    pub index_id: String,
+}
+
+/// How a new index is made: what its manifest starts with.
+#[derive(Debug, Clone)]
+pub struct NewIndex {
+    pub model: String,
+    pub model_fingerprint: String,
+    pub dim: usize,
+    pub split: String,
+    pub params: Params,
+}
+
+/// A stored document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc {
+    pub name: String,
+    /// Absolute path of the file it came from, if any.
+    pub source: Option<String>,
+    pub hash: String,
+    pub passages: usize,
+    pub indexed_at: i64,
+}
+
+/// A passage to store with its vector.
+#[derive(Debug, Clone)]
+pub struct NewPassage<'a> {
+    pub ordinal: usize,
+    pub start: usize,
+    pub end: usize,
+    pub windowed: bool,
+    pub text: &'a str,
+    pub vector: &'a [f32],
+}
+
+/// A document to store (replacing any stored one of the same name).
+#[derive(Debug, Clone)]
+pub struct NewDoc<'a> {
+    pub name: &'a str,
+    pub source: Option<String>,
+    pub hash: &'a str,
+    pub bytes: usize,
+    pub passages: Vec<NewPassage<'a>>,
+}
+
+/// Where a stored passage is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassageRef {
+    pub rowid: i64,
+    pub doc: String,
+    pub ordinal: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Every stored vector, in the canonical order (document name, then
+/// passage ordinal): row i of `data` belongs to `passages[i]`. Graphs are
+/// built over this order, so the same passages always give the same rows.
+#[derive(Debug, Clone)]
+pub struct VectorTable {
+    pub passages: Vec<PassageRef>,
+    pub data: Vec<f32>,
+    pub dim: usize,
+}
+
+/// What is in an index directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirState {
+    Missing,
+    /// Exists, holding nothing but (possibly) motif's own lock or temporary files.
+    Empty,
+    Index,
+    Foreign,
+}
+
+fn dir_state(dir: &Path) -> Result<DirState, StoreError> {
+    let shown = dir.display().to_string();
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(source) => return Err(StoreError::Io { path: shown, source }),
+        Ok(m) if !m.is_dir() => return Err(StoreError::NotADirectory { dir: shown }),
+        Ok(_) => {}
+    }
+    if dir.join(DB_FILE).is_file() {
+        return Ok(DirState::Index);
+    }
+    let entries = fs::read_dir(dir).map_err(|source| StoreError::Io { path: shown.clone(), source })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| StoreError::Io { path: shown.clone(), source })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == LOCK_FILE || name.starts_with(GRAPH_FILE) || name.starts_with("graph.tmp-") || name.starts_with(DB_FILE);
+        if !ours {
+            return Ok(DirState::Foreign);
+        }
+    }
+    Ok(DirState::Empty)
+}
+
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE manifest (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,  -- as the user gave it, e.g. seeds/000_x.txt
+    source     TEXT,                  -- absolute path of its file, for --prune
+    hash       TEXT NOT NULL,         -- SHA-256 of the text: unchanged documents are not embedded again
+    bytes      INTEGER NOT NULL,
+    indexed_at INTEGER NOT NULL       -- unix seconds
+);
+CREATE TABLE passages (
+    id         INTEGER PRIMARY KEY,
+    doc        INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal    INTEGER NOT NULL,      -- 0-based position in its document
+    byte_start INTEGER NOT NULL,      -- byte offsets into the document's text
+    byte_end   INTEGER NOT NULL,
+    windowed   INTEGER NOT NULL,      -- 1 when a window of an over-long paragraph
+    text       TEXT NOT NULL,
+    UNIQUE (doc, ordinal)
+);
+CREATE TABLE vectors (
+    passage INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    vector  BLOB NOT NULL             -- dim little-endian f32, unit length
+);
+";
+
+/// An open index: a reader (one consistent snapshot) or the one writer.
+pub struct Store {
+    dir: PathBuf,
+    conn: Connection,
+    manifest: Manifest,
+    /// Held for the writer's lifetime; the OS drops the lock if it dies.
+    _lock: Option<File>,
+}
+
+impl Store {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join(DB_FILE)
+    }
+
+    pub fn graph_path(&self) -> PathBuf {
+        self.dir.join(GRAPH_FILE)
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// What a graph built from the current passages is stamped with.
+    pub fn stamp(&self) -> String {
+        format!("{}:{}", self.manifest.index_id, self.manifest.generation)
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| sql_error(&self.db_path(), e)
+    }
+
+    /// Opens an index for reading. Nothing in the directory changes. The
+    /// store reads one snapshot: a writer committing meanwhile is not seen.
+    pub fn open_read(dir: &Path) -> Result<Store, StoreError> {
+        match dir_state(dir)? {
+            DirState::Index => {}
+            _ => return Err(StoreError::NotAnIndex { dir: dir.display().to_string() }),
+        }
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| sql_error(&path, e))?;
+        // One read transaction for the store's life: every query sees the
+        // same snapshot, whatever a writer commits meanwhile.
+        conn.execute_batch("BEGIN").map_err(|e| sql_error(&path, e))?;
+        if is_blank(&conn, &path)? {
+            // A first run killed before its first commit.
+            return Err(StoreError::NotAnIndex { dir: dir.display().to_string() });
+        }
+        let manifest = read_manifest(&conn, &path)?;
+        Ok(Store { dir: dir.to_path_buf(), conn, manifest, _lock: None })
+    }
+
+    /// Opens an index for writing, creating it (and its directory) if there
+    /// is none yet, with `new` as its manifest. Takes the writer lock, and
+    /// fails at once if another writer holds it. Returns whether the index
+    /// was created.
+    pub fn open_write(dir: &Path, new: &NewIndex) -> Result<(Store, bool), StoreError> {
+        let shown = dir.display().to_string();
+        let state = dir_state(dir)?;
+        let path = dir.join(DB_FILE);
+        match state {
+            DirState::Foreign => return Err(StoreError::ForeignDirectory { dir: shown }),
+            // Check before touching anything: a damaged or newer index is
+            // reported and left exactly as it is.
+            DirState::Index => {
+                let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| sql_error(&path, e))?;
+                if !is_blank(&conn, &path)? {
+                    read_manifest(&conn, &path)?;
+                }
+            }
+            DirState::Missing => fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: shown.clone(), source })?,
+            DirState::Empty => {}
+        }
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Io { path: lock_path.display().to_string(), source })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { dir: shown, lock: lock_path.display().to_string() })
+            }
+            Err(fs::TryLockError::Error(source)) => return Err(StoreError::Io { path: lock_path.display().to_string(), source }),
+        }
+        let mut conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
+        let sql = |e| sql_error(&path, e);
+        // WAL: readers keep their snapshot while this writer commits.
+        // synchronous=NORMAL is safe against a killed process (what WAL
+        // cannot promise under it is only the last commit on power loss).
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
+        let created = is_blank(&conn, &path)?;
+        if created {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+            tx.execute_batch(SCHEMA).map_err(sql)?;
+            let t = now();
+            let id = crate::ingest::sha256_hex(format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes());
+            let manifest = Manifest {
+                format_version: FORMAT_VERSION,
+                model: new.model.clone(),
+                model_fingerprint: new.model_fingerprint.clone(),
+                dim: new.dim,
+                split: new.split.clone(),
+                params: new.params,
+                created_at: t,
+                updated_at: t,
+                generation: 0,
+                index_id: id[..16].to_string(),
+            };
+            write_manifest(&tx, &manifest).map_err(sql)?;
+            tx.commit().map_err(sql)?;
+        }
+        let manifest = read_manifest(&conn, &path)?;
+        Ok((Store { dir: dir.to_path_buf(), conn, manifest, _lock: Some(lock) }, created))
+    }
+
+    /// Refuses a model other than the index's own.
+    pub fn check_model(&self, name: &str, fingerprint: &str, dim: usize) -> Result<(), StoreError> {
+        let m = &self.manifest;
+        if m.model_fingerprint != fingerprint || m.dim != dim {
+            return Err(StoreError::ModelMismatch {
+                dir: self.dir.display().to_string(),
+                have: m.model.clone(),
+                have_fp: short(&m.model_fingerprint),
+                want: name.to_string(),
+                want_fp: short(fingerprint),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses split settings other than the index's own: unchanged
+    /// documents keep their passages, so all must be split alike.
+    pub fn check_split(&self, split: &str) -> Result<(), StoreError> {
+        if self.manifest.split != split {
+            return Err(StoreError::SplitMismatch {
+                dir: self.dir.display().to_string(),
+                have: self.manifest.split.clone(),
+                want: split.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn documents(&self) -> Result<Vec<StoredDoc>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.name, d.source, d.hash, d.indexed_at, (SELECT count(*) FROM passages p WHERE p.doc = d.id)
+                 FROM documents d ORDER BY d.name",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(StoredDoc {
+                    name: r.get(0)?,
+                    source: r.get(1)?,
+                    hash: r.get(2)?,
+                    indexed_at: r.get(3)?,
+                    passages: r.get::<_, i64>(4)? as usize,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    pub fn counts(&self) -> Result<(usize, usize), StoreError> {
+        let docs: i64 = self.conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0)).map_err(self.sql())?;
+        let passages: i64 = self.conn.query_row("SELECT count(*) FROM passages", [], |r| r.get(0)).map_err(self.sql())?;
+        Ok((docs as usize, passages as usize))
+    }
+
+    /// Stores documents (each replacing any of the same name) and removes
+    /// others by name, in one transaction; bumps the generation when
+    /// anything changed.
+    pub fn write(&mut self, docs: &[NewDoc], remove: &[String]) -> Result<(), StoreError> {
+        if docs.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        let dim = self.manifest.dim;
+        for p in docs.iter().flat_map(|d| &d.passages) {
+            if p.vector.len() != dim {
+                return Err(StoreError::WrongDimension { found: p.vector.len(), dim });
+            }
+        }
+        let path = self.db_path();
+        let sql = |e| sql_error(&path, e);
+        let t = now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        {
+            let mut delete = tx.prepare("DELETE FROM documents WHERE name = ?1").map_err(sql)?;
+            let mut insert_doc = tx
+                .prepare("INSERT INTO documents (name, source, hash, bytes, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sql)?;
+            let mut insert_passage = tx
+                .prepare("INSERT INTO passages (doc, ordinal, byte_start, byte_end, windowed, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql)?;
+            let mut insert_vector = tx.prepare("INSERT INTO vectors (passage, vector) VALUES (?1, ?2)").map_err(sql)?;
+            for name in remove.iter().map(String::as_str).chain(docs.iter().map(|d| d.name)) {
+                // Passages and vectors go with their document (ON DELETE CASCADE).
+                delete.execute([name]).map_err(sql)?;
+            }
+            let mut blob = Vec::with_capacity(dim * 4);
+            for d in docs {
+                insert_doc.execute(params![d.name, d.source, d.hash, d.bytes as i64, t]).map_err(sql)?;
+                let doc_id = tx.last_insert_rowid();
+                for p in &d.passages {
+                    insert_passage
+                        .execute(params![doc_id, p.ordinal as i64, p.start as i64, p.end as i64, p.windowed, p.text])
+                        .map_err(sql)?;
+                    let passage_id = tx.last_insert_rowid();
+                    blob.clear();
+                    for x in p.vector {
+                        blob.extend_from_slice(&x.to_le_bytes());
+                    }
+                    insert_vector.execute(params![passage_id, blob]).map_err(sql)?;
+                }
+            }
+        }
+        let mut manifest = self.manifest.clone();
+        manifest.generation += 1;
+        manifest.updated_at = t;
+        write_manifest(&tx, &manifest).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        self.manifest = manifest;
+        Ok(())
+    }
+
+    /// Records new graph parameters (the caller rebuilds the graph).
+    pub fn set_params(&mut self, params: Params) -> Result<(), StoreError> {
+        if params == self.manifest.params {
+            return Ok(());
+        }
+        let path = self.db_path();
+        let sql = |e| sql_error(&path, e);
+        let mut manifest = self.manifest.clone();
+        manifest.params = params;
+        manifest.updated_at = now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        write_manifest(&tx, &manifest).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        self.manifest = manifest;
+        Ok(())
+    }
+
+    /// Every vector, in canonical order.
+    pub fn vectors(&self) -> Result<VectorTable, StoreError> {
+        let dim = self.manifest.dim;
+        let path = self.db_path();
+        let (_, count) = self.counts()?;
+        let mut table = VectorTable { passages: Vec::with_capacity(count), data: Vec::with_capacity(count * dim), dim };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.id, d.name, p.ordinal, p.byte_start, p.byte_end, v.vector
+                 FROM passages p JOIN documents d ON d.id = p.doc JOIN vectors v ON v.passage = p.id
+                 ORDER BY d.name, p.ordinal",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let p = PassageRef {
+                rowid: r.get(0).map_err(self.sql())?,
+                doc: r.get(1).map_err(self.sql())?,
+                ordinal: r.get::<_, i64>(2).map_err(self.sql())? as usize,
+                start: r.get::<_, i64>(3).map_err(self.sql())? as usize,
+                end: r.get::<_, i64>(4).map_err(self.sql())? as usize,
+            };
+            let blob = r.get_ref(5).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
+            if blob.len() != dim * 4 {
+                return Err(StoreError::BadVector {
+                    path: path.display().to_string(),
+                    doc: p.doc,
+                    ordinal: p.ordinal,
+                    bytes: blob.len(),
+                    dim,
+                });
+            }
+            table.data.extend(blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
+            table.passages.push(p);
+        }
+        if table.passages.len() != count {
+            return Err(StoreError::Corrupt {
+                path: path.display().to_string(),
+                why: format!("{count} passages but {} vectors", table.passages.len()),
+            });
+        }
+        Ok(table)
+    }
+
+    /// A passage's text.
+    pub fn passage_text(&self, rowid: i64) -> Result<String, StoreError> {
+        self.conn.query_row("SELECT text FROM passages WHERE id = ?1", [rowid], |r| r.get(0)).map_err(self.sql())
+    }
+
+    /// Bytes the index takes on disk (every file in its directory).
+    pub fn disk_bytes(&self) -> u64 {
+        fs::read_dir(&self.dir)
+            .map(|entries| entries.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// SQLite's own consistency check (`PRAGMA quick_check`).
+    pub fn quick_check(&self) -> Result<(), StoreError> {
+        let result: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(self.sql())?;
+        if result != "ok" {
+            return Err(StoreError::Corrupt { path: self.db_path().display().to_string(), why: result });
+        }
+        Ok(())
+    }
+}
+
+/// True when the database holds no tables at all: new, or a creation that
+/// was interrupted before its first commit.
+fn is_blank(conn: &Connection, path: &Path) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(|e| sql_error(path, e))?;
+    Ok(n == 0)
+}
+
+fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    let shown = path.display().to_string();
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        use rusqlite::ErrorCode::*;
+        if matches!(f.code, NotADatabase | DatabaseCorrupt) {
+            return StoreError::Corrupt { path: shown, why: e.to_string() };
+        }
+    }
+    StoreError::Sqlite { path: shown, source: e }
+}
+
+const MANIFEST_KEYS: &[&str] = &[
+    "format_version",
+    "model",
+    "model_fingerprint",
+    "dim",
+    "split",
+    "hnsw_m",
+    "hnsw_ef_construction",
+    "hnsw_ef_search",
+    "created_at",
+    "updated_at",
+    "generation",
+    "index_id",
+];
+
+fn write_manifest(conn: &Connection, m: &Manifest) -> rusqlite::Result<()> {
+    let values = [
+        m.format_version.to_string(),
+        m.model.clone(),
+        m.model_fingerprint.clone(),
+        m.dim.to_string(),
+        m.split.clone(),
+        m.params.m.to_string(),
+        m.params.ef_construction.to_string(),
+        m.params.ef_search.to_string(),
+        m.created_at.to_string(),
+        m.updated_at.to_string(),
+        m.generation.to_string(),
+        m.index_id.clone(),
+    ];
+    let mut stmt = conn.prepare("INSERT OR REPLACE INTO manifest (key, value) VALUES (?1, ?2)")?;
+    for (k, v) in MANIFEST_KEYS.iter().zip(values) {
+        stmt.execute(params![k, v])?;
+    }
+    Ok(())
+}
+
+fn read_manifest(conn: &Connection, path: &Path) -> Result<Manifest, StoreError> {
+    let shown = path.display().to_string();
+    let corrupt = |why: String| StoreError::Corrupt { path: shown.clone(), why };
+    let has_table: Option<String> = conn
+        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'manifest'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| sql_error(path, e))?;
+    if has_table.is_none() {
+        return Err(corrupt("no manifest table: not a motif index".into()));
+    }
+    let get = |key: &str| -> Result<String, StoreError> {
+        conn.query_row("SELECT value FROM manifest WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(|e| sql_error(path, e))?
+            .ok_or_else(|| corrupt(format!("manifest has no {key}")))
+    };
+    fn num<T: std::str::FromStr>(key: &str, s: String, corrupt: &dyn Fn(String) -> StoreError) -> Result<T, StoreError> {
+        s.parse().map_err(|_| corrupt(format!("manifest {key} is not a number: {s:?}")))
+    }
+    // The version first: a newer layout may have changed everything else.
+    let format_version: u32 = num("format_version", get("format_version")?, &corrupt)?;
+    if format_version > FORMAT_VERSION {
+        return Err(StoreError::FutureFormat { path: shown.clone(), found: format_version, supported: FORMAT_VERSION });
+    }
+    for table in ["documents", "passages", "vectors"] {
+        let found: Option<String> = conn
+            .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
+            .optional()
+            .map_err(|e| sql_error(path, e))?;
+        if found.is_none() {
+            return Err(corrupt(format!("no {table} table")));
+        }
+    }
+    Ok(Manifest {
+        format_version,
+        model: get("model")?,
+        model_fingerprint: get("model_fingerprint")?,
+        dim: num("dim", get("dim")?, &corrupt)?,
+        split: get("split")?,
+        params: Params {
+            m: num("hnsw_m", get("hnsw_m")?, &corrupt)?,
+            ef_construction: num("hnsw_ef_construction", get("hnsw_ef_construction")?, &corrupt)?,
+            ef_search: num("hnsw_ef_search", get("hnsw_ef_search")?, &corrupt)?,
+        },
+        created_at: num("created_at", get("created_at")?, &corrupt)?,
+        updated_at: num("updated_at", get("updated_at")?, &corrupt)?,
+        generation: num("generation", get("generation")?, &corrupt)?,
+        index_id: get("index_id")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_index() -> NewIndex {
+        NewIndex {
+            model: "m".into(),
+            model_fingerprint: "f".repeat(64),
+            dim: 3,
+            split: "paragraph".into(),
+            params: Params::default(),
+        }
+    }
+
+    fn doc<'a>(name: &'a str, hash: &'a str, vectors: &'a [[f32; 3]]) -> NewDoc<'a> {
+        NewDoc {
+            name,
+            source: None,
+            hash,
+            bytes: 10,
+            passages: vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| NewPassage { ordinal: i, start: i * 2, end: i * 2 + 1, windowed: false, text: "t", vector: v })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn write_replace_remove_and_read_back_in_canonical_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = dir.path().join("idx");
+        let (mut store, created) = Store::open_write(&idx, &new_index()).unwrap();
+        assert!(created);
+        let v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+        store.write(&[doc("b", "h1", &v), doc("a", "h2", &v[..1])], &[]).unwrap();
+        assert_eq!(store.manifest().generation, 1);
+        let t = store.vectors().unwrap();
+        let keys: Vec<_> = t.passages.iter().map(|p| (p.doc.as_str(), p.ordinal)).collect();
+        assert_eq!(keys, vec![("a", 0), ("b", 0), ("b", 1)]);
+        assert_eq!(&t.data[6..9], &[0.0, 1.0, 0.0]);
+        store.write(&[doc("b", "h3", &v[1..])], &["a".to_string()]).unwrap();
+        assert_eq!(store.counts().unwrap(), (1, 1));
+        let docs = store.documents().unwrap();
+        assert_eq!((docs[0].name.as_str(), docs[0].hash.as_str(), docs[0].passages), ("b", "h3", 1));
+        drop(store);
+
+        // A reader sees the same, and a second writer is refused while one runs.
+        let reader = Store::open_read(&idx).unwrap();
+        assert_eq!(reader.manifest().generation, 2);
+        let (_writer, created) = Store::open_write(&idx, &new_index()).unwrap();
+        assert!(!created);
+        assert!(matches!(Store::open_write(&idx, &new_index()), Err(StoreError::Locked { .. })));
+        assert!(reader.check_model("other", &"0".repeat(64), 3).is_err());
+        reader.check_model("m", &"f".repeat(64), 3).unwrap();
+    }
+
+    #[test]
+    fn bad_directories_and_databases_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(Store::open_read(dir.path()), Err(StoreError::NotAnIndex { .. })));
+        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        assert!(matches!(Store::open_write(dir.path(), &new_index()), Err(StoreError::ForeignDirectory { .. })));
+        assert!(!dir.path().join(LOCK_FILE).exists());
+
+        let garbage = tempfile::tempdir().unwrap();
+        let db = garbage.path().join(DB_FILE);
+        let junk = b"this is not a database, just some bytes that happen to be here....".repeat(100);
+        fs::write(&db, &junk).unwrap();
+        let err = Store::open_read(garbage.path()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        let err = Store::open_write(garbage.path(), &new_index()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert_eq!(fs::read(&db).unwrap(), junk);
+    }
+}

@@ -1,0 +1,213 @@
+//! End-to-end checks of `motif overlaps`, `motif eval mrpc` and
+//! `motif eval reuse` on the real binary and the real model.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use serde_json::Value;
+
+fn seeds_file(name_prefix: &str) -> (String, String) {
+    let dir = repo().join("seeds");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(name_prefix) {
+            return (format!("seeds/{name}"), std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    panic!("no seed file {name_prefix}*");
+}
+
+/// Byte range of the sentence of a seed file that starts with `start`.
+fn sentence(prefix: &str, start: &str) -> (String, [u64; 2]) {
+    let (doc, text) = seeds_file(prefix);
+    let s = text.find(start).unwrap_or_else(|| panic!("{start} not in {doc}"));
+    let tail = &text[s..];
+    // The sentence ends at the first ". " / ".\n" / end of line after it.
+    let end = tail.find(". ").or_else(|| tail.find(".\n")).map(|e| e + 1).unwrap_or(tail.len());
+    (doc, [s as u64, (s + end) as u64])
+}
+
+fn overlaps_json(args: &[&str]) -> Value {
+    let out = run_ok(motif().current_dir(repo()).arg("overlaps").args(args).args(["--json", "seeds"]));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// Whether some pair links sentence `a` and sentence `b` (either way round).
+fn linked(v: &Value, a: &(String, [u64; 2]), b: &(String, [u64; 2])) -> bool {
+    v["pairs"].as_array().unwrap().iter().any(|p| {
+        p["sentences"].as_array().unwrap().iter().any(|s| {
+            let side = |end: &str, key: &str| (p[end]["doc"].as_str().unwrap().to_string(), [s[key][0].as_u64().unwrap(), s[key][1].as_u64().unwrap()]);
+            let (x, y) = (side("a", "a"), side("b", "b"));
+            (&x == a && &y == b) || (&x == b && &y == a)
+        })
+    })
+}
+
+fn pair_set(v: &Value) -> HashSet<String> {
+    v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["sentences"].as_array().unwrap().iter().map(move |s| format!("{}{}|{}{}", p["a"]["doc"], s["a"], p["b"]["doc"], s["b"])).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The seed articles' shared claims are linked, by document and sentence
+/// offsets located in the files; the k-NN route finds at least 99 % of the
+/// pairs the exact route finds.
+#[test]
+fn seeds_claims_are_linked_and_knn_recalls_exact() {
+    let estimate_001 = sentence("001_", "While the exact number and roles of these troops remain unclear");
+    let confirmed_003 = sentence("003_", "The USA has confirmed that 3,000 North Korean troops");
+    let up_to_004 = sentence("004_", "South Korean military analysts suggest the North could have up to 10,000");
+    let experience_002 = sentence("002_", "Engaging in a high-profile conflict provides Pyongyang");
+    let experience_003 = sentence("003_", "Participating in the conflict will provide North Korean forces");
+    let arming_001 = sentence("001_", "While the level and form of that support remain uncertain");
+    let arming_003 = sentence("003_", "As a result, South Korea is likely to deepen its ties");
+
+    // At the default (strict) threshold: the 10,000-troops estimate.
+    let strict = overlaps_json(&["--granularity", "sentence"]);
+    assert!(linked(&strict, &estimate_001, &confirmed_003), "{strict:#}");
+    for p in strict["pairs"].as_array().unwrap() {
+        assert_ne!(p["a"]["doc"], p["b"]["doc"], "pairs join different documents");
+    }
+
+    // Looser: the claims restated with other details.
+    let loose = overlaps_json(&["--granularity", "sentence", "--threshold", "0.62"]);
+    assert!(linked(&loose, &confirmed_003, &up_to_004));
+    assert!(linked(&loose, &experience_002, &experience_003), "battlefield experience");
+    assert!(linked(&loose, &arming_001, &arming_003), "South Korea arming Ukraine");
+    // One echo group reaches all five articles and holds the 10,000 link.
+    let groups = loose["groups"].as_array().unwrap();
+    let best = groups
+        .iter()
+        .find(|g| {
+            let docs: HashSet<&str> = g["members"].as_array().unwrap().iter().map(|m| m["doc"].as_str().unwrap()).collect();
+            docs.len() == 5
+        })
+        .expect("a group across all five articles");
+    let ids: HashSet<u64> = best["pairs"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+    let pairs = loose["pairs"].as_array().unwrap();
+    assert!(pairs.iter().any(|p| ids.contains(&p["id"].as_u64().unwrap()) && p["a"]["doc"] == estimate_001.0.as_str()));
+
+    // k-NN against all pairs, at the same threshold.
+    let exact = overlaps_json(&["--granularity", "sentence", "--threshold", "0.62", "--exact"]);
+    let (knn, all) = (pair_set(&loose), pair_set(&exact));
+    assert!(all.len() > 50, "the check needs pairs, got {}", all.len());
+    let recall = all.intersection(&knn).count() as f64 / all.len() as f64;
+    assert!(recall >= 0.99, "k-NN recall {recall} of {} exact sentence pairs", all.len());
+}
+
+/// Passage-level Markdown names the documents and marks words; output is
+/// identical run to run; CSV has its header.
+#[test]
+fn passage_output_is_deterministic_in_every_format() {
+    let md = |extra: &[&str]| run_ok(motif().current_dir(repo()).args(["overlaps", "--threshold", "0.7"]).args(extra).arg("seeds")).stdout;
+    let first = md(&[]);
+    assert_eq!(first, md(&[]), "same input, same output");
+    let text = String::from_utf8(first).unwrap();
+    assert!(text.starts_with("# Overlaps"));
+    assert!(text.contains("**Claim:**") && text.contains("| pair | A | B |"), "{text}");
+    let csv = String::from_utf8(md(&["--format", "csv"])).unwrap();
+    assert!(csv.starts_with("pair,group,doc_a,passage_a,start_a,end_a,doc_b"));
+    let v: Value = serde_json::from_slice(&md(&["--format", "json"])).unwrap();
+    for p in v["pairs"].as_array().unwrap() {
+        for key in ["score", "cosine", "kind", "sentences"] {
+            assert!(!p[key].is_null(), "{key} missing");
+        }
+        for end in ["a", "b"] {
+            for key in ["doc", "passage", "start", "end"] {
+                assert!(!p[end][key].is_null(), "{end}.{key} missing");
+            }
+        }
+    }
+}
+
+/// A footer repeated in many documents and unrelated to them is left out,
+/// unless --keep-boilerplate; the real shared claim stays.
+#[test]
+fn boilerplate_is_left_out_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let topics = [
+        "The city council approved a new budget for road repairs on Tuesday evening.",
+        "Local farmers reported a record harvest of apples this autumn season.",
+        "The museum opened an exhibition of medieval manuscripts from Ireland.",
+        "A storm knocked out power to thousands of homes along the coast overnight.",
+    ];
+    for (i, topic) in topics.iter().enumerate() {
+        let claim = if i < 2 { "Officials said the bridge over the river will close for six months of repairs starting in May." } else { "" };
+        let text = format!("{topic}\n\n{claim}\n\nComments are closed.\n\nThis article was originally published by the Example Daily Gazette newsroom staff.\n");
+        std::fs::write(dir.path().join(format!("doc{i}.txt")), text).unwrap();
+    }
+    let run = |extra: &[&str]| -> Value {
+        let out = run_ok(motif().args(["overlaps", "--json"]).args(extra).arg(dir.path()));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let texts: Vec<String> = (0..4).map(|i| std::fs::read_to_string(dir.path().join(format!("doc{i}.txt"))).unwrap()).collect();
+    let has_footer = |v: &Value| {
+        v["pairs"].as_array().unwrap().iter().any(|p| {
+            let doc = p["a"]["doc"].as_str().unwrap();
+            let i: usize = doc[doc.len() - 5..doc.len() - 4].parse().unwrap();
+            let (s, e) = (p["a"]["start"].as_u64().unwrap() as usize, p["a"]["end"].as_u64().unwrap() as usize);
+            texts[i][s..e].contains("originally published")
+        })
+    };
+    let default = run(&[]);
+    assert!(!has_footer(&default), "{default:#}");
+    assert!(!default["boilerplate"].as_array().unwrap().is_empty());
+    assert_eq!(default["pairs"].as_array().unwrap().len(), 1, "the bridge claim: {default:#}");
+    let kept = run(&["--keep-boilerplate"]);
+    assert!(has_footer(&kept));
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let err = run_err(motif().args(["overlaps", "no/such/file.txt"]));
+    assert!(err.contains("no/such/file.txt"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let err = run_err(motif().args(["overlaps", "--index"]).arg(empty.path()));
+    assert!(err.contains(&empty.path().display().to_string()), "{err}");
+    let err = run_err(motif().args(["overlaps", "--threshold", "3", "seeds"]).current_dir(repo()));
+    assert!(err.contains("threshold"), "{err}");
+    let err = run_err(motif().args(["eval", "mrpc", "no/such.tsv"]));
+    assert!(err.contains("no/such.tsv"), "{err}");
+}
+
+/// MRPC: the figures at the default and the best threshold, beside plain
+/// cosine (sentence-transformers: 72.5 % / 81.8 tuned on the test set).
+#[test]
+fn eval_mrpc_reports_default_and_best() {
+    let Some(file) = data_file("mrpc/test.tsv") else { return };
+    let out = run_ok(motif().args(["eval", "mrpc", "--json"]).arg(&file));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("{v:#}");
+    assert_eq!(v["pairs"], 1725);
+    let f = |k: &str, m: &str| v[k][m].as_f64().unwrap();
+    assert!((f("cosine_best_accuracy", "accuracy") - 72.5).abs() < 1.0, "plain cosine matches sentence-transformers");
+    assert!(f("best_accuracy", "accuracy") >= f("cosine_best_accuracy", "accuracy"), "shared wording helps at the best threshold");
+    assert!(f("best_accuracy", "accuracy") >= f("default", "accuracy"));
+    assert!(f("default", "precision") > 75.0 && f("default", "recall") > 50.0);
+}
+
+/// Reuse corpus: cut and light answers overlap their source far more than
+/// non-plagiarised ones, and verbatim dominates in cut.
+#[test]
+fn eval_reuse_separates_grades() {
+    let Some(_) = data_file("reuse/clough_stevenson/pairs.tsv") else { return };
+    let dir = data_dir().unwrap().join("reuse/clough_stevenson");
+    let out = run_ok(motif().args(["eval", "reuse", "--json", "--tasks", "ab"]).arg(&dir));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("{v:#}");
+    let grade = |g: &str| v["grades"].as_array().unwrap().iter().find(|r| r["grade"] == g).cloned().unwrap();
+    let share = |g: &str| grade(g)["overlapping_text_pct"].as_f64().unwrap();
+    assert!(share("cut") > 2.0 * share("non") && share("light") > 2.0 * share("non"), "{v:#}");
+    let cut = grade("cut");
+    let verbatim = cut["verbatim_pct"].as_f64().unwrap();
+    assert!(verbatim > cut["near_verbatim_pct"].as_f64().unwrap() && verbatim > cut["paraphrase_pct"].as_f64().unwrap());
+    assert!(v["auc_reused_vs_non"].as_f64().unwrap() > 0.8);
+}
