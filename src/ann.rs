@@ -78,7 +78,7 @@ pub struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     pub fn new(data: &'a [f32], dim: usize) -> Self {
-        assert!(dim > 0 && data.len() % dim == 0, "matrix of {} values is not rows of {dim}", data.len());
+        assert!(dim > 0 && data.len().is_multiple_of(dim), "matrix of {} values is not rows of {dim}", data.len());
         Rows { data, dim }
     }
 
@@ -563,7 +563,7 @@ impl Graph {
         if Sha256::digest(body).as_slice() != sum {
             return Err(corrupt("checksum mismatch: truncated or overwritten"));
         }
-        let (graph, stamp) = parse_body(body).map_err(|why| corrupt(why))?;
+        let (graph, stamp) = parse_body(body).map_err(corrupt)?;
         // Every point a search can step to on layer l must have lists there.
         if !graph.is_empty() {
             let top = graph.levels[graph.entry as usize];

@@ -797,6 +797,9 @@ fn read_npy_f32(path: &Path) -> Result<(Vec<f32>, usize)> {
     let shape = header.split("'shape':").nth(1).and_then(|s| s.split(')').next()).ok_or_else(bad)?;
     let dims: Vec<usize> = shape.trim_start_matches([' ', '(']).split(',').filter_map(|d| d.trim().parse().ok()).collect();
     let [rows, dim] = dims[..] else { return Err(bad()) };
+    if dim == 0 {
+        return Err(bad());
+    }
     let data = &bytes[start + header_len..];
     if data.len() != rows * dim * 4 {
         return Err(bad());
@@ -826,6 +829,9 @@ pub fn cmd_bench_index(args: BenchIndexArgs) -> Result<()> {
             (data, dim, format!("{} ({rows} rows{})", path.display(), if n > rows { ", repeated with noise" } else { "" }))
         }
         None => {
+            if args.dim == 0 {
+                bail!("--dim must be at least 1");
+            }
             let n = args.n.max(1);
             (ann::clustered_vectors(n, args.dim, (n / 100).max(1), 0.8, 42), args.dim, "synthetic clustered vectors".to_string())
         }

@@ -21,6 +21,7 @@ pub mod npy;
 pub mod overlaps;
 pub mod overlaps_report;
 pub mod progress;
+pub mod report;
 pub mod split;
 pub mod store;
 pub mod themes;

@@ -18,6 +18,7 @@ use motif::model::{self, SourceKind};
 use motif::split::{Passage, SplitMode, Splitter};
 use motif::{eval, npy, progress};
 
+mod cmd_bench;
 mod cmd_index;
 
 mod cmd_overlaps;
@@ -206,10 +207,15 @@ enum EvalCommand {
     },
 }
 
+/// Without a subcommand: every stage (load, tokenize, embed, index, search,
+/// cluster) with peak memory and the machine's description.
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct BenchArgs {
     #[command(subcommand)]
     what: Option<BenchWhat>,
+    #[command(flatten)]
+    all: cmd_bench::BenchAllArgs,
 }
 
 #[derive(Subcommand)]
@@ -265,7 +271,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Query(args) => cmd_index::cmd_query(args),
         Command::Similar(args) => cmd_index::cmd_similar(args),
         Command::Info(args) => cmd_index::cmd_info(args),
-        Command::Bench(BenchArgs { what: Some(BenchWhat::Index(args)) }) => cmd_index::cmd_bench_index(args),
+        Command::Bench(BenchArgs { what: Some(BenchWhat::Index(args)), .. }) => cmd_index::cmd_bench_index(args),
         Command::Model { command } => cmd_model(command),
         Command::Eval { command: EvalCommand::Stsb { file, model, json } } => cmd_eval_stsb(&file, &model, json),
         Command::Eval { command: EvalCommand::Mrpc(args) } => cmd_overlaps::cmd_eval_mrpc(args),
@@ -274,22 +280,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Overlaps(args) => cmd_overlaps::cmd_overlaps(args),
         Command::Themes(args) => cmd_themes::cmd_themes(args),
         Command::Eval { command: EvalCommand::Themes(args) } => cmd_themes::cmd_eval_themes(args),
-        Command::Bench(BenchArgs { what: Some(BenchWhat::Embed(args)) }) => cmd_bench_embed(args),
-        Command::Bench(BenchArgs { what: None }) => {
-            let args = BenchEmbedArgs::parse_default();
-            cmd_bench_embed(args)
-        }
-    }
-}
-
-impl BenchEmbedArgs {
-    fn parse_default() -> Self {
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            inner: BenchEmbedArgs,
-        }
-        Wrapper::parse_from(["motif"]).inner
+        Command::Bench(BenchArgs { what: Some(BenchWhat::Embed(args)), .. }) => cmd_bench_embed(args),
+        Command::Bench(BenchArgs { what: None, all }) => cmd_bench::cmd_bench_all(all),
     }
 }
 
@@ -555,6 +547,19 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
     let bar = progress::items_bar(texts.len() as u64, "embedding");
     let result = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
+    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+    // What a faster precision costs: its vectors against f32's on a sample.
+    let agreement = if args.model.precision != Precision::F32 {
+        let sample = &texts[..texts.len().min(300)];
+        let reference = load_embedder(&ModelArgs { precision: Precision::F32, ..args.model.clone() })?;
+        let (fast, exact) = (embedder.embed(sample)?, reference.embed(sample)?);
+        let cosines: Vec<f32> = fast.iter().zip(&exact).map(|(a, b)| motif::embed::cosine(a, b)).collect();
+        let mean = cosines.iter().sum::<f32>() / cosines.len().max(1) as f32;
+        let min = cosines.iter().copied().fold(f32::MAX, f32::min);
+        Some((mean, min, sample.len()))
+    } else {
+        None
+    };
     let peak = bench::peak_rss_bytes();
     if args.json {
         let out = serde_json::json!({
@@ -564,17 +569,36 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
             "corpus": corpus_paths,
             "model_load_seconds": round(load_seconds, 3),
             "embed": result,
+            "gemm_peak_gflops": round(peak_gflops, 1),
+            "fraction_of_gemm_peak": round(result.gflops / peak_gflops, 3),
+            "cosine_to_f32": agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n})),
             "peak_rss_bytes": peak,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!("machine   {} ({} cores, {} threads; {})", machine.cpu, machine.cores, machine.threads, machine.simd.join(" "));
-    println!("motif     {} | model {} on {} | batch {}", machine.motif_version, embedder.info.name, embedder.device_name(), result.batch_size);
-    println!("corpus    {} passages, {} tokens (mean {:.1}), padding {:.1}%", result.passages, result.tokens, result.mean_tokens, result.padding_share * 100.0);
+    println!(
+        "motif     {} | model {} on {} | {:?} | batch {}",
+        machine.motif_version,
+        embedder.info.name,
+        embedder.device_name(),
+        result.precision,
+        result.batch_size
+    );
+    println!("corpus    {} passages, {} tokens (mean {:.1})", result.passages, result.tokens, result.mean_tokens);
     println!("load      {load_seconds:.2} s");
     println!("tokenize  {:.0} tokens/s", result.tokens_per_second_tokenize);
     println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", result.passages_per_second, result.tokens_per_second, result.embed_seconds);
+    println!(
+        "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak_gflops:.1} GFLOP/s, 1024³, {} threads)",
+        result.gflops,
+        100.0 * result.gflops / peak_gflops,
+        machine.threads
+    );
+    if let Some((mean, min, n)) = agreement {
+        println!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
+    }
     if let Some(peak) = peak {
         println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
     }

@@ -306,6 +306,11 @@ fn bad_indexes_get_clear_errors_and_no_change() {
     let err = fails(motif(cwd).args(["info", "--index", "seeds/000_44e9cad41cf57f3b.txt"]));
     assert!(err.contains("not a directory") || err.contains("not a motif index"), "{err}");
 
+    // Unreadable input leaves no index behind.
+    let err = fails(motif(cwd).args(["index", "no-such-folder", "--index", "fresh"]));
+    assert!(err.contains("no-such-folder: no such file or directory"), "{err}");
+    assert!(!cwd.join("fresh").exists());
+
     // A corrupted database.
     let broken = cwd.join("broken-db");
     copy_index(&good, &broken);

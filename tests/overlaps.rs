@@ -26,7 +26,7 @@ fn sentence(prefix: &str, start: &str) -> (String, [u64; 2]) {
     let s = text.find(start).unwrap_or_else(|| panic!("{start} not in {doc}"));
     let tail = &text[s..];
     // The sentence ends at the first ". " / ".\n" / end of line after it.
-    let end = tail.find(". ").or_else(|| tail.find(".\n")).map(|e| e + 1).unwrap_or(tail.len());
+    let end = [tail.find(". "), tail.find(".\n")].into_iter().flatten().min().map(|e| e + 1).unwrap_or(tail.len());
     (doc, [s as u64, (s + end) as u64])
 }
 
@@ -210,4 +210,19 @@ fn eval_reuse_separates_grades() {
     let verbatim = cut["verbatim_pct"].as_f64().unwrap();
     assert!(verbatim > cut["near_verbatim_pct"].as_f64().unwrap() && verbatim > cut["paraphrase_pct"].as_f64().unwrap());
     assert!(v["auc_reused_vs_non"].as_f64().unwrap() > 0.8);
+}
+
+/// `--index DIR` reads the stored passages and vectors and finds the same
+/// overlaps as reading the files directly.
+#[test]
+fn index_and_files_give_the_same_overlaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("ix");
+    run_ok(motif().current_dir(repo()).args(["index", "seeds", "--index"]).arg(&index));
+    let from_index = run_ok(motif().current_dir(repo()).args(["overlaps", "--json", "--threshold", "0.75", "--index"]).arg(&index));
+    let from_files = run_ok(motif().current_dir(repo()).args(["overlaps", "--json", "--threshold", "0.75", "seeds"]));
+    let (a, b): (Value, Value) = (serde_json::from_slice(&from_index.stdout).unwrap(), serde_json::from_slice(&from_files.stdout).unwrap());
+    assert!(!a["pairs"].as_array().unwrap().is_empty());
+    assert_eq!(a["pairs"], b["pairs"]);
+    assert_eq!(a["groups"], b["groups"]);
 }

@@ -87,6 +87,18 @@ pub struct ModelInfo {
     pub dim: usize,
     pub max_tokens: usize,
     pub pooling: Pooling,
+    pub precision: Precision,
+    /// Floating-point operations per token in the linear layers (2 per multiply-add).
+    pub linear_flops_per_token: f64,
+    /// Operations per (query token, key token) pair in attention, all layers.
+    pub attention_flops_per_pair: f64,
+}
+
+impl ModelInfo {
+    /// The work of one forward pass over sequences of the given lengths.
+    pub fn flops(&self, tokens: usize, attention_pairs: usize) -> f64 {
+        self.linear_flops_per_token * tokens as f64 + self.attention_flops_per_pair * attention_pairs as f64
+    }
 }
 
 pub struct Embedder {
@@ -105,8 +117,10 @@ pub struct EmbedStats {
     pub texts: usize,
     /// Tokens the model read, special tokens included, padding excluded.
     pub tokens: usize,
-    /// Positions the model computed, padding included.
+    /// Positions a padded batch would hold (the CPU backend skips padding).
     pub padded_tokens: usize,
+    /// Σ length² over texts: the (query, key) pairs attention computes.
+    pub attention_pairs: usize,
 }
 
 #[derive(Deserialize)]
@@ -210,7 +224,18 @@ impl Embedder {
         } else {
             Box::new(cpu::CpuBert::load(dir, &config, pooling, precision)?)
         };
-        let info = ModelInfo { name: model.name.clone(), dim: config.hidden_size, max_tokens, pooling };
+        let (h, layers) = (config.hidden_size as f64, config.num_hidden_layers as f64);
+        let info = ModelInfo {
+            name: model.name.clone(),
+            dim: config.hidden_size,
+            max_tokens,
+            pooling,
+            precision,
+            // Q, K, V and output projections (4h²) and the feed-forward pair (2·h·inter).
+            linear_flops_per_token: 2.0 * layers * (4.0 * h * h + 2.0 * h * config.intermediate_size as f64),
+            // Q·Kᵀ and P·V: h multiply-adds each per pair.
+            attention_flops_per_pair: 2.0 * layers * 2.0 * h,
+        };
         Ok(Embedder { backend, tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
     }
 
@@ -255,6 +280,7 @@ impl Embedder {
                     let batch = self.pad(rows.iter().map(|&i| ids[i].as_slice()));
                     stats.tokens += rows.iter().map(|&i| ids[i].len()).sum::<usize>();
                     stats.padded_tokens += batch.rows * batch.len;
+                    stats.attention_pairs += rows.iter().map(|&i| ids[i].len() * ids[i].len()).sum::<usize>();
                     let vectors = self.backend.embed_batch(&batch)?;
                     for (&i, mut v) in rows.iter().zip(vectors) {
                         normalize(&mut v);

@@ -1,0 +1,194 @@
+//! `motif bench`: every stage's speed on this machine in one run — model
+//! load, tokenizing, embedding, index build and queries, clustering — with
+//! peak memory, the machine's description and its matrix-multiply peak.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use serde::Serialize;
+
+use motif::ann::{self, Graph, Params as GraphParams, Rows};
+use motif::bench::{self, EmbedBench, Machine};
+use motif::cluster::{self, Params as ClusterParams, Vectors};
+use motif::progress;
+use motif::split::SplitMode;
+
+use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs};
+
+#[derive(Args)]
+pub struct BenchAllArgs {
+    /// The corpus: files, folders or .jsonl (default: seeds/, repeated up to --passages).
+    #[arg(long)]
+    corpus: Vec<String>,
+    /// Passages to embed: the corpus is cut to this many, or the seeds repeated up to it.
+    #[arg(long, default_value_t = 1000)]
+    passages: usize,
+    /// Vectors for the index and clustering stages when the corpus has fewer
+    /// distinct passages (generated, clustered unit vectors of the model's dimension).
+    #[arg(long, default_value_t = 20_000)]
+    vectors: usize,
+    /// The JSON field holding the text in .jsonl corpora.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct IndexBench {
+    vectors: usize,
+    /// "corpus" when the vectors are the embedded passages, "generated" otherwise.
+    source: &'static str,
+    build_seconds: f64,
+    vectors_per_second: f64,
+    queries: usize,
+    k: usize,
+    queries_per_second: f64,
+    exact_queries_per_second: f64,
+    recall_at_k: f64,
+}
+
+#[derive(Serialize)]
+struct ClusterBench {
+    vectors: usize,
+    seconds: f64,
+    themes: usize,
+    outlier_share: f64,
+}
+
+pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
+    let machine = Machine::detect();
+    let start = Instant::now();
+    let embedder = load_embedder(&args.model)?;
+    let load_seconds = start.elapsed().as_secs_f64();
+
+    let paths = if args.corpus.is_empty() {
+        if !std::path::Path::new("seeds").is_dir() {
+            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
+        }
+        vec!["seeds".to_string()]
+    } else {
+        args.corpus.clone()
+    };
+    let input = InputArgs {
+        paths: paths.clone(),
+        split: SplitMode::Paragraph,
+        window_tokens: 128,
+        overlap: 32,
+        skip_bad: false,
+        text_field: args.text_field.clone(),
+    };
+    let corpus = read_corpus(&input, &embedder)?;
+    let distinct: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
+    let texts: Vec<&str> = distinct.iter().copied().cycle().take(args.passages.max(1)).collect();
+
+    let bar = progress::items_bar(texts.len() as u64, "embedding");
+    let embed: EmbedBench = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+
+    // Index and clustering need distinct vectors: the corpus's when it has
+    // enough, else generated ones of the same dimension.
+    let dim = embedder.info.dim;
+    let unique = distinct.len().min(texts.len());
+    let (vectors, source) = if unique >= args.vectors.min(5_000) {
+        let v = embedder.embed(&distinct[..unique])?;
+        (v.concat(), "corpus")
+    } else {
+        (ann::clustered_vectors(args.vectors, dim, 50, 0.6, 7), "generated")
+    };
+    let index = bench_index(&vectors, dim, source)?;
+    let clustering = bench_cluster(&vectors, dim)?;
+    let peak = bench::peak_rss_bytes();
+
+    if args.json {
+        let out = serde_json::json!({
+            "machine": machine,
+            "model": embedder.info.name,
+            "device": embedder.device_name(),
+            "corpus": paths,
+            "model_load_seconds": round(load_seconds, 3),
+            "tokenize_tokens_per_second": round(embed.tokens_per_second_tokenize, 0),
+            "embed": embed,
+            "gemm_peak_gflops": round(peak_gflops, 1),
+            "fraction_of_gemm_peak": round(embed.gflops / peak_gflops, 3),
+            "index": index,
+            "cluster": clustering,
+            "peak_rss_bytes": peak,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("machine   {} ({} cores, {} threads; {})", machine.cpu, machine.cores, machine.threads, machine.simd.join(" "));
+    println!("motif     {} | model {} on {} | {:?} | batch {}", machine.motif_version, embedder.info.name, embedder.device_name(), embed.precision, embed.batch_size);
+    println!("load      {load_seconds:.2} s");
+    println!("tokenize  {:.0} tokens/s", embed.tokens_per_second_tokenize);
+    println!(
+        "embed     {:.1} passages/s, {:.0} tokens/s ({} passages, mean {:.1} tokens, {:.1} s)",
+        embed.passages_per_second, embed.tokens_per_second, embed.passages, embed.mean_tokens, embed.embed_seconds
+    );
+    println!(
+        "compute   {:.1} GFLOP/s = {:.0}% of the f32 GEMM peak ({peak_gflops:.1} GFLOP/s, 1024³, {} threads)",
+        embed.gflops,
+        100.0 * embed.gflops / peak_gflops,
+        machine.threads
+    );
+    println!(
+        "index     {} {} vectors: build {:.2} s ({:.0}/s); k={} search {:.0} queries/s (exact {:.0}/s), recall@{} {:.4}",
+        index.vectors, index.source, index.build_seconds, index.vectors_per_second, index.k, index.queries_per_second,
+        index.exact_queries_per_second, index.k, index.recall_at_k
+    );
+    println!(
+        "cluster   {} vectors in {:.2} s: {} themes, {:.1}% outliers",
+        clustering.vectors, clustering.seconds, clustering.themes, clustering.outlier_share * 100.0
+    );
+    if let Some(peak) = peak {
+        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
+
+fn bench_index(vectors: &[f32], dim: usize, source: &'static str) -> Result<IndexBench> {
+    let rows = Rows::new(vectors, dim);
+    let params = GraphParams::default();
+    let start = Instant::now();
+    let (graph, _) = Graph::build(rows, params, false, &mut |_| {});
+    let build_seconds = start.elapsed().as_secs_f64();
+    let k = 10;
+    let queries: Vec<usize> = (0..rows.len()).step_by((rows.len() / 1000).max(1)).take(1000).collect();
+    let start = Instant::now();
+    let found: Vec<Vec<u32>> = queries.iter().map(|&q| graph.search(rows, rows.row(q), k, params.ef_search).iter().map(|h| h.id).collect()).collect();
+    let search_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let exact: Vec<Vec<u32>> =
+        queries.iter().map(|&q| ann::exact_search(rows, rows.row(q), k, &|_| false).iter().map(|h| h.id).collect()).collect();
+    let exact_seconds = start.elapsed().as_secs_f64();
+    let hits: usize = found.iter().zip(&exact).map(|(f, e)| f.iter().filter(|id| e.contains(id)).count()).sum();
+    Ok(IndexBench {
+        vectors: rows.len(),
+        source,
+        build_seconds,
+        vectors_per_second: rows.len() as f64 / build_seconds.max(1e-9),
+        queries: queries.len(),
+        k,
+        queries_per_second: queries.len() as f64 / search_seconds.max(1e-9),
+        exact_queries_per_second: queries.len() as f64 / exact_seconds.max(1e-9),
+        recall_at_k: hits as f64 / (queries.len() * k).max(1) as f64,
+    })
+}
+
+fn bench_cluster(vectors: &[f32], dim: usize) -> Result<ClusterBench> {
+    let v = Vectors::new(vectors, dim)?;
+    let start = Instant::now();
+    let clustering = cluster::cluster(v, &ClusterParams::default())?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(ClusterBench {
+        vectors: v.len(),
+        seconds,
+        themes: clustering.groups,
+        outlier_share: clustering.outliers() as f64 / v.len().max(1) as f64,
+    })
+}
