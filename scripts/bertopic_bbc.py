@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--text-field", default="text")
     ap.add_argument("--label-field", default="label")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--min-topic-size", type=int, default=10, help="BERTopic's min_topic_size (its default: 10)")
     args = ap.parse_args()
 
     texts, labels = [], []
@@ -75,7 +76,7 @@ def main():
     # BERTopic's defaults, with UMAP seeded so the run repeats.
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=args.seed)
     start = time.perf_counter()
-    topic_model = BERTopic(umap_model=umap_model, calculate_probabilities=False)
+    topic_model = BERTopic(umap_model=umap_model, min_topic_size=args.min_topic_size, calculate_probabilities=False)
     topics, _ = topic_model.fit_transform(texts, embeddings=vectors)
     results["bertopic"] = scores(labels, topics) | {"seconds": round(time.perf_counter() - start, 2)}
 
@@ -85,7 +86,7 @@ def main():
 
     # Density-based clustering without reduction: HDBSCAN on the 384 dimensions.
     start = time.perf_counter()
-    raw = hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean").fit_predict(vectors)
+    raw = hdbscan.HDBSCAN(min_cluster_size=args.min_topic_size, metric="euclidean").fit_predict(vectors)
     results["hdbscan_384d"] = scores(labels, raw) | {"seconds": round(time.perf_counter() - start, 2)}
 
     print(json.dumps(results, indent=2))

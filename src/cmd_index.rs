@@ -718,7 +718,13 @@ pub fn cmd_info(args: InfoArgs) -> Result<()> {
             "generation": m.generation,
             "created_at": utc(m.created_at),
             "updated_at": utc(m.updated_at),
-            "doc_list": if args.docs { Some(docs.iter().map(|d| serde_json::json!({"name": d.name, "passages": d.passages, "hash": d.hash, "source": d.source, "indexed_at": utc(d.indexed_at)})).collect::<Vec<_>>()) } else { None },
+            "doc_list": args.docs.then(|| docs.iter().map(|d| serde_json::json!({
+                "name": d.name,
+                "passages": d.passages,
+                "hash": d.hash,
+                "source": d.source,
+                "indexed_at": utc(d.indexed_at),
+            })).collect::<Vec<_>>()),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

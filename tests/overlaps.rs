@@ -70,9 +70,11 @@ fn seeds_claims_are_linked_and_knn_recalls_exact() {
     let arming_001 = sentence("001_", "While the level and form of that support remain uncertain");
     let arming_003 = sentence("003_", "As a result, South Korea is likely to deepen its ties");
 
-    // At the default (strict) threshold: the 10,000-troops estimate.
+    // At the default threshold: the troop estimates, 001-003, 003-004 and 001-004.
     let strict = overlaps_json(&["--granularity", "sentence"]);
     assert!(linked(&strict, &estimate_001, &confirmed_003), "{strict:#}");
+    assert!(linked(&strict, &confirmed_003, &up_to_004), "{strict:#}");
+    assert!(linked(&strict, &estimate_001, &up_to_004), "{strict:#}");
     for p in strict["pairs"].as_array().unwrap() {
         assert_ne!(p["a"]["doc"], p["b"]["doc"], "pairs join different documents");
     }

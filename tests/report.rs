@@ -1,0 +1,68 @@
+//! `motif report` end to end: the three files, their agreement, and the
+//! HTML page drawn by a real browser (headless Chromium) without errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+        std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    })
+}
+
+#[test]
+fn report_on_seeds_writes_html_markdown_and_json() {
+    let work = tempfile::tempdir().unwrap();
+    let seeds = work.path().join("seeds");
+    copy_dir(&repo().join("seeds"), &seeds);
+    let out_dir = work.path().join("report");
+    run_ok(motif().current_dir(work.path()).args(["report", "seeds", "--out", "report"]));
+
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
+    let passages = json["passages"].as_array().unwrap().len();
+    let themes = json["themes"].as_array().unwrap();
+    assert_eq!(json["documents"].as_array().unwrap().len(), 5);
+    assert!(passages > 50, "{passages} passages");
+    assert!(themes.len() >= 3, "{} themes", themes.len());
+    assert!(!json["echo_groups"].as_array().unwrap().is_empty(), "the seeds repeat claims");
+    let spanning = themes.iter().filter(|t| t["documents"].as_array().unwrap().len() >= 3).count();
+    assert!(spanning >= 3, "{spanning} themes span three or more documents");
+
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Documents × themes") && md.contains("## Echo groups"));
+    for t in themes {
+        assert!(md.contains(&format!("### T{}: {}", t["id"], t["label"].as_str().unwrap())));
+    }
+
+    // Same index, same seed: the same report, byte for byte.
+    run_ok(motif().current_dir(work.path()).args(["report", "--out", "again"]));
+    assert_eq!(
+        std::fs::read(out_dir.join("report.json")).unwrap(),
+        std::fs::read(work.path().join("again/report.json")).unwrap()
+    );
+
+    let html = out_dir.join("report.html");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"), "the page must load nothing from the network");
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED: no chromium on PATH to draw report.html (apt-get install chromium)");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--virtual-time-budget=5000", "--dump-dom"])
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(dom.matches("<circle").count(), passages, "one point per passage on the map");
+    let docs = 5;
+    assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");
+}
