@@ -19,6 +19,7 @@ queries one thread at a time.
 """
 
 import argparse
+import importlib.metadata
 import json
 import time
 
@@ -71,7 +72,7 @@ def main():
     print(
         json.dumps(
             {
-                "tool": "hnswlib " + getattr(hnswlib, "__version__", "?"),
+                "tool": "hnswlib " + importlib.metadata.version("hnswlib"),
                 "vectors": int(n),
                 "dim": int(dim),
                 "queries": int(len(queries)),

@@ -235,17 +235,40 @@ fn build_graph(rows: Rows) -> Graph {
     graph
 }
 
-pub fn cmd_overlaps(args: OverlapsArgs) -> Result<()> {
+/// What `motif overlaps` found, before it is written: for `motif report` too.
+pub(crate) struct Computed {
+    pub documents: Vec<String>,
+    pub passages: Vec<PassageInfo>,
+    pub overlaps: Vec<Overlap>,
+    pub groups: Vec<overlaps::Group>,
+    pub threshold: f32,
+    boilerplate: Vec<BoilerplateRow>,
+    meta: Meta,
+}
+
+/// Overlaps as `motif overlaps ARGS` would find them; `argv` is parsed as
+/// that command's arguments (after the command name).
+pub(crate) fn compute_from_argv(argv: &[&str]) -> Result<Computed> {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: OverlapsArgs,
+    }
+    let cli = <Cli as clap::Parser>::try_parse_from(std::iter::once("overlaps").chain(argv.iter().copied()))?;
+    compute(&cli.args)
+}
+
+fn compute(args: &OverlapsArgs) -> Result<Computed> {
     let decision = Decision { threshold: args.threshold, lexical_weight: args.lexical_weight };
     decision.check()?;
     let mut source = if args.paths.is_empty() {
         let dir = args.index.clone().unwrap_or_else(|| PathBuf::from(".motif"));
-        from_index(&args, &dir).with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?
+        from_index(args, &dir).with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?
     } else {
         if args.index.is_some() {
             bail!("give either paths to read or --index DIR, not both");
         }
-        from_paths(&args)?
+        from_paths(args)?
     };
     let settings = Settings {
         decision,
@@ -342,13 +365,26 @@ pub fn cmd_overlaps(args: OverlapsArgs) -> Result<()> {
         candidates: found.candidates,
         too_short: found.too_short,
     };
+    Ok(Computed {
+        documents: source.documents,
+        passages: source.passages,
+        overlaps: result,
+        groups,
+        threshold: decision.threshold,
+        boilerplate,
+        meta,
+    })
+}
+
+pub fn cmd_overlaps(args: OverlapsArgs) -> Result<()> {
+    let c = compute(&args)?;
     let report = Report {
-        documents: &source.documents,
-        passages: &source.passages,
-        overlaps: &result,
-        groups: &groups,
-        boilerplate: &boilerplate,
-        meta: &meta,
+        documents: &c.documents,
+        passages: &c.passages,
+        overlaps: &c.overlaps,
+        groups: &c.groups,
+        boilerplate: &c.boilerplate,
+        meta: &c.meta,
     };
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(io::BufWriter::new(

@@ -20,6 +20,7 @@ use motif::{eval, npy, progress};
 
 mod cmd_bench;
 mod cmd_index;
+mod cmd_report;
 
 mod cmd_overlaps;
 
@@ -76,6 +77,14 @@ Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/n
     Similar(cmd_index::SimilarArgs),
     /// Show an index: model, dimension, documents, passages, size, graph parameters, dates.
     Info(cmd_index::InfoArgs),
+    /// The whole batch: index PATHs (when given), find overlaps and themes, write report.html, report.md and report.json.
+    #[command(long_about = "The whole batch in one command: index the given paths (only new or changed documents), \
+find the claims that different documents share (echo groups) and the themes that recur, and write three files: \
+report.html (self-contained: a map of all passages coloured by theme, a documents × themes grid, each theme with \
+keywords, representative passages and its overlapping claims, and the echo groups), report.md (the same without \
+the map) and report.json (everything, for scripts). Same index and seed, same report.\n\nExamples:\n  \
+motif report seeds/ --out report/\n  motif report --index ~/notes.motif --out ~/notes-report")]
+    Report(cmd_report::ReportArgs),
     /// Measure speed on this machine.
     Bench(BenchArgs),
     /// Recurring themes: clusters of passages with keywords, central passages and the documents they span.
@@ -282,6 +291,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval { command: EvalCommand::Themes(args) } => cmd_themes::cmd_eval_themes(args),
         Command::Bench(BenchArgs { what: Some(BenchWhat::Embed(args)), .. }) => cmd_bench_embed(args),
         Command::Bench(BenchArgs { what: None, all }) => cmd_bench::cmd_bench_all(all),
+        Command::Report(args) => cmd_report::cmd_report(args),
     }
 }
 

@@ -214,7 +214,7 @@ fn snippet(text: &str, max: usize) -> String {
 }
 
 fn escape_md(s: &str) -> String {
-    s.replace('|', "\\|").replace('*', "\\*").replace('_', "\\_")
+    s.replace('|', "\\|").replace('*', "\\*")
 }
 
 fn escape_html(s: &str) -> String {
