@@ -219,36 +219,18 @@ impl CpuBert {
         let out = SyncPtr(context.as_mut_ptr());
         let tasks: Vec<(usize, usize, usize)> =
             seqs.iter().flat_map(|&(o, l)| (0..heads).map(move |head| (o, l, head))).collect();
-        tasks.par_iter().for_each_init(Vec::<f32>::new, |scores, &(offset, len, head)| {
+        tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, head)| {
             let out = out;
-            grow(scores, len * len);
             let base = qkv_ptr as *const f32;
-            let stride = (3 * h) as isize;
             // SAFETY: every pointer stays inside `qkv` (offset+len rows of
             // 3h) or `context` (offset+len rows of h); tasks write disjoint
             // (rows, head columns) blocks of `context`.
             unsafe {
                 let q = base.add(offset * 3 * h + head * hd);
-                let k = base.add(offset * 3 * h + h + head * hd);
-                let v = base.add(offset * 3 * h + 2 * h + head * hd);
-                gemm::gemm(
-                    len, len, hd,
-                    scores.as_mut_ptr(), 1, len as isize, false,
-                    q, 1, stride,
-                    k, stride, 1,
-                    0.0, scale, false, false, false, Parallelism::None,
-                );
-                for row in scores[..len * len].chunks_exact_mut(len) {
-                    kernels::softmax(row);
-                }
+                let k = q.add(h);
+                let v = q.add(2 * h);
                 let dst = out.0.add(offset * h + head * hd);
-                gemm::gemm(
-                    len, hd, len,
-                    dst, 1, h as isize, false,
-                    scores.as_ptr(), 1, len as isize,
-                    v, 1, stride,
-                    0.0, 1.0, false, false, false, Parallelism::None,
-                );
+                kernels::attend(q, k, v, 3 * h, len, hd, scale, dst, h, scratch);
             }
         });
     }
@@ -482,6 +464,149 @@ pub mod kernels {
         }
     }
 
+    /// Per-task buffers of `attend`, kept across calls.
+    #[derive(Default)]
+    pub struct HeadScratch {
+        q: Vec<f32>,
+        kt: Vec<f32>,
+        v: Vec<f32>,
+        s: Vec<f32>,
+    }
+
+    fn fit(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        &mut buf[..len]
+    }
+
+    /// One attention head over one sequence: softmax(scale·Q·Kᵀ)·V. Q, K and
+    /// V rows are read at `stride` (in place in the fused projection) and the
+    /// output rows written at `out_stride`.
+    ///
+    /// Heads are small (L ≤ 512 rows of 32-64 values), where a general GEMM
+    /// spends more time packing than multiplying; these register-blocked
+    /// loops (4 rows × 16 keys, 4 rows × the head width) work in place.
+    ///
+    /// # Safety
+    /// `q`, `k`, `v` must be readable for `len` rows of `hd` values at
+    /// `stride`, and `dst` writable for `len` rows of `hd` at `out_stride`.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn attend(
+        q: *const f32,
+        k: *const f32,
+        v: *const f32,
+        stride: usize,
+        len: usize,
+        hd: usize,
+        scale: f32,
+        dst: *mut f32,
+        out_stride: usize,
+        scratch: &mut HeadScratch,
+    ) {
+        let lp = len.next_multiple_of(16);
+        let rp = len.next_multiple_of(4);
+        let qs = fit(&mut scratch.q, rp * hd);
+        for r in 0..rp {
+            for d in 0..hd {
+                qs[r * hd + d] = if r < len { *q.add(r * stride + d) * scale } else { 0.0 };
+            }
+        }
+        let kt = fit(&mut scratch.kt, hd * lp);
+        for d in 0..hd {
+            for j in 0..lp {
+                kt[d * lp + j] = if j < len { *k.add(j * stride + d) } else { 0.0 };
+            }
+        }
+        let vs = fit(&mut scratch.v, len * hd);
+        for j in 0..len {
+            for d in 0..hd {
+                vs[j * hd + d] = *v.add(j * stride + d);
+            }
+        }
+        let s = fit(&mut scratch.s, rp * lp);
+        scores(qs, kt, s, rp, lp, hd);
+        for row in s.chunks_exact_mut(lp).take(len) {
+            softmax(&mut row[..len]);
+        }
+        let out = std::slice::from_raw_parts_mut(dst, (len - 1) * out_stride + hd);
+        match hd {
+            32 => weighted_sum_32(s, vs, out, len, lp, out_stride),
+            64 => weighted_sum_64(s, vs, out, len, lp, out_stride),
+            _ => weighted_sum_any(s, vs, out, len, lp, hd, out_stride),
+        }
+    }
+
+    multiversion! {
+        /// s (rp × lp) = q (rp × hd) · kt (hd × lp), 4 rows × 16 columns at a time.
+        pub fn scores(q: &[f32], kt: &[f32], s: &mut [f32], rp: usize, lp: usize, hd: usize) {
+            for i0 in (0..rp).step_by(4) {
+                for j0 in (0..lp).step_by(16) {
+                    let mut acc = [[0.0f32; 16]; 4];
+                    for d in 0..hd {
+                        let kv: &[f32; 16] = kt[d * lp + j0..d * lp + j0 + 16].try_into().expect("16 lanes");
+                        for r in 0..4 {
+                            let qv = q[(i0 + r) * hd + d];
+                            for c in 0..16 {
+                                acc[r][c] = qv.mul_add(kv[c], acc[r][c]);
+                            }
+                        }
+                    }
+                    for r in 0..4 {
+                        s[(i0 + r) * lp + j0..(i0 + r) * lp + j0 + 16].copy_from_slice(&acc[r]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// out rows = p (len × lp, first len columns) · v (len × HD), 4 rows at a time.
+    #[inline(always)]
+    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+        for i0 in (0..len).step_by(4) {
+            let rows = (len - i0).min(4);
+            let mut acc = [[0.0f32; HD]; 4];
+            for j in 0..len {
+                let vr: &[f32; HD] = v[j * HD..(j + 1) * HD].try_into().expect("a row of V");
+                for r in 0..4 {
+                    // Rows past `len` read p's padding rows, finite and unused.
+                    let w = p[(i0 + r) * lp + j];
+                    for c in 0..HD {
+                        acc[r][c] = w.mul_add(vr[c], acc[r][c]);
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate().take(rows) {
+                out[(i0 + r) * out_stride..(i0 + r) * out_stride + HD].copy_from_slice(a);
+            }
+        }
+    }
+
+    multiversion! {
+        pub fn weighted_sum_32(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<32>(p, v, out, len, lp, out_stride)
+        }
+    }
+
+    multiversion! {
+        pub fn weighted_sum_64(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<64>(p, v, out, len, lp, out_stride)
+        }
+    }
+
+    fn weighted_sum_any(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
+        for i in 0..len {
+            let row = &mut out[i * out_stride..i * out_stride + hd];
+            row.fill(0.0);
+            for j in 0..len {
+                let w = p[i * lp + j];
+                for c in 0..hd {
+                    row[c] += w * v[j * hd + c];
+                }
+            }
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -519,6 +644,33 @@ pub mod kernels {
                 1.0 - (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * series
             };
             value.copysign(x)
+        }
+
+        #[test]
+        fn attention_matches_the_naive_formula_for_any_head_width() {
+            for (len, hd) in [(1, 32), (7, 32), (37, 64), (21, 20)] {
+                let stride = 3 * hd + 5;
+                let qkv: Vec<f32> = (0..len * stride).map(|i| ((i * 7919) % 61) as f32 / 30.0 - 1.0).collect();
+                let scale = 1.0 / (hd as f32).sqrt();
+                let mut out = vec![0f32; len * hd];
+                let mut scratch = HeadScratch::default();
+                unsafe {
+                    let q = qkv.as_ptr();
+                    attend(q, q.add(hd), q.add(2 * hd), stride, len, hd, scale, out.as_mut_ptr(), hd, &mut scratch);
+                }
+                let at = |r: usize, part: usize, d: usize| qkv[r * stride + part * hd + d] as f64;
+                for i in 0..len {
+                    let scores: Vec<f64> =
+                        (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
+                    let max = scores.iter().cloned().fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                    let sum: f64 = e.iter().sum();
+                    for d in 0..hd {
+                        let want: f64 = (0..len).map(|j| e[j] / sum * at(j, 2, d)).sum();
+                        assert!((out[i * hd + d] as f64 - want).abs() < 1e-5, "len {len} hd {hd} ({i},{d})");
+                    }
+                }
+            }
         }
 
         #[test]
