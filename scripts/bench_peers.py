@@ -88,7 +88,8 @@ def main():
         "mean_tokens": tokens / len(passages),
         "threads": args.threads,
         "sentence_transformers": st,
-        "motif": {k: m[k] for k in ("passages_per_second", "tokens_per_second", "embed_seconds")},
+        "motif": {k: m[k] for k in ("passages_per_second", "tokens_per_second", "embed_seconds", "gflops", "precision")},
+        "gemm_peak_gflops": motif["gemm_peak_gflops"],
         "ratio_passages_per_second": m["passages_per_second"] / st["passages_per_second"],
         "machine": motif["machine"],
     }
@@ -98,7 +99,8 @@ def main():
     print(f"{len(passages)} passages, mean {result['mean_tokens']:.1f} tokens, {args.threads} threads, batch {args.batch_size}")
     print(f"machine: {motif['machine']['cpu']}")
     print(f"sentence-transformers (torch {torch.__version__}): {st['passages_per_second']:.1f} passages/s, {st['tokens_per_second']:.0f} tokens/s")
-    print(f"motif {motif['machine']['motif_version']}: {m['passages_per_second']:.1f} passages/s, {m['tokens_per_second']:.0f} tokens/s")
+    print(f"motif {motif['machine']['motif_version']} ({m['precision']}): {m['passages_per_second']:.1f} passages/s, {m['tokens_per_second']:.0f} tokens/s, "
+          f"{m['gflops']:.0f} GFLOP/s = {100 * m['gflops'] / motif['gemm_peak_gflops']:.0f}% of the f32 GEMM peak ({motif['gemm_peak_gflops']:.0f} GFLOP/s)")
     print(f"motif / sentence-transformers: {result['ratio_passages_per_second']:.2f}x")
 
 

@@ -506,23 +506,24 @@ pub mod kernels {
     ) {
         let lp = len.next_multiple_of(16);
         let rp = len.next_multiple_of(4);
+        // Q (scaled) and V rows are contiguous runs of hd values: copied as
+        // rows. K is transposed so that scores run along keys in vectors.
         let qs = fit(&mut scratch.q, rp * hd);
-        for r in 0..rp {
-            for d in 0..hd {
-                qs[r * hd + d] = if r < len { *q.add(r * stride + d) * scale } else { 0.0 };
-            }
-        }
+        qs[len * hd..].fill(0.0);
         let kt = fit(&mut scratch.kt, hd * lp);
-        for d in 0..hd {
-            for j in 0..lp {
-                kt[d * lp + j] = if j < len { *k.add(j * stride + d) } else { 0.0 };
+        let vs = fit(&mut scratch.v, len * hd);
+        for r in 0..len {
+            let row = |p: *const f32| std::slice::from_raw_parts(p.add(r * stride), hd);
+            for (d, &x) in qs[r * hd..(r + 1) * hd].iter_mut().zip(row(q)) {
+                *d = x * scale;
+            }
+            vs[r * hd..(r + 1) * hd].copy_from_slice(row(v));
+            for (d, &x) in row(k).iter().enumerate() {
+                kt[d * lp + r] = x;
             }
         }
-        let vs = fit(&mut scratch.v, len * hd);
-        for j in 0..len {
-            for d in 0..hd {
-                vs[j * hd + d] = *v.add(j * stride + d);
-            }
+        for d in 0..hd {
+            kt[d * lp + len..(d + 1) * lp].fill(0.0);
         }
         let s = fit(&mut scratch.s, rp * lp);
         scores(qs, kt, s, rp, lp, hd);
