@@ -257,18 +257,25 @@ fn add_rows(dst: &mut [f32], src: &[f32], bias: &[f32]) {
 /// PyTorch keeps Linear weights.
 fn linear_acc(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usize, threads: usize) {
     assert!(dst.len() >= t * n && x.len() >= t * k && w.len() == n * k);
-    let parallelism = if threads > 1 && t * n * k > 1 << 20 { Parallelism::Rayon(threads) } else { Parallelism::None };
-    // SAFETY: the sizes are checked above; strides describe row-major
-    // dst and x and the transposed view of w.
-    unsafe {
-        gemm::gemm(
-            t, n, k,
-            dst.as_mut_ptr(), 1, n as isize, true,
-            x.as_ptr(), 1, k as isize,
-            w.as_ptr(), k as isize, 1,
-            1.0, 1.0, false, false, false, parallelism,
-        );
-    }
+    // Each thread takes its own block of rows with a single-threaded GEMM:
+    // no synchronisation inside the multiply, at the cost of packing the
+    // weights once per thread.
+    let parts = if t * n * k > 1 << 22 { threads.max(1) } else { 1 };
+    let rows = t.div_ceil(parts).next_multiple_of(16).max(16);
+    dst[..t * n].par_chunks_mut(rows * n).zip(x[..t * k].par_chunks(rows * k)).for_each(|(d, xs)| {
+        let m = xs.len() / k;
+        // SAFETY: d holds m rows of n and xs m rows of k; strides describe
+        // row-major d and xs and the transposed view of w.
+        unsafe {
+            gemm::gemm(
+                m, n, k,
+                d.as_mut_ptr(), 1, n as isize, true,
+                xs.as_ptr(), 1, k as isize,
+                w.as_ptr(), k as isize, 1,
+                1.0, 1.0, false, false, false, Parallelism::None,
+            );
+        }
+    });
 }
 
 impl Backend for CpuBert {
