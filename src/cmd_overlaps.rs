@@ -39,6 +39,23 @@ pub enum Granularity {
     Sentence,
 }
 
+/// The overlap decision's two settings, shared by `overlaps` and the evals.
+#[derive(Args, Clone, Copy)]
+pub struct DecisionArgs {
+    /// Overlap threshold on the blended score (default: calibrated on STS-B dev).
+    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
+    threshold: f32,
+    /// Weight of shared wording in the blended score (0: plain cosine).
+    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
+    lexical_weight: f32,
+}
+
+impl DecisionArgs {
+    fn decision(&self) -> Decision {
+        Decision { threshold: self.threshold, lexical_weight: self.lexical_weight }
+    }
+}
+
 #[derive(Args)]
 pub struct OverlapsArgs {
     /// Files, folders or globs to read and embed now, instead of reading an index.
@@ -46,12 +63,8 @@ pub struct OverlapsArgs {
     /// The index to read (default: .motif/) when no paths are given.
     #[arg(long)]
     index: Option<PathBuf>,
-    /// Overlap threshold on the blended score (default: calibrated on STS-B dev).
-    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
-    threshold: f32,
-    /// Weight of shared wording in the blended score (0: plain cosine).
-    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
-    lexical_weight: f32,
+    #[command(flatten)]
+    decision: DecisionArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OverlapFormat::Md)]
     format: OverlapFormat,
@@ -259,7 +272,7 @@ pub(crate) fn compute_from_argv(argv: &[&str]) -> Result<Computed> {
 }
 
 fn compute(args: &OverlapsArgs) -> Result<Computed> {
-    let decision = Decision { threshold: args.threshold, lexical_weight: args.lexical_weight };
+    let decision = args.decision.decision();
     decision.check()?;
     let mut source = if args.paths.is_empty() {
         let dir = args.index.clone().unwrap_or_else(|| PathBuf::from(".motif"));
@@ -453,12 +466,8 @@ fn align_passage_pairs(source: &mut Source, found: &Found, settings: &Settings, 
 pub struct EvalMrpcArgs {
     /// MRPC TSV: label (1 paraphrase, 0 not), sentence1, sentence2.
     file: PathBuf,
-    /// Threshold of the overlap decision (default: the calibrated one).
-    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
-    threshold: f32,
-    /// Weight of shared wording in the blended score.
-    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
-    lexical_weight: f32,
+    #[command(flatten)]
+    decision: DecisionArgs,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -495,7 +504,7 @@ fn scores_json(b: &eval::BinaryScores) -> serde_json::Value {
 }
 
 pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
-    let decision = Decision { threshold: args.threshold, lexical_weight: args.lexical_weight };
+    let decision = args.decision.decision();
     decision.check()?;
     let (pairs, cos, lex, model) = pair_features(&args.file, &args.model)?;
     if let Some(p) = pairs.iter().find(|p| p.score != 0.0 && p.score != 1.0) {
@@ -639,10 +648,8 @@ pub struct EvalReuseArgs {
     /// Only these tasks (letters a-e, e.g. --tasks ab); default all.
     #[arg(long)]
     tasks: Option<String>,
-    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
-    threshold: f32,
-    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
-    lexical_weight: f32,
+    #[command(flatten)]
+    decision: DecisionArgs,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -660,7 +667,7 @@ struct ReuseDoc {
 /// the answer's text lies in sentences that overlap the source, and how
 /// literally (one kind per matched answer sentence, its best match's).
 pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
-    let decision = Decision { threshold: args.threshold, lexical_weight: args.lexical_weight };
+    let decision = args.decision.decision();
     decision.check()?;
     let docs_path = args.dir.join("documents.jsonl");
     let pairs_path = args.dir.join("pairs.tsv");
