@@ -12,9 +12,8 @@ use motif::ann::{self, Graph, Params as GraphParams, Rows};
 use motif::bench::{self, EmbedBench, Machine};
 use motif::cluster::{self, Params as ClusterParams, Vectors};
 use motif::progress;
-use motif::split::SplitMode;
 
-use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs};
+use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 #[derive(Args)]
 pub struct BenchAllArgs {
@@ -73,14 +72,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     } else {
         args.corpus.clone()
     };
-    let input = InputArgs {
-        paths: paths.clone(),
-        split: SplitMode::Paragraph,
-        window_tokens: 128,
-        overlap: 32,
-        skip_bad: false,
-        text_field: args.text_field.clone(),
-    };
+    let input = InputArgs::new(paths.clone(), &ReadArgs::for_corpus(&args.text_field));
     let corpus = read_corpus(&input, &embedder)?;
     let distinct: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
     let texts: Vec<&str> = distinct.iter().copied().cycle().take(args.passages.max(1)).collect();

@@ -158,10 +158,11 @@ pub struct InfoArgs {
 
 /// How passages were cut; recorded so every document of an index is split alike.
 fn split_description(input: &InputArgs) -> String {
-    let mode = input.split.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
-    match input.split {
-        motif::split::SplitMode::Window => format!("{mode} tokens={} overlap={}", input.window_tokens, input.overlap),
-        _ => format!("{mode} overlap={}", input.overlap),
+    let read = &input.read;
+    let mode = read.split.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    match read.split {
+        motif::split::SplitMode::Window => format!("{mode} tokens={} overlap={}", read.window_tokens, read.overlap),
+        _ => format!("{mode} overlap={}", read.overlap),
     }
 }
 

@@ -16,10 +16,10 @@ use motif::embed::Embedder;
 use motif::eval::{self, Criterion};
 use motif::overlaps::{self, Decision, Found, Overlap, Route, SentenceOverlap, Settings, Unit};
 use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
-use motif::split::{self, SplitMode};
+use motif::split;
 use motif::store::Store;
 
-use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs};
+use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverlapFormat {
@@ -92,15 +92,9 @@ pub struct OverlapsArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// How documents given as paths are cut into passages.
-    #[arg(long, value_enum, default_value_t = SplitMode::Paragraph)]
-    split: SplitMode,
-    /// Skip unreadable files given as paths instead of stopping.
-    #[arg(long)]
-    skip_bad: bool,
-    /// The JSON field holding the text in .jsonl inputs.
-    #[arg(long, default_value = "text")]
-    text_field: String,
+    /// How documents given as paths are read and cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -129,14 +123,7 @@ impl Source {
 
 fn from_paths(args: &OverlapsArgs) -> Result<Source> {
     let embedder = load_embedder(&args.model)?;
-    let input = InputArgs {
-        paths: args.paths.clone(),
-        split: args.split,
-        window_tokens: 128,
-        overlap: 32,
-        skip_bad: args.skip_bad,
-        text_field: args.text_field.clone(),
-    };
+    let input = InputArgs::new(args.paths.clone(), &args.read);
     let corpus = read_corpus(&input, &embedder)?;
     let texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
     let vectors = crate::embed_passages(&embedder, &texts)?;

@@ -15,11 +15,10 @@ use serde_json::json;
 use motif::cluster::{Params, Vectors};
 use motif::eval_cluster;
 use motif::keywords::StopWords;
-use motif::split::SplitMode;
 use motif::store::Store;
 use motif::themes::{self, Options, Themes};
 
-use crate::{ellipsize, embed_passages, load_embedder, read_corpus, round, InputArgs, ModelArgs};
+use crate::{ellipsize, embed_passages, load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 /// Clustering and description settings shared by `themes` and `eval themes`.
 #[derive(Args, Clone)]
@@ -104,21 +103,9 @@ pub struct ThemesArgs {
     /// Print JSON (byte-identical for the same input and seed).
     #[arg(long)]
     json: bool,
-    /// How documents are cut into passages (with PATHs).
-    #[arg(long, value_enum, default_value_t = SplitMode::Paragraph)]
-    split: SplitMode,
-    /// Window length in tokens for --split window.
-    #[arg(long, default_value_t = 128)]
-    window_tokens: usize,
-    /// Tokens shared by consecutive windows.
-    #[arg(long, default_value_t = 32)]
-    overlap: usize,
-    /// Skip unreadable files instead of stopping.
-    #[arg(long)]
-    skip_bad: bool,
-    /// The JSON field holding the text in .jsonl inputs.
-    #[arg(long, default_value = "text")]
-    text_field: String,
+    /// How documents given as PATHs are read and cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
     /// Use these vectors (a .npy from `motif embed --format npy` of the same PATHs and split) instead of embedding.
     #[arg(long)]
     vectors: Option<PathBuf>,
@@ -148,14 +135,7 @@ pub fn cmd_themes(args: ThemesArgs) -> Result<()> {
         if args.index.is_some() {
             bail!("give either PATHs to embed or --index DIR to read, not both");
         }
-        let input = InputArgs {
-            paths: args.paths.clone(),
-            split: args.split,
-            window_tokens: args.window_tokens,
-            overlap: args.overlap,
-            skip_bad: args.skip_bad,
-            text_field: args.text_field.clone(),
-        };
+        let input = InputArgs::new(args.paths.clone(), &args.read);
         from_files(&input, &args.model, args.vectors.as_deref())?
     };
     if passages.text.is_empty() {
@@ -414,14 +394,7 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
     let opts = args.theme.options()?;
     let name = args.file.display().to_string();
     let labels = read_labels(&args.file, &args.text_field, &args.label_field)?;
-    let input = InputArgs {
-        paths: vec![name.clone()],
-        split: SplitMode::Paragraph,
-        window_tokens: 128,
-        overlap: 32,
-        skip_bad: false,
-        text_field: args.text_field.clone(),
-    };
+    let input = InputArgs::new(vec![name.clone()], &ReadArgs::for_corpus(&args.text_field));
     let p = from_files(&input, &args.model, args.vectors.as_deref())?;
     if p.doc_names.len() != labels.len() {
         bail!("{name}: {} records with text but {} labels", p.doc_names.len(), labels.len());

@@ -129,14 +129,43 @@ struct InputArgs {
     /// Files, folders, glob patterns, or - for stdin.
     #[arg(required = true)]
     paths: Vec<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+impl InputArgs {
+    fn new(paths: Vec<String>, read: &ReadArgs) -> Self {
+        InputArgs { paths, read: read.clone() }
+    }
+}
+
+impl ReadArgs {
+    /// The defaults, with the given JSONL text field: for benchmarks and evaluations.
+    fn for_corpus(text_field: &str) -> Self {
+        ReadArgs {
+            split: SplitMode::Paragraph,
+            window_tokens: DEFAULT_WINDOW_TOKENS,
+            overlap: DEFAULT_OVERLAP,
+            skip_bad: false,
+            text_field: text_field.to_string(),
+        }
+    }
+}
+
+const DEFAULT_WINDOW_TOKENS: usize = 128;
+const DEFAULT_OVERLAP: usize = 32;
+
+/// How inputs are read and cut into passages.
+#[derive(Args, Clone)]
+struct ReadArgs {
     /// How documents are cut into passages.
     #[arg(long, value_enum, default_value_t = SplitMode::Paragraph)]
     split: SplitMode,
     /// Window length in tokens for --split window.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = DEFAULT_WINDOW_TOKENS)]
     window_tokens: usize,
     /// Tokens shared by consecutive windows (also for over-long paragraphs).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = DEFAULT_OVERLAP)]
     overlap: usize,
     /// Skip unreadable, binary or non-UTF-8 files (and count them) instead of stopping.
     #[arg(long)]
@@ -315,7 +344,8 @@ impl Corpus {
 }
 
 fn read_corpus(input: &InputArgs, embedder: &Embedder) -> Result<Corpus> {
-    let opts = IngestOptions { skip_bad: input.skip_bad, text_field: input.text_field.clone(), ..Default::default() };
+    let read = &input.read;
+    let opts = IngestOptions { skip_bad: read.skip_bad, text_field: read.text_field.clone(), ..Default::default() };
     let ingested = ingest::read_inputs(&input.paths, &opts)?;
     for bad in &ingested.skipped {
         eprintln!("motif: skipped {bad}");
@@ -329,13 +359,13 @@ fn read_corpus(input: &InputArgs, embedder: &Embedder) -> Result<Corpus> {
     if ingested.documents.is_empty() {
         bail!("no text to read in {}", input.paths.join(" "));
     }
-    let splitter = Splitter { mode: input.split, window_tokens: input.window_tokens, overlap: input.overlap };
+    let splitter = Splitter { mode: read.split, window_tokens: read.window_tokens, overlap: read.overlap };
     let mut passages = Vec::new();
     for (i, doc) in ingested.documents.iter().enumerate() {
         passages.extend(splitter.split(i, &doc.text, embedder).with_context(|| doc.id.clone())?);
     }
     let windowed = passages.iter().filter(|p| p.windowed).count();
-    if windowed > 0 && input.split != SplitMode::Window {
+    if windowed > 0 && read.split != SplitMode::Window {
         eprintln!(
             "motif: some passages were longer than the model's {} tokens and were cut into {windowed} overlapping windows (marked \"windowed\": true)",
             embedder.info.max_tokens
@@ -541,14 +571,7 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
     let load_start = Instant::now();
     let embedder = load_embedder(&args.model)?;
     let load_seconds = load_start.elapsed().as_secs_f64();
-    let input = InputArgs {
-        paths: corpus_paths.clone(),
-        split: SplitMode::Paragraph,
-        window_tokens: 128,
-        overlap: 32,
-        skip_bad: false,
-        text_field: args.text_field.clone(),
-    };
+    let input = InputArgs::new(corpus_paths.clone(), &ReadArgs::for_corpus(&args.text_field));
     let corpus = read_corpus(&input, &embedder)?;
     let mut texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
     if args.limit > 0 {
