@@ -59,33 +59,15 @@ struct ClusterBench {
 }
 
 pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
-    let machine = Machine::detect();
-    let start = Instant::now();
-    let embedder = load_embedder(&args.model)?;
-    let load_seconds = start.elapsed().as_secs_f64();
-
-    let paths = if args.corpus.is_empty() {
-        if !std::path::Path::new("seeds").is_dir() {
-            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
-        }
-        vec!["seeds".to_string()]
-    } else {
-        args.corpus.clone()
-    };
-    let input = InputArgs::new(paths.clone(), &ReadArgs::for_corpus(&args.text_field));
-    let corpus = read_corpus(&input, &embedder)?;
-    let distinct: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
-    let texts: Vec<&str> = distinct.iter().copied().cycle().take(args.passages.max(1)).collect();
-
-    let bar = progress::items_bar(texts.len() as u64, "embedding");
-    let embed: EmbedBench = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+    let passages = args.passages.max(1);
+    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().cycle().take(passages).cloned().collect())?;
+    let (machine, embedder, embed, peak_gflops) = (&run.machine, &run.embedder, &run.embed, run.peak_gflops);
+    let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
 
     // Index and clustering need distinct vectors: the corpus's when it has
     // enough, else generated ones of the same dimension.
     let dim = embedder.info.dim;
-    let unique = distinct.len().min(texts.len());
+    let unique = distinct.len().min(embed.passages);
     let (vectors, source) = if unique >= args.vectors.min(5_000) {
         let v = embedder.embed(&distinct[..unique])?;
         (v.concat(), "corpus")
@@ -101,8 +83,8 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
             "machine": machine,
             "model": embedder.info.name,
             "device": embedder.device_name(),
-            "corpus": paths,
-            "model_load_seconds": round(load_seconds, 3),
+            "corpus": run.paths,
+            "model_load_seconds": round(run.load_seconds, 3),
             "tokenize_tokens_per_second": round(embed.tokens_per_second_tokenize, 0),
             "embed": embed,
             "gemm_peak_gflops": round(peak_gflops, 1),
@@ -114,20 +96,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("machine   {} ({} cores, {} threads; {})", machine.cpu, machine.cores, machine.threads, machine.simd.join(" "));
-    println!("motif     {} | model {} on {} | {:?} | batch {}", machine.motif_version, embedder.info.name, embedder.device_name(), embed.precision, embed.batch_size);
-    println!("load      {load_seconds:.2} s");
-    println!("tokenize  {:.0} tokens/s", embed.tokens_per_second_tokenize);
-    println!(
-        "embed     {:.1} passages/s, {:.0} tokens/s ({} passages, mean {:.1} tokens, {:.1} s)",
-        embed.passages_per_second, embed.tokens_per_second, embed.passages, embed.mean_tokens, embed.embed_seconds
-    );
-    println!(
-        "compute   {:.1} GFLOP/s = {:.0}% of the f32 GEMM peak ({peak_gflops:.1} GFLOP/s, 1024³, {} threads)",
-        embed.gflops,
-        100.0 * embed.gflops / peak_gflops,
-        machine.threads
-    );
+    print_embed(&run);
     println!(
         "index     {} {} vectors: build {:.2} s ({:.0}/s); k={} search {:.0} queries/s (exact {:.0}/s), recall@{} {:.4}",
         index.vectors, index.source, index.build_seconds, index.vectors_per_second, index.k, index.queries_per_second,
@@ -183,4 +152,72 @@ fn bench_cluster(vectors: &[f32], dim: usize) -> Result<ClusterBench> {
         themes: clustering.groups,
         outlier_share: clustering.outliers() as f64 / v.len().max(1) as f64,
     })
+}
+
+/// The embedding stage both `motif bench` and `motif bench embed` start with.
+pub(crate) struct EmbedRun {
+    pub machine: Machine,
+    pub embedder: motif::embed::Embedder,
+    pub load_seconds: f64,
+    pub paths: Vec<String>,
+    /// The corpus's passages, each once, in corpus order.
+    pub distinct: Vec<String>,
+    pub embed: EmbedBench,
+    pub peak_gflops: f64,
+}
+
+/// Loads the model (timed), reads the corpus (seeds/ by default), embeds the
+/// passages `pick` chooses from it, and measures the GEMM peak.
+pub(crate) fn run_embed(
+    model: &ModelArgs,
+    corpus: &[String],
+    text_field: &str,
+    pick: impl FnOnce(&[String]) -> Vec<String>,
+) -> Result<EmbedRun> {
+    let machine = Machine::detect();
+    let start = Instant::now();
+    let embedder = load_embedder(model)?;
+    let load_seconds = start.elapsed().as_secs_f64();
+    let paths = if corpus.is_empty() {
+        if !std::path::Path::new("seeds").is_dir() {
+            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
+        }
+        vec!["seeds".to_string()]
+    } else {
+        corpus.to_vec()
+    };
+    let input = InputArgs::new(paths.clone(), &ReadArgs::for_corpus(text_field));
+    let corpus = read_corpus(&input, &embedder)?;
+    let distinct: Vec<String> = corpus.passages.iter().map(|p| corpus.text(p).to_string()).collect();
+    let chosen = pick(&distinct);
+    let texts: Vec<&str> = chosen.iter().map(String::as_str).collect();
+    let bar = progress::items_bar(texts.len() as u64, "embedding");
+    let embed = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+    Ok(EmbedRun { machine, embedder, load_seconds, paths, distinct, embed, peak_gflops })
+}
+
+/// The human-readable lines of the embedding stage.
+pub(crate) fn print_embed(run: &EmbedRun) {
+    let (m, e, peak) = (&run.machine, &run.embed, run.peak_gflops);
+    println!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));
+    println!(
+        "motif     {} | model {} on {} | {:?} | batch {}",
+        m.motif_version,
+        run.embedder.info.name,
+        run.embedder.device_name(),
+        e.precision,
+        e.batch_size
+    );
+    println!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
+    println!("load      {:.2} s", run.load_seconds);
+    println!("tokenize  {:.0} tokens/s", e.tokens_per_second_tokenize);
+    println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", e.passages_per_second, e.tokens_per_second, e.embed_seconds);
+    println!(
+        "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak:.1} GFLOP/s, 1024³, {} threads)",
+        e.gflops,
+        100.0 * e.gflops / peak,
+        m.threads
+    );
 }

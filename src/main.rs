@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use motif::bench::{self, Machine};
+use motif::bench;
 use motif::embed::{DeviceChoice, Embedder, Precision};
 use motif::ingest::{self, Document, IngestOptions};
 use motif::model::{self, SourceKind};
@@ -559,28 +559,12 @@ fn round(x: f64, digits: i32) -> f64 {
 }
 
 fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
-    let corpus_paths = if args.corpus.is_empty() {
-        if !std::path::Path::new("seeds").is_dir() {
-            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
-        }
-        vec!["seeds".to_string()]
-    } else {
-        args.corpus.clone()
-    };
-    let machine = Machine::detect();
-    let load_start = Instant::now();
-    let embedder = load_embedder(&args.model)?;
-    let load_seconds = load_start.elapsed().as_secs_f64();
-    let input = InputArgs::new(corpus_paths.clone(), &ReadArgs::for_corpus(&args.text_field));
-    let corpus = read_corpus(&input, &embedder)?;
-    let mut texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
-    if args.limit > 0 {
-        texts.truncate(args.limit);
-    }
-    let bar = progress::items_bar(texts.len() as u64, "embedding");
-    let result = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
-    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+    let limit = args.limit;
+    let run = cmd_bench::run_embed(&args.model, &args.corpus, &args.text_field, |all| {
+        all.iter().take(if limit > 0 { limit } else { all.len() }).cloned().collect()
+    })?;
+    let (machine, embedder, result, peak_gflops) = (&run.machine, &run.embedder, &run.embed, run.peak_gflops);
+    let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
     // What a faster precision costs: its vectors against f32's on a sample.
     let agreement = if args.model.precision != Precision::F32 {
         let sample = &texts[..texts.len().min(300)];
@@ -599,8 +583,8 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
             "machine": machine,
             "model": embedder.info.name,
             "device": embedder.device_name(),
-            "corpus": corpus_paths,
-            "model_load_seconds": round(load_seconds, 3),
+            "corpus": run.paths,
+            "model_load_seconds": round(run.load_seconds, 3),
             "embed": result,
             "gemm_peak_gflops": round(peak_gflops, 1),
             "fraction_of_gemm_peak": round(result.gflops / peak_gflops, 3),
@@ -610,25 +594,7 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("machine   {} ({} cores, {} threads; {})", machine.cpu, machine.cores, machine.threads, machine.simd.join(" "));
-    println!(
-        "motif     {} | model {} on {} | {:?} | batch {}",
-        machine.motif_version,
-        embedder.info.name,
-        embedder.device_name(),
-        result.precision,
-        result.batch_size
-    );
-    println!("corpus    {} passages, {} tokens (mean {:.1})", result.passages, result.tokens, result.mean_tokens);
-    println!("load      {load_seconds:.2} s");
-    println!("tokenize  {:.0} tokens/s", result.tokens_per_second_tokenize);
-    println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", result.passages_per_second, result.tokens_per_second, result.embed_seconds);
-    println!(
-        "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak_gflops:.1} GFLOP/s, 1024³, {} threads)",
-        result.gflops,
-        100.0 * result.gflops / peak_gflops,
-        machine.threads
-    );
+    cmd_bench::print_embed(&run);
     if let Some((mean, min, n)) = agreement {
         println!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
     }
