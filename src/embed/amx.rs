@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use super::cpu::Init;
+
 /// Rows of an AMX tile, and f32 columns of an accumulator tile.
 const TILE: usize = 16;
 /// bf16 values along k in one A tile row (64 bytes).
@@ -104,11 +106,14 @@ fn config() -> TileConfig {
     TileConfig(c)
 }
 
-/// `dst (t × n) += x (t × k) · Wᵀ`, in bf16 with f32 accumulation.
+/// `dst (t × n) = init + x (t × k) · Wᵀ`, in bf16 with f32 accumulation.
 /// `available()` must have returned true.
-pub fn linear_acc(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize) {
+pub fn linear(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize, init: Init) {
     let (n, k) = (w.n, w.k);
     assert!(dst.len() >= t * n && x.len() >= t * k);
+    if let Init::Bias(b) = init {
+        assert_eq!(b.len(), n, "one bias per output column");
+    }
     thread_local! {
         // Kept between calls: a fresh buffer per call costs page faults.
         static ROUNDED: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -123,13 +128,16 @@ pub fn linear_acc(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize) {
         a[..t * k].par_chunks_mut(k * 64).zip(x[..t * k].par_chunks(k * 64)).for_each(|(d, s)| {
             d.iter_mut().zip(s).for_each(|(d, &s)| *d = to_bf16(s));
         });
-        multiply(dst, &a[..rows * k], w, t);
+        multiply(dst, &a[..rows * k], w, t, init);
     });
 }
 
 /// The tile loop: each task owns 32 rows of `dst` and walks all columns,
-/// 32 at a time (four accumulator tiles), over k in steps of 32.
-fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize) {
+/// 32 at a time (four accumulator tiles), over k in steps of 32. The
+/// accumulators start from dst's rows, or from the bias loaded with a row
+/// stride of zero (every tile row the same 16 values), which saves a pass
+/// that would fill dst with it.
+fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) {
     let (n, k) = (w.n, w.k);
     let dst_addr = dst.as_mut_ptr() as usize;
     (0..a.len() / (2 * TILE * k)).into_par_iter().for_each(|ib| {
@@ -152,7 +160,17 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize) {
             for jb in (0..n / TILE).step_by(2) {
                 let c00 = dst.add(ib * 2 * TILE * n + jb * TILE);
                 let c10 = c00.add(TILE * n);
-                if whole {
+                if let Init::Bias(bias) = init {
+                    asm!(
+                        "tileloadd tmm0, [{b0} + {z}*1]",
+                        "tileloadd tmm1, [{b1} + {z}*1]",
+                        "tileloadd tmm2, [{b0} + {z}*1]",
+                        "tileloadd tmm3, [{b1} + {z}*1]",
+                        b0 = in(reg) bias.as_ptr().add(jb * TILE),
+                        b1 = in(reg) bias.as_ptr().add((jb + 1) * TILE),
+                        z = in(reg) 0usize, options(nostack),
+                    );
+                } else if whole {
                     asm!(
                         "tileloadd tmm0, [{c00} + {s}*1]",
                         "tileloadd tmm1, [{c01} + {s}*1]",
@@ -217,7 +235,11 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize) {
                         }
                         let d = dst.add(row * n + (jb + cj) * TILE);
                         for c in 0..TILE {
-                            *d.add(c) += out[q * TILE * TILE + r * TILE + c];
+                            let v = out[q * TILE * TILE + r * TILE + c];
+                            match init {
+                                Init::Bias(_) => *d.add(c) = v,
+                                Init::Accumulate => *d.add(c) += v,
+                            }
                         }
                     }
                 }
@@ -241,13 +263,21 @@ mod tests {
         let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
         let packed = PackedWeight::new(&w, n, k).unwrap();
-        let mut dst = vec![1.0f32; t * n];
-        linear_acc(&mut dst, &x, &packed, t);
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 / 10.0 - 3.0).collect();
+        // Starting from dst (1.0 everywhere) and from the bias; t = 70 leaves
+        // a partial 32-row block, which takes the other store path.
+        let mut acc = vec![1.0f32; t * n];
+        linear(&mut acc, &x, &packed, t, Init::Accumulate);
+        let mut biased = vec![f32::NAN; t * n];
+        linear(&mut biased, &x, &packed, t, Init::Bias(&bias));
         for i in 0..t {
             for j in 0..n {
-                let exact: f32 = 1.0 + (0..k).map(|q| x[i * k + q] * w[j * k + q]).sum::<f32>();
+                let product: f32 = (0..k).map(|q| x[i * k + q] * w[j * k + q]).sum::<f32>();
                 let scale: f32 = (0..k).map(|q| (x[i * k + q] * w[j * k + q]).abs()).sum::<f32>();
-                assert!((dst[i * n + j] - exact).abs() <= 0.01 * scale + 1e-3, "({i},{j}) {} vs {exact}", dst[i * n + j]);
+                let (got, want) = (acc[i * n + j], 1.0 + product);
+                assert!((got - want).abs() <= 0.01 * scale + 1e-3, "accumulate ({i},{j}) {got} vs {want}");
+                let (got, want) = (biased[i * n + j], bias[j] + product);
+                assert!((got - want).abs() <= 0.01 * scale + 1e-3, "bias ({i},{j}) {got} vs {want}");
             }
         }
         assert!(PackedWeight::new(&w, 48, 64).is_none(), "widths must be multiples of 32");

@@ -6,8 +6,10 @@
 //! a fresh allocation (and page faults) per operation, separate passes for
 //! bias, residual and activation, and scalar `erf`/`exp`. This backend
 //! - packs the batch's sequences end to end: no padding token is computed;
-//! - adds biases and residuals inside the GEMM (it accumulates into a
-//!   destination pre-filled with them);
+//! - keeps the residual stream in one buffer that the output projections
+//!   accumulate into, adding their biases inside the LayerNorm that follows;
+//!   the other biases start the GEMM's destination;
+//! - runs the element-wise passes on all cores, in blocks of rows;
 //! - reads Q, K and V for attention in place, through strides;
 //! - uses vectorisable erf/exp approximations (max error ~1e-7), compiled
 //!   for AVX-512 or AVX2 and chosen at run time;
@@ -58,7 +60,6 @@ struct Scratch {
     x: Vec<f32>,
     qkv: Vec<f32>,
     context: Vec<f32>,
-    tmp: Vec<f32>,
     up: Vec<f32>,
 }
 
@@ -145,7 +146,6 @@ impl CpuBert {
         grow(&mut s.x, t * h);
         grow(&mut s.qkv, t * 3 * h);
         grow(&mut s.context, t * h);
-        grow(&mut s.tmp, t * h);
         grow(&mut s.up, t * self.inter);
         let vocab = self.word.len() / h;
         let max_pos = self.position.len() / h;
@@ -167,45 +167,42 @@ impl CpuBert {
                 }
             }
         }
-        kernels::layer_norm_rows(&mut s.x[..t * h], h, &self.embed_norm.0, &self.embed_norm.1, self.eps);
+        par_rows(&mut s.x[..t * h], h, |rows| kernels::layer_norm_rows(rows, h, None, &self.embed_norm.0, &self.embed_norm.1, self.eps));
         for layer in &self.layers {
             self.layer(layer, t, seqs, s);
         }
         Ok(())
     }
 
+    /// One encoder layer. `x` is the residual stream: the output projections
+    /// accumulate straight into it and their biases are added inside the
+    /// LayerNorm that follows, so no pass copies or adds a residual.
     fn layer(&self, layer: &Layer, t: usize, seqs: &[(usize, usize)], s: &mut Scratch) {
         let h = self.hidden;
         let threads = rayon::current_num_threads();
-        // dst (t × n) += x (t × k) · W_which, in the layer's precision.
-        let linear = |dst: &mut [f32], x: &[f32], which: usize, k: usize, n: usize| match &layer.bf16 {
-            Some(packed) => amx::linear_acc(dst, x, &packed[which], t),
+        let linear = |dst: &mut [f32], x: &[f32], which: usize, k: usize, n: usize, init: Init| match &layer.bf16 {
+            Some(packed) => amx::linear(dst, x, &packed[which], t, init),
             None => {
                 let w = [&layer.qkv_w, &layer.out_w, &layer.up_w, &layer.down_w][which];
-                linear_acc(dst, x, w, t, k, n, threads)
+                linear_f32(dst, x, w, t, k, n, threads, init)
             }
         };
         let x = &mut s.x[..t * h];
         let qkv = &mut s.qkv[..t * 3 * h];
-        fill_rows(qkv, &layer.qkv_b);
-        linear(qkv, x, 0, h, 3 * h);
+        linear(qkv, x, 0, h, 3 * h, Init::Bias(&layer.qkv_b));
 
         let context = &mut s.context[..t * h];
         self.attention(qkv, context, seqs);
 
-        let tmp = &mut s.tmp[..t * h];
-        add_rows(tmp, x, &layer.out_b);
-        linear(tmp, context, 1, h, h);
-        kernels::layer_norm_rows(tmp, h, &layer.attn_norm.0, &layer.attn_norm.1, self.eps);
+        linear(x, context, 1, h, h, Init::Accumulate);
+        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.out_b), &layer.attn_norm.0, &layer.attn_norm.1, self.eps));
 
         let up = &mut s.up[..t * self.inter];
-        fill_rows(up, &layer.up_b);
-        linear(up, tmp, 2, h, self.inter);
-        kernels::gelu(up);
+        linear(up, x, 2, h, self.inter, Init::Bias(&layer.up_b));
+        par_rows(up, self.inter, kernels::gelu);
 
-        add_rows(x, tmp, &layer.down_b);
-        linear(x, up, 3, self.inter, h);
-        kernels::layer_norm_rows(x, h, &layer.out_norm.0, &layer.out_norm.1, self.eps);
+        linear(x, up, 3, self.inter, h, Init::Accumulate);
+        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), &layer.out_norm.0, &layer.out_norm.1, self.eps));
     }
 
     /// Scaled dot-product attention for every (sequence, head), reading Q, K
@@ -236,26 +233,32 @@ impl CpuBert {
     }
 }
 
-/// Copies `bias` into every row of `dst`.
-fn fill_rows(dst: &mut [f32], bias: &[f32]) {
-    for row in dst.chunks_exact_mut(bias.len()) {
-        row.copy_from_slice(bias);
-    }
+/// How a linear layer's output starts before the product is added.
+#[derive(Clone, Copy)]
+pub enum Init<'a> {
+    /// `dst = bias + x·Wᵀ`.
+    Bias(&'a [f32]),
+    /// `dst += x·Wᵀ` (the residual stream).
+    Accumulate,
 }
 
-/// `dst[r] = src[r] + bias` for every row: the residual plus the bias, for
-/// the GEMM to accumulate into.
-fn add_rows(dst: &mut [f32], src: &[f32], bias: &[f32]) {
-    for (d, s) in dst.chunks_exact_mut(bias.len()).zip(src.chunks_exact(bias.len())) {
-        for j in 0..bias.len() {
-            d[j] = s[j] + bias[j];
-        }
+/// Runs `f` on blocks of whole rows (width `width`), one block per thread
+/// when there is enough work to share: the element-wise passes would
+/// otherwise leave all but one core idle between multiplies.
+fn par_rows(xs: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync) {
+    let rows = xs.len() / width;
+    let threads = rayon::current_num_threads();
+    if threads < 2 || xs.len() < 1 << 14 {
+        return f(xs);
     }
+    let per = rows.div_ceil(threads);
+    xs.par_chunks_mut(per * width).for_each(&f);
 }
 
-/// `dst (t × n) += x (t × k) · Wᵀ`, with `w` stored (n × k) row-major as
-/// PyTorch keeps Linear weights.
-fn linear_acc(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usize, threads: usize) {
+/// `dst (t × n) = init + x (t × k) · Wᵀ`, with `w` stored (n × k) row-major
+/// as PyTorch keeps Linear weights.
+#[allow(clippy::too_many_arguments)]
+fn linear_f32(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usize, threads: usize, init: Init) {
     assert!(dst.len() >= t * n && x.len() >= t * k && w.len() == n * k);
     // Each thread takes its own block of rows with a single-threaded GEMM:
     // no synchronisation inside the multiply, at the cost of packing the
@@ -264,6 +267,12 @@ fn linear_acc(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usiz
     let rows = t.div_ceil(parts).next_multiple_of(16).max(16);
     dst[..t * n].par_chunks_mut(rows * n).zip(x[..t * k].par_chunks(rows * k)).for_each(|(d, xs)| {
         let m = xs.len() / k;
+        if let Init::Bias(bias) = init {
+            // Filled by the thread that multiplies, while the rows are hot.
+            for row in d.chunks_exact_mut(n) {
+                row.copy_from_slice(bias);
+            }
+        }
         // SAFETY: d holds m rows of n and xs m rows of k; strides describe
         // row-major d and xs and the transposed view of w.
         unsafe {
@@ -449,9 +458,13 @@ pub mod kernels {
     }
 
     multiversion! {
-        /// LayerNorm of every row (width `w.len()`) in place.
-        pub fn layer_norm_rows(xs: &mut [f32], width: usize, w: &[f32], b: &[f32], eps: f32) {
+        /// LayerNorm of every row (width `w.len()`) in place, after adding
+        /// `bias` to each row when given (the preceding layer's bias).
+        pub fn layer_norm_rows(xs: &mut [f32], width: usize, bias: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
             for row in xs.chunks_exact_mut(width) {
+                if let Some(bias) = bias {
+                    row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+                }
                 let mean = lane_sum(row) / width as f32;
                 row.iter_mut().for_each(|v| *v -= mean);
                 let mut sq = [0.0f32; 16];
@@ -692,7 +705,7 @@ pub mod kernels {
             }
             assert!(row[3] < 1e-30, "a masked score vanishes: {}", row[3]);
             let mut xs = vec![1.0, 2.0, 3.0, 4.0];
-            layer_norm_rows(&mut xs, 4, &[1.0; 4], &[0.0; 4], 0.0);
+            layer_norm_rows(&mut xs, 4, None, &[1.0; 4], &[0.0; 4], 0.0);
             let expected = [-1.341_640_8, -0.447_213_6, 0.447_213_6, 1.341_640_8];
             assert!(xs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-5));
         }
