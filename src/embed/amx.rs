@@ -51,7 +51,7 @@ pub fn available() -> bool {
 
 /// Round-to-nearest-even f32 → bf16.
 #[inline(always)]
-fn to_bf16(x: f32) -> u16 {
+pub fn to_bf16(x: f32) -> u16 {
     let bits = x.to_bits();
     ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) as u16
 }
@@ -126,7 +126,7 @@ pub fn linear(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize, init: Init
         }
         a[t * k..rows * k].fill(0);
         a[..t * k].par_chunks_mut(k * 64).zip(x[..t * k].par_chunks(k * 64)).for_each(|(d, s)| {
-            d.iter_mut().zip(s).for_each(|(d, &s)| *d = to_bf16(s));
+            crate::embed::cpu::kernels::round_bf16(s, 1.0, d);
         });
         multiply(dst, &a[..rows * k], w, t, init);
     });
@@ -249,6 +249,162 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) 
     });
 }
 
+/// Per-task buffers of `attend`, kept across calls.
+#[derive(Default)]
+pub struct HeadScratch {
+    q: Vec<u16>,
+    k: Vec<u16>,
+    v: Vec<u16>,
+    s: Vec<f32>,
+    p: Vec<u16>,
+    out: Vec<f32>,
+}
+
+fn fit<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
+    if buf.len() < len {
+        buf.resize(len, T::default());
+    }
+    &mut buf[..len]
+}
+
+/// One attention head over one sequence on AMX tiles: softmax(scale·Q·Kᵀ)·V
+/// with Q, K, V and the probabilities rounded to bf16, scores and outputs in
+/// f32. The same contract as `cpu::kernels::attend`, for head widths that
+/// are multiples of 32.
+///
+/// Layouts: Q and P are plain row-major A operands; Kᵀ and V are packed as
+/// B operands, whose tile rows hold pairs along the summed dimension (head
+/// columns for Q·Kᵀ, keys for P·V) for 16 output columns.
+///
+/// # Safety
+/// `available()` must have returned true; `q`, `k`, `v` must be readable
+/// for `len` rows of `hd` values at `stride`, and `dst` writable for `len`
+/// rows of `hd` at `out_stride`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn attend(
+    q: *const f32,
+    k: *const f32,
+    v: *const f32,
+    stride: usize,
+    len: usize,
+    hd: usize,
+    scale: f32,
+    dst: *mut f32,
+    out_stride: usize,
+    scratch: &mut HeadScratch,
+) {
+    assert!(hd % TILE_K == 0 && len > 0);
+    let rows = len.next_multiple_of(TILE);
+    let keys = len.next_multiple_of(TILE_K);
+    let (d_blocks, c_blocks) = (hd / TILE_K, hd / TILE);
+    let row = |p: *const f32, r: usize| std::slice::from_raw_parts(p.add(r * stride), hd);
+
+    let qs = fit(&mut scratch.q, rows * hd);
+    for r in 0..len {
+        crate::embed::cpu::kernels::round_bf16(row(q, r), scale, &mut qs[r * hd..(r + 1) * hd]);
+    }
+    qs[len * hd..].fill(0);
+    // Kᵀ tile (key block jb, head-column block b): row p, key j holds
+    // K[j][2p], K[j][2p + 1].
+    let ks = fit(&mut scratch.k, keys * hd);
+    ks.fill(0);
+    for j in 0..len {
+        let kr = row(k, j);
+        let (jb, jj) = (j / TILE, j % TILE);
+        for d in 0..hd {
+            let (b, p, e) = (d / TILE_K, (d % TILE_K) / 2, d % 2);
+            ks[((jb * d_blocks + b) * TILE + p) * TILE_K + 2 * jj + e] = to_bf16(kr[d]);
+        }
+    }
+    // V tile (key block kb of 32, column block cb): row p, column c holds
+    // V[2p][c], V[2p + 1][c].
+    let vs = fit(&mut scratch.v, keys * hd);
+    vs.fill(0);
+    for j in 0..len {
+        let vr = row(v, j);
+        let (kb, p, e) = (j / TILE_K, (j % TILE_K) / 2, j % 2);
+        for c in 0..hd {
+            let (cb, cc) = (c / TILE, c % TILE);
+            vs[((kb * c_blocks + cb) * TILE + p) * TILE_K + 2 * cc + e] = to_bf16(vr[c]);
+        }
+    }
+
+    let cfg = config();
+    let s = fit(&mut scratch.s, rows * keys);
+    let ps = fit(&mut scratch.p, rows * keys);
+    let out = fit(&mut scratch.out, TILE * TILE);
+    asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
+    // Scores, one 16 × 16 tile at a time (only key blocks holding keys).
+    for ib in 0..rows / TILE {
+        for jb in 0..len.div_ceil(TILE) {
+            asm!("tilezero tmm0", options(nostack));
+            for b in 0..d_blocks {
+                asm!(
+                    "tileloadd tmm4, [{a} + {sa}*1]",
+                    "tileloadd tmm6, [{b} + {sb}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    a = in(reg) qs.as_ptr().add(ib * TILE * hd + b * TILE_K),
+                    b = in(reg) ks.as_ptr().add((jb * d_blocks + b) * TILE * TILE_K),
+                    sa = in(reg) hd * 2,
+                    sb = in(reg) 64usize,
+                    options(nostack),
+                );
+            }
+            asm!(
+                "tilestored [{c} + {s}*1], tmm0",
+                c = in(reg) s.as_mut_ptr().add(ib * TILE * keys + jb * TILE),
+                s = in(reg) keys * 4,
+                options(nostack),
+            );
+        }
+    }
+    for r in 0..len {
+        let (sr, pr) = (&mut s[r * keys..(r + 1) * keys], &mut ps[r * keys..(r + 1) * keys]);
+        crate::embed::cpu::kernels::softmax_bf16(&mut sr[..len], &mut pr[..len]);
+        pr[len..].fill(0);
+    }
+    ps[len * keys..].fill(0);
+    // Output: P · V, 16 rows × 16 head columns per tile.
+    for ib in 0..rows / TILE {
+        let whole = (ib + 1) * TILE <= len;
+        for cb in 0..c_blocks {
+            asm!("tilezero tmm0", options(nostack));
+            for kb in 0..keys / TILE_K {
+                asm!(
+                    "tileloadd tmm4, [{a} + {sa}*1]",
+                    "tileloadd tmm6, [{b} + {sb}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    a = in(reg) ps.as_ptr().add(ib * TILE * keys + kb * TILE_K),
+                    b = in(reg) vs.as_ptr().add((kb * c_blocks + cb) * TILE * TILE_K),
+                    sa = in(reg) keys * 2,
+                    sb = in(reg) 64usize,
+                    options(nostack),
+                );
+            }
+            if whole {
+                asm!(
+                    "tilestored [{c} + {s}*1], tmm0",
+                    c = in(reg) dst.add(ib * TILE * out_stride + cb * TILE),
+                    s = in(reg) out_stride * 4,
+                    options(nostack),
+                );
+            } else {
+                asm!(
+                    "tilestored [{c} + {s}*1], tmm0",
+                    c = in(reg) out.as_mut_ptr(),
+                    s = in(reg) TILE * 4,
+                    options(nostack),
+                );
+                for r in 0..len - ib * TILE {
+                    let d = dst.add((ib * TILE + r) * out_stride + cb * TILE);
+                    std::ptr::copy_nonoverlapping(out.as_ptr().add(r * TILE), d, TILE);
+                }
+            }
+        }
+    }
+    asm!("tilerelease", options(nostack));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +437,36 @@ mod tests {
             }
         }
         assert!(PackedWeight::new(&w, 48, 64).is_none(), "widths must be multiples of 32");
+    }
+
+    #[test]
+    fn attention_matches_the_naive_formula_within_bf16_rounding() {
+        if !available() {
+            eprintln!("SKIPPED: no AMX-BF16 on this CPU");
+            return;
+        }
+        use crate::embed::cpu::kernels::{naive_attention, test_qkv};
+        // Lengths below, at and across tile edges (16 rows, 32 keys).
+        for (len, hd) in [(1, 32), (16, 32), (17, 32), (33, 32), (70, 64), (130, 32)] {
+            let (qkv, stride) = test_qkv(len, hd);
+            let scale = 1.0 / (hd as f32).sqrt();
+            // Written at a wider stride, as into one head's columns of the
+            // context; the gap must stay untouched.
+            let out_stride = hd + 8;
+            let mut out = vec![7f32; len * out_stride];
+            let mut scratch = HeadScratch::default();
+            unsafe {
+                let q = qkv.as_ptr();
+                attend(q, q.add(hd), q.add(2 * hd), stride, len, hd, scale, out.as_mut_ptr(), out_stride, &mut scratch);
+            }
+            let want = naive_attention(&qkv, stride, len, hd, scale);
+            for i in 0..len {
+                for d in 0..hd {
+                    let got = out[i * out_stride + d] as f64;
+                    assert!((got - want[i * hd + d]).abs() < 0.01, "len {len} hd {hd} ({i},{d}): {got} vs {}", want[i * hd + d]);
+                }
+                assert!(out[i * out_stride + hd..(i + 1) * out_stride].iter().all(|&x| x == 7.0), "len {len}: wrote past the head");
+            }
+        }
     }
 }

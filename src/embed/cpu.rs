@@ -52,6 +52,9 @@ pub struct CpuBert {
     inter: usize,
     eps: f32,
     pooling: Pooling,
+    /// Attention on AMX tiles too (bf16 with a head width that is a
+    /// multiple of 32).
+    amx_attention: bool,
     scratch: Mutex<Scratch>,
 }
 
@@ -135,6 +138,7 @@ impl CpuBert {
             inter: config.intermediate_size,
             eps: config.layer_norm_eps as f32,
             pooling,
+            amx_attention: precision == Precision::Bf16 && (config.hidden_size / config.num_attention_heads) % 32 == 0,
             scratch: Mutex::new(Scratch::default()),
         })
     }
@@ -216,6 +220,19 @@ impl CpuBert {
         let out = SyncPtr(context.as_mut_ptr());
         let tasks: Vec<(usize, usize, usize)> =
             seqs.iter().flat_map(|&(o, l)| (0..heads).map(move |head| (o, l, head))).collect();
+        if self.amx_attention {
+            tasks.par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, head)| {
+                let out = out;
+                let base = qkv_ptr as *const f32;
+                // SAFETY: as below; AMX was checked at load.
+                unsafe {
+                    let q = base.add(offset * 3 * h + head * hd);
+                    let dst = out.0.add(offset * h + head * hd);
+                    amx::attend(q, q.add(h), q.add(2 * h), 3 * h, len, hd, scale, dst, h, scratch);
+                }
+            });
+            return;
+        }
         tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, head)| {
             let out = out;
             let base = qkv_ptr as *const f32;
@@ -458,6 +475,30 @@ pub mod kernels {
     }
 
     multiversion! {
+        /// `dst = bf16(scale · src)`, rounding to nearest even.
+        pub fn round_bf16(src: &[f32], scale: f32, dst: &mut [u16]) {
+            for (d, &x) in dst.iter_mut().zip(src) {
+                *d = crate::embed::amx::to_bf16(x * scale);
+            }
+        }
+    }
+
+    multiversion! {
+        /// Softmax of one row, written rounded to bf16 into `out`; `row` is
+        /// left holding the exponentials.
+        pub fn softmax_bf16(row: &mut [f32], out: &mut [u16]) {
+            let max = lane_max(row);
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+            }
+            let inv = 1.0 / lane_sum(row);
+            for (o, &v) in out.iter_mut().zip(row.iter()) {
+                *o = crate::embed::amx::to_bf16(v * inv);
+            }
+        }
+    }
+
+    multiversion! {
         /// LayerNorm of every row (width `w.len()`) in place, after adding
         /// `bias` to each row when given (the preceding layer's bias).
         pub fn layer_norm_rows(xs: &mut [f32], width: usize, bias: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
@@ -628,6 +669,29 @@ pub mod kernels {
         }
     }
 
+    /// Q, K, V rows for one head, interleaved at a stride like the fused
+    /// projection's, with values in [-1, 1).
+    #[cfg(test)]
+    pub(crate) fn test_qkv(len: usize, hd: usize) -> (Vec<f32>, usize) {
+        let stride = 3 * hd + 5;
+        ((0..len * stride).map(|i| ((i * 7919) % 61) as f32 / 30.0 - 1.0).collect(), stride)
+    }
+
+    /// softmax(scale·Q·Kᵀ)·V in f64, straight from the formula (len × hd).
+    #[cfg(test)]
+    pub(crate) fn naive_attention(qkv: &[f32], stride: usize, len: usize, hd: usize, scale: f32) -> Vec<f64> {
+        let at = |r: usize, part: usize, d: usize| qkv[r * stride + part * hd + d] as f64;
+        let mut out = Vec::with_capacity(len * hd);
+        for i in 0..len {
+            let scores: Vec<f64> = (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
+            let max = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+            let sum: f64 = e.iter().sum();
+            out.extend((0..hd).map(|d| (0..len).map(|j| e[j] / sum * at(j, 2, d)).sum::<f64>()));
+        }
+        out
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -670,8 +734,7 @@ pub mod kernels {
         #[test]
         fn attention_matches_the_naive_formula_for_any_head_width() {
             for (len, hd) in [(1, 32), (7, 32), (37, 64), (21, 20)] {
-                let stride = 3 * hd + 5;
-                let qkv: Vec<f32> = (0..len * stride).map(|i| ((i * 7919) % 61) as f32 / 30.0 - 1.0).collect();
+                let (qkv, stride) = test_qkv(len, hd);
                 let scale = 1.0 / (hd as f32).sqrt();
                 let mut out = vec![0f32; len * hd];
                 let mut scratch = HeadScratch::default();
@@ -679,17 +742,9 @@ pub mod kernels {
                     let q = qkv.as_ptr();
                     attend(q, q.add(hd), q.add(2 * hd), stride, len, hd, scale, out.as_mut_ptr(), hd, &mut scratch);
                 }
-                let at = |r: usize, part: usize, d: usize| qkv[r * stride + part * hd + d] as f64;
-                for i in 0..len {
-                    let scores: Vec<f64> =
-                        (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
-                    let max = scores.iter().cloned().fold(f64::MIN, f64::max);
-                    let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-                    let sum: f64 = e.iter().sum();
-                    for d in 0..hd {
-                        let want: f64 = (0..len).map(|j| e[j] / sum * at(j, 2, d)).sum();
-                        assert!((out[i * hd + d] as f64 - want).abs() < 1e-5, "len {len} hd {hd} ({i},{d})");
-                    }
+                let want = naive_attention(&qkv, stride, len, hd, scale);
+                for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                    assert!((*got as f64 - want).abs() < 1e-5, "len {len} hd {hd} at {i}: {got} vs {want}");
                 }
             }
         }
