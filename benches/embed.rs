@@ -51,5 +51,31 @@ fn embedding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, embedding);
+/// The bf16 AMX linear layer alone, at the FFN's shape for a batch of 32
+/// passages of ~80 tokens (throughput in FLOP): how near the tiles run to
+/// their peak, apart from the rest of the model. Skipped without AMX.
+fn amx_linear(c: &mut Criterion) {
+    use motif::embed::amx::{self, PackedWeight};
+    use motif::embed::cpu::Init;
+    if !amx::available() {
+        eprintln!("SKIPPED amx_linear: no AMX-BF16 on this CPU");
+        return;
+    }
+    let t = 2624;
+    let mut g = c.benchmark_group("amx_linear");
+    for (k, n) in [(384usize, 1536usize), (1536, 384), (384, 1152)] {
+        let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
+        let bias = vec![0.5f32; n];
+        let packed = PackedWeight::new(&w, n, k).expect("widths are multiples of 32");
+        let mut dst = vec![0f32; t * n];
+        g.throughput(Throughput::Elements((2 * t * k * n) as u64));
+        g.bench_function(BenchmarkId::new("flop", format!("{t}x{k}x{n}")), |b| {
+            b.iter(|| amx::linear(&mut dst, &x, &packed, t, Init::Bias(&bias)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, embedding, amx_linear);
 criterion_main!(benches);

@@ -49,6 +49,53 @@ pub fn available() -> bool {
     })
 }
 
+/// A growable buffer of plain numbers (f32, u16) starting on a 64-byte
+/// boundary. Tile loads and stores of rows that straddle cache lines ran
+/// 2-3× slower here (measured with a probe of tileloadd alone), and `Vec`
+/// only promises the element's alignment.
+pub struct Aligned<T> {
+    lines: Vec<Line>,
+    len: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+impl<T: Copy> Default for Aligned<T> {
+    fn default() -> Self {
+        Aligned { lines: Vec::new(), len: 0, _t: std::marker::PhantomData }
+    }
+}
+
+impl<T: Copy> Aligned<T> {
+    /// `len` zeroed values.
+    pub fn zeroed(len: usize) -> Self {
+        let mut a = Self::default();
+        a.fit(len);
+        a
+    }
+
+    /// The first `len` values, growing (with zeros) when needed; values
+    /// already there are kept.
+    pub fn fit(&mut self, len: usize) -> &mut [T] {
+        let lines = (len * std::mem::size_of::<T>()).div_ceil(64);
+        if self.lines.len() < lines {
+            self.lines.resize(lines, Line([0; 64]));
+        }
+        self.len = self.len.max(len);
+        // SAFETY: the lines hold at least len values of T (a plain number
+        // type, for which zero bytes are a valid value), 64-byte aligned.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr() as *mut T, len) }
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        // SAFETY: as in `fit`; len values were made available.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr() as *const T, self.len) }
+    }
+}
+
 /// Round-to-nearest-even f32 → bf16.
 #[inline(always)]
 pub fn to_bf16(x: f32) -> u16 {
@@ -62,7 +109,7 @@ pub fn to_bf16(x: f32) -> u16 {
 pub struct PackedWeight {
     n: usize,
     k: usize,
-    data: Vec<u16>,
+    data: Aligned<u16>,
 }
 
 impl PackedWeight {
@@ -71,10 +118,11 @@ impl PackedWeight {
             return None;
         }
         let kb = k / TILE_K;
-        let mut data = vec![0u16; n * k];
+        let mut data = Aligned::zeroed(n * k);
+        let slots = data.fit(n * k);
         for jb in 0..n / TILE {
             for b in 0..kb {
-                let tile = &mut data[(jb * kb + b) * TILE * TILE_K..][..TILE * TILE_K];
+                let tile = &mut slots[(jb * kb + b) * TILE * TILE_K..][..TILE * TILE_K];
                 for pair in 0..TILE_K / 2 {
                     for j in 0..TILE {
                         let row = &w[(jb * TILE + j) * k + b * TILE_K + 2 * pair..];
@@ -88,7 +136,7 @@ impl PackedWeight {
     }
 
     fn tile(&self, jb: usize, b: usize) -> *const u16 {
-        self.data[(jb * (self.k / TILE_K) + b) * TILE * TILE_K..].as_ptr()
+        self.data.as_slice()[(jb * (self.k / TILE_K) + b) * TILE * TILE_K..].as_ptr()
     }
 }
 
@@ -109,27 +157,33 @@ fn config() -> TileConfig {
 /// `dst (t × n) = init + x (t × k) · Wᵀ`, in bf16 with f32 accumulation.
 /// `available()` must have returned true.
 pub fn linear(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize, init: Init) {
-    let (n, k) = (w.n, w.k);
-    assert!(dst.len() >= t * n && x.len() >= t * k);
-    if let Init::Bias(b) = init {
-        assert_eq!(b.len(), n, "one bias per output column");
-    }
+    let k = w.k;
+    assert!(x.len() >= t * k);
     thread_local! {
         // Kept between calls: a fresh buffer per call costs page faults.
-        static ROUNDED: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+        static ROUNDED: std::cell::RefCell<Aligned<u16>> = std::cell::RefCell::new(Aligned::default());
     }
     ROUNDED.with_borrow_mut(|a| {
-        // Rows rounded up to whole 32-row blocks; the padding rows are zero.
-        let rows = t.div_ceil(2 * TILE) * 2 * TILE;
-        if a.len() < rows * k {
-            a.resize(rows * k, 0);
-        }
-        a[t * k..rows * k].fill(0);
+        let a = a.fit(t.next_multiple_of(2 * TILE) * k);
         a[..t * k].par_chunks_mut(k * 64).zip(x[..t * k].par_chunks(k * 64)).for_each(|(d, s)| {
             crate::embed::cpu::kernels::round_bf16(s, 1.0, d);
         });
-        multiply(dst, &a[..rows * k], w, t, init);
+        linear_bf16(dst, a, w, t, init);
     });
+}
+
+/// `linear` with x already rounded: `a` holds t rows of k bf16 values and
+/// is readable up to the next multiple of 32 rows (those rows' products
+/// are computed and dropped).
+pub fn linear_bf16(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) {
+    let (n, k) = (w.n, w.k);
+    let rows = t.next_multiple_of(2 * TILE);
+    assert!(dst.len() >= t * n && a.len() >= rows * k);
+    assert_eq!(a.as_ptr() as usize % 64, 0, "tile rows must start on cache lines");
+    if let Init::Bias(b) = init {
+        assert_eq!(b.len(), n, "one bias per output column");
+    }
+    multiply(dst, &a[..rows * k], w, t, init);
 }
 
 /// The tile loop: each task owns 32 rows of `dst` and walks all columns,
@@ -252,24 +306,18 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) 
 /// Per-task buffers of `attend`, kept across calls.
 #[derive(Default)]
 pub struct HeadScratch {
-    q: Vec<u16>,
-    k: Vec<u16>,
-    v: Vec<u16>,
-    s: Vec<f32>,
-    p: Vec<u16>,
-    out: Vec<f32>,
-}
-
-fn fit<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
-    if buf.len() < len {
-        buf.resize(len, T::default());
-    }
-    &mut buf[..len]
+    q: Aligned<u16>,
+    k: Aligned<u16>,
+    v: Aligned<u16>,
+    s: Aligned<f32>,
+    p: Aligned<u16>,
+    out: Aligned<f32>,
 }
 
 /// One attention head over one sequence on AMX tiles: softmax(scale·Q·Kᵀ)·V
 /// with Q, K, V and the probabilities rounded to bf16, scores and outputs in
-/// f32. The same contract as `cpu::kernels::attend`, for head widths that
+/// f32, the output rounded to bf16 (it feeds the next bf16 multiply). The
+/// same contract as `cpu::kernels::attend` otherwise, for head widths that
 /// are multiples of 32.
 ///
 /// Layouts: Q and P are plain row-major A operands; Kᵀ and V are packed as
@@ -289,7 +337,7 @@ pub unsafe fn attend(
     len: usize,
     hd: usize,
     scale: f32,
-    dst: *mut f32,
+    dst: *mut u16,
     out_stride: usize,
     scratch: &mut HeadScratch,
 ) {
@@ -299,14 +347,14 @@ pub unsafe fn attend(
     let (d_blocks, c_blocks) = (hd / TILE_K, hd / TILE);
     let row = |p: *const f32, r: usize| std::slice::from_raw_parts(p.add(r * stride), hd);
 
-    let qs = fit(&mut scratch.q, rows * hd);
+    let qs = scratch.q.fit(rows * hd);
     for r in 0..len {
         crate::embed::cpu::kernels::round_bf16(row(q, r), scale, &mut qs[r * hd..(r + 1) * hd]);
     }
     qs[len * hd..].fill(0);
     // Kᵀ tile (key block jb, head-column block b): row p, key j holds
     // K[j][2p], K[j][2p + 1].
-    let ks = fit(&mut scratch.k, keys * hd);
+    let ks = scratch.k.fit(keys * hd);
     ks.fill(0);
     for j in 0..len {
         let kr = row(k, j);
@@ -318,7 +366,7 @@ pub unsafe fn attend(
     }
     // V tile (key block kb of 32, column block cb): row p, column c holds
     // V[2p][c], V[2p + 1][c].
-    let vs = fit(&mut scratch.v, keys * hd);
+    let vs = scratch.v.fit(keys * hd);
     vs.fill(0);
     for j in 0..len {
         let vr = row(v, j);
@@ -330,9 +378,9 @@ pub unsafe fn attend(
     }
 
     let cfg = config();
-    let s = fit(&mut scratch.s, rows * keys);
-    let ps = fit(&mut scratch.p, rows * keys);
-    let out = fit(&mut scratch.out, TILE * TILE);
+    let s = scratch.s.fit(rows * keys);
+    let ps = scratch.p.fit(rows * keys);
+    let out = scratch.out.fit(TILE * TILE);
     asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
     // Scores, one 16 × 16 tile at a time (only key blocks holding keys).
     for ib in 0..rows / TILE {
@@ -366,7 +414,6 @@ pub unsafe fn attend(
     ps[len * keys..].fill(0);
     // Output: P · V, 16 rows × 16 head columns per tile.
     for ib in 0..rows / TILE {
-        let whole = (ib + 1) * TILE <= len;
         for cb in 0..c_blocks {
             asm!("tilezero tmm0", options(nostack));
             for kb in 0..keys / TILE_K {
@@ -381,24 +428,15 @@ pub unsafe fn attend(
                     options(nostack),
                 );
             }
-            if whole {
-                asm!(
-                    "tilestored [{c} + {s}*1], tmm0",
-                    c = in(reg) dst.add(ib * TILE * out_stride + cb * TILE),
-                    s = in(reg) out_stride * 4,
-                    options(nostack),
-                );
-            } else {
-                asm!(
-                    "tilestored [{c} + {s}*1], tmm0",
-                    c = in(reg) out.as_mut_ptr(),
-                    s = in(reg) TILE * 4,
-                    options(nostack),
-                );
-                for r in 0..len - ib * TILE {
-                    let d = dst.add((ib * TILE + r) * out_stride + cb * TILE);
-                    std::ptr::copy_nonoverlapping(out.as_ptr().add(r * TILE), d, TILE);
-                }
+            asm!(
+                "tilestored [{c} + {s}*1], tmm0",
+                c = in(reg) out.as_mut_ptr(),
+                s = in(reg) TILE * 4,
+                options(nostack),
+            );
+            for r in 0..TILE.min(len - ib * TILE) {
+                let d = std::slice::from_raw_parts_mut(dst.add((ib * TILE + r) * out_stride + cb * TILE), TILE);
+                crate::embed::cpu::kernels::round_bf16(&out[r * TILE..(r + 1) * TILE], 1.0, d);
             }
         }
     }
@@ -453,7 +491,8 @@ mod tests {
             // Written at a wider stride, as into one head's columns of the
             // context; the gap must stay untouched.
             let out_stride = hd + 8;
-            let mut out = vec![7f32; len * out_stride];
+            let seven = to_bf16(7.0);
+            let mut out = vec![seven; len * out_stride];
             let mut scratch = HeadScratch::default();
             unsafe {
                 let q = qkv.as_ptr();
@@ -462,10 +501,10 @@ mod tests {
             let want = naive_attention(&qkv, stride, len, hd, scale);
             for i in 0..len {
                 for d in 0..hd {
-                    let got = out[i * out_stride + d] as f64;
+                    let got = f32::from_bits((out[i * out_stride + d] as u32) << 16) as f64;
                     assert!((got - want[i * hd + d]).abs() < 0.01, "len {len} hd {hd} ({i},{d}): {got} vs {}", want[i * hd + d]);
                 }
-                assert!(out[i * out_stride + hd..(i + 1) * out_stride].iter().all(|&x| x == 7.0), "len {len}: wrote past the head");
+                assert!(out[i * out_stride + hd..(i + 1) * out_stride].iter().all(|&x| x == seven), "len {len}: wrote past the head");
             }
         }
     }

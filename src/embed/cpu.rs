@@ -22,7 +22,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::bert::{BertConfig, Weights};
-use super::amx::{self, PackedWeight};
+use super::amx::{self, Aligned, PackedWeight};
 use super::{Backend, EmbedError, Pooling, Precision, TokenBatch};
 
 struct Layer {
@@ -52,24 +52,21 @@ pub struct CpuBert {
     inter: usize,
     eps: f32,
     pooling: Pooling,
-    /// Attention on AMX tiles too (bf16 with a head width that is a
-    /// multiple of 32).
-    amx_attention: bool,
     scratch: Mutex<Scratch>,
 }
 
 #[derive(Default)]
 struct Scratch {
-    x: Vec<f32>,
-    qkv: Vec<f32>,
-    context: Vec<f32>,
-    up: Vec<f32>,
-}
-
-fn grow(buf: &mut Vec<f32>, len: usize) {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
+    x: Aligned<f32>,
+    qkv: Aligned<f32>,
+    context: Aligned<f32>,
+    up: Aligned<f32>,
+    /// bf16 precision: the inputs of the four multiplies, rounded by the
+    /// pass that produced them (LayerNorm, attention, GELU) rather than by
+    /// a pass of their own; rows padded to whole tiles.
+    x_bf16: Aligned<u16>,
+    context_bf16: Aligned<u16>,
+    up_bf16: Aligned<u16>,
 }
 
 /// A pointer that may cross into rayon tasks that write disjoint parts.
@@ -113,6 +110,12 @@ impl CpuBert {
             };
             if precision == Precision::Bf16 {
                 let (h, i) = (config.hidden_size, config.intermediate_size);
+                if (h / config.num_attention_heads) % 32 != 0 {
+                    return Err(EmbedError::Device(format!(
+                        "--precision bf16 needs a head width that is a multiple of 32 (this model: {})",
+                        h / config.num_attention_heads
+                    )));
+                }
                 let pack = |w: &[f32], n: usize, k: usize| {
                     PackedWeight::new(w, n, k).ok_or_else(|| {
                         EmbedError::Device(format!("--precision bf16 needs layer widths that are multiples of 32 (this model: {h}, {i})"))
@@ -138,7 +141,6 @@ impl CpuBert {
             inter: config.intermediate_size,
             eps: config.layer_norm_eps as f32,
             pooling,
-            amx_attention: precision == Precision::Bf16 && (config.hidden_size / config.num_attention_heads) % 32 == 0,
             scratch: Mutex::new(Scratch::default()),
         })
     }
@@ -147,10 +149,7 @@ impl CpuBert {
     /// into `ids`, and returns the final hidden states (tokens × hidden).
     fn encode(&self, ids: &[u32], types: &[u32], seqs: &[(usize, usize)], s: &mut Scratch) -> Result<(), EmbedError> {
         let (h, t) = (self.hidden, ids.len());
-        grow(&mut s.x, t * h);
-        grow(&mut s.qkv, t * 3 * h);
-        grow(&mut s.context, t * h);
-        grow(&mut s.up, t * self.inter);
+        let x = s.x.fit(t * h);
         let vocab = self.word.len() / h;
         let max_pos = self.position.len() / h;
         let type_vocab = self.token_type.len() / h;
@@ -164,16 +163,25 @@ impl CpuBert {
                 if id >= vocab || ty >= type_vocab {
                     return Err(EmbedError::Compute(format!("token id {id} outside the vocabulary of {vocab}")));
                 }
-                let row = &mut s.x[tok * h..(tok + 1) * h];
+                let row = &mut x[tok * h..(tok + 1) * h];
                 let (wr, pr, tr) = (&self.word[id * h..][..h], &self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
                 for j in 0..h {
                     row[j] = wr[j] + pr[j] + tr[j];
                 }
             }
         }
-        par_rows(&mut s.x[..t * h], h, |rows| kernels::layer_norm_rows(rows, h, None, &self.embed_norm.0, &self.embed_norm.1, self.eps));
+        let (w, b, eps) = (&self.embed_norm.0, &self.embed_norm.1, self.eps);
+        if self.layers.iter().any(|l| l.bf16.is_some()) {
+            let xb = s.x_bf16.fit(t.next_multiple_of(32) * h);
+            par_rows2(x, xb, h, h, |rows, out| kernels::layer_norm_rows(rows, h, None, w, b, eps, Some(out)));
+        } else {
+            par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, None, w, b, eps, None));
+        }
         for layer in &self.layers {
-            self.layer(layer, t, seqs, s);
+            match &layer.bf16 {
+                Some(packed) => self.layer_bf16(layer, packed, t, seqs, s),
+                None => self.layer(layer, t, seqs, s),
+            }
         }
         Ok(())
     }
@@ -182,31 +190,54 @@ impl CpuBert {
     /// accumulate straight into it and their biases are added inside the
     /// LayerNorm that follows, so no pass copies or adds a residual.
     fn layer(&self, layer: &Layer, t: usize, seqs: &[(usize, usize)], s: &mut Scratch) {
-        let h = self.hidden;
+        let (h, inter, eps) = (self.hidden, self.inter, self.eps);
         let threads = rayon::current_num_threads();
-        let linear = |dst: &mut [f32], x: &[f32], which: usize, k: usize, n: usize, init: Init| match &layer.bf16 {
-            Some(packed) => amx::linear(dst, x, &packed[which], t, init),
-            None => {
-                let w = [&layer.qkv_w, &layer.out_w, &layer.up_w, &layer.down_w][which];
-                linear_f32(dst, x, w, t, k, n, threads, init)
-            }
-        };
-        let x = &mut s.x[..t * h];
-        let qkv = &mut s.qkv[..t * 3 * h];
-        linear(qkv, x, 0, h, 3 * h, Init::Bias(&layer.qkv_b));
+        let x = s.x.fit(t * h);
+        let qkv = s.qkv.fit(t * 3 * h);
+        linear_f32(qkv, x, &layer.qkv_w, t, h, 3 * h, threads, Init::Bias(&layer.qkv_b));
 
-        let context = &mut s.context[..t * h];
+        let context = s.context.fit(t * h);
         self.attention(qkv, context, seqs);
 
-        linear(x, context, 1, h, h, Init::Accumulate);
-        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.out_b), &layer.attn_norm.0, &layer.attn_norm.1, self.eps));
+        linear_f32(x, context, &layer.out_w, t, h, h, threads, Init::Accumulate);
+        let (w, b) = (&layer.attn_norm.0, &layer.attn_norm.1);
+        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.out_b), w, b, eps, None));
 
-        let up = &mut s.up[..t * self.inter];
-        linear(up, x, 2, h, self.inter, Init::Bias(&layer.up_b));
-        par_rows(up, self.inter, kernels::gelu);
+        let up = s.up.fit(t * inter);
+        linear_f32(up, x, &layer.up_w, t, h, inter, threads, Init::Bias(&layer.up_b));
+        par_rows(up, inter, kernels::gelu);
 
-        linear(x, up, 3, self.inter, h, Init::Accumulate);
-        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), &layer.out_norm.0, &layer.out_norm.1, self.eps));
+        linear_f32(x, up, &layer.down_w, t, inter, h, threads, Init::Accumulate);
+        let (w, b) = (&layer.out_norm.0, &layer.out_norm.1);
+        par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), w, b, eps, None));
+    }
+
+    /// The same layer in bf16 on AMX tiles. On entry `x_bf16` holds `x`
+    /// rounded (the previous LayerNorm wrote both); every multiply's input
+    /// comes rounded from the pass that made it.
+    fn layer_bf16(&self, layer: &Layer, packed: &[PackedWeight; 4], t: usize, seqs: &[(usize, usize)], s: &mut Scratch) {
+        let (h, inter, eps) = (self.hidden, self.inter, self.eps);
+        let tp = t.next_multiple_of(32);
+        let x = s.x.fit(t * h);
+        let xb = s.x_bf16.fit(tp * h);
+        let qkv = s.qkv.fit(t * 3 * h);
+        amx::linear_bf16(qkv, xb, &packed[0], t, Init::Bias(&layer.qkv_b));
+
+        let context = s.context_bf16.fit(tp * h);
+        self.attention_bf16(qkv, context, seqs);
+
+        amx::linear_bf16(x, context, &packed[1], t, Init::Accumulate);
+        let (w, b) = (&layer.attn_norm.0, &layer.attn_norm.1);
+        par_rows2(x, xb, h, h, |rows, out| kernels::layer_norm_rows(rows, h, Some(&layer.out_b), w, b, eps, Some(out)));
+
+        let up = s.up.fit(t * inter);
+        amx::linear_bf16(up, xb, &packed[2], t, Init::Bias(&layer.up_b));
+        let upb = s.up_bf16.fit(tp * inter);
+        par_rows2(up, upb, inter, inter, kernels::gelu_bf16);
+
+        amx::linear_bf16(x, upb, &packed[3], t, Init::Accumulate);
+        let (w, b) = (&layer.out_norm.0, &layer.out_norm.1);
+        par_rows2(x, xb, h, h, |rows, out| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), w, b, eps, Some(out)));
     }
 
     /// Scaled dot-product attention for every (sequence, head), reading Q, K
@@ -218,21 +249,7 @@ impl CpuBert {
         let scale = 1.0 / (hd as f32).sqrt();
         let qkv_ptr = qkv.as_ptr() as usize;
         let out = SyncPtr(context.as_mut_ptr());
-        let tasks: Vec<(usize, usize, usize)> =
-            seqs.iter().flat_map(|&(o, l)| (0..heads).map(move |head| (o, l, head))).collect();
-        if self.amx_attention {
-            tasks.par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, head)| {
-                let out = out;
-                let base = qkv_ptr as *const f32;
-                // SAFETY: as below; AMX was checked at load.
-                unsafe {
-                    let q = base.add(offset * 3 * h + head * hd);
-                    let dst = out.0.add(offset * h + head * hd);
-                    amx::attend(q, q.add(h), q.add(2 * h), 3 * h, len, hd, scale, dst, h, scratch);
-                }
-            });
-            return;
-        }
+        let tasks = head_tasks(seqs, heads);
         tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, head)| {
             let out = out;
             let base = qkv_ptr as *const f32;
@@ -248,6 +265,29 @@ impl CpuBert {
             }
         });
     }
+
+    /// `attention` on AMX tiles, writing the context rounded to bf16.
+    fn attention_bf16(&self, qkv: &[f32], context: &mut [u16], seqs: &[(usize, usize)]) {
+        let (h, heads) = (self.hidden, self.heads);
+        let hd = h / heads;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let qkv_ptr = qkv.as_ptr() as usize;
+        let out = context.as_mut_ptr() as usize;
+        head_tasks(seqs, heads).par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, head)| {
+            // SAFETY: as in `attention`; AMX was checked at load and the
+            // head width is a multiple of 32 (checked at load).
+            unsafe {
+                let q = (qkv_ptr as *const f32).add(offset * 3 * h + head * hd);
+                let dst = (out as *mut u16).add(offset * h + head * hd);
+                amx::attend(q, q.add(h), q.add(2 * h), 3 * h, len, hd, scale, dst, h, scratch);
+            }
+        });
+    }
+}
+
+/// One attention task per (sequence offset, length, head).
+fn head_tasks(seqs: &[(usize, usize)], heads: usize) -> Vec<(usize, usize, usize)> {
+    seqs.iter().flat_map(|&(o, l)| (0..heads).map(move |head| (o, l, head))).collect()
 }
 
 /// How a linear layer's output starts before the product is added.
@@ -270,6 +310,19 @@ fn par_rows(xs: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync) {
     }
     let per = rows.div_ceil(threads);
     xs.par_chunks_mut(per * width).for_each(&f);
+}
+
+/// `par_rows` over two buffers in step: row r of `xs` (width `wx`) goes
+/// with row r of `ys` (width `wy`); `ys` may be longer (padding rows).
+fn par_rows2<T: Send>(xs: &mut [f32], ys: &mut [T], wx: usize, wy: usize, f: impl Fn(&mut [f32], &mut [T]) + Sync) {
+    let rows = xs.len() / wx;
+    let ys = &mut ys[..rows * wy];
+    let threads = rayon::current_num_threads();
+    if threads < 2 || xs.len() < 1 << 14 {
+        return f(xs, ys);
+    }
+    let per = rows.div_ceil(threads);
+    xs.par_chunks_mut(per * wx).zip(ys.par_chunks_mut(per * wy)).for_each(|(x, y)| f(x, y));
 }
 
 /// `dst (t × n) = init + x (t × k) · Wᵀ`, with `w` stored (n × k) row-major
@@ -320,7 +373,7 @@ impl Backend for CpuBert {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         self.encode(&ids, &types, &seqs, &mut scratch)?;
         let h = self.hidden;
-        let x = &scratch.x;
+        let x = scratch.x.as_slice();
         Ok(seqs
             .iter()
             .map(|&(offset, len)| {
@@ -475,6 +528,15 @@ pub mod kernels {
     }
 
     multiversion! {
+        /// GELU of `xs` written rounded to bf16 into `out` (`xs` unchanged).
+        pub fn gelu_bf16(xs: &mut [f32], out: &mut [u16]) {
+            for (o, &x) in out.iter_mut().zip(xs.iter()) {
+                *o = crate::embed::amx::to_bf16(0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)));
+            }
+        }
+    }
+
+    multiversion! {
         /// `dst = bf16(scale · src)`, rounding to nearest even.
         pub fn round_bf16(src: &[f32], scale: f32, dst: &mut [u16]) {
             for (d, &x) in dst.iter_mut().zip(src) {
@@ -501,7 +563,8 @@ pub mod kernels {
     multiversion! {
         /// LayerNorm of every row (width `w.len()`) in place, after adding
         /// `bias` to each row when given (the preceding layer's bias).
-        pub fn layer_norm_rows(xs: &mut [f32], width: usize, bias: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32) {
+        pub fn layer_norm_rows(xs: &mut [f32], width: usize, bias: Option<&[f32]>, w: &[f32], b: &[f32], eps: f32, rounded: Option<&mut [u16]>) {
+            let mut rounded = rounded.map(|r| r.chunks_exact_mut(width));
             for row in xs.chunks_exact_mut(width) {
                 if let Some(bias) = bias {
                     row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
@@ -520,6 +583,11 @@ pub mod kernels {
                 let inv = 1.0 / (var + eps).sqrt();
                 for j in 0..width {
                     row[j] = row[j] * inv * w[j] + b[j];
+                }
+                if let Some(out) = rounded.as_mut().and_then(|r| r.next()) {
+                    for (o, &v) in out.iter_mut().zip(row.iter()) {
+                        *o = crate::embed::amx::to_bf16(v);
+                    }
                 }
             }
         }
@@ -760,7 +828,7 @@ pub mod kernels {
             }
             assert!(row[3] < 1e-30, "a masked score vanishes: {}", row[3]);
             let mut xs = vec![1.0, 2.0, 3.0, 4.0];
-            layer_norm_rows(&mut xs, 4, None, &[1.0; 4], &[0.0; 4], 0.0);
+            layer_norm_rows(&mut xs, 4, None, &[1.0; 4], &[0.0; 4], 0.0, None);
             let expected = [-1.341_640_8, -0.447_213_6, 0.447_213_6, 1.341_640_8];
             assert!(xs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-5));
         }
