@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use motif::ann::{self, Graph, Hit, Params, Rows};
-use motif::embed::DeviceChoice;
+use motif::embed::{DeviceChoice, Precision};
 use motif::model;
 use motif::progress;
 use motif::store::{Manifest, NewDoc, NewIndex, NewPassage, Store, StoreError, VectorTable};
@@ -41,6 +41,11 @@ pub struct IndexModelArgs {
     /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
+    /// Number format of the model's matrix multiplies: f32 (reference) or
+    /// bf16 (about 2.5× faster on AMX CPUs; cosine to the f32 vectors
+    /// 0.99999 on average, so both can share one index).
+    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = Precision::F32)]
+    precision: Precision,
 }
 
 #[derive(Args, Clone)]
@@ -240,7 +245,7 @@ pub fn cmd_index(args: IndexArgs) -> Result<()> {
             Store::open_read(&dir)?.check_split(&split)?;
         }
     }
-    let embedder = load_embedder(&ModelArgs { model: model_name.clone(), device: args.model.device, batch_size: args.model.batch_size, precision: Default::default() })?;
+    let embedder = load_embedder(&ModelArgs { model: model_name.clone(), device: args.model.device, batch_size: args.model.batch_size, precision: args.model.precision })?;
     let new = NewIndex {
         model: model_dir.name.clone(),
         model_fingerprint: fingerprint.clone(),
@@ -567,7 +572,7 @@ fn query_embedder(store: &Store, args: &IndexModelArgs) -> Result<motif::embed::
     let name = args.model.clone().unwrap_or_else(|| m.model.clone());
     let dir = model::resolve(&name, true).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
     store.check_model(&dir.name, &dir.fingerprint()?, m.dim)?;
-    let embedder = load_embedder(&ModelArgs { model: name, device: args.device, batch_size: args.batch_size, precision: Default::default() })?;
+    let embedder = load_embedder(&ModelArgs { model: name, device: args.device, batch_size: args.batch_size, precision: args.precision })?;
     store.check_model(&dir.name, &dir.fingerprint()?, embedder.info.dim)?;
     Ok(embedder)
 }

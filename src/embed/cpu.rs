@@ -615,7 +615,7 @@ pub mod kernels {
     ///
     /// Heads are small (L ≤ 512 rows of 32-64 values), where a general GEMM
     /// spends more time packing than multiplying; these register-blocked
-    /// loops (4 rows × 16 keys, 4 rows × the head width) work in place.
+    /// loops (4 rows × 32 keys, 4 rows × the head width) work in place.
     ///
     /// # Safety
     /// `q`, `k`, `v` must be readable for `len` rows of `hd` values at
@@ -633,7 +633,7 @@ pub mod kernels {
         out_stride: usize,
         scratch: &mut HeadScratch,
     ) {
-        let lp = len.next_multiple_of(16);
+        let lp = len.next_multiple_of(32);
         let rp = len.next_multiple_of(4);
         // Q (scaled) and V rows are contiguous runs of hd values: copied as
         // rows. K is transposed so that scores run along keys in vectors.
@@ -668,22 +668,24 @@ pub mod kernels {
     }
 
     multiversion! {
-        /// s (rp × lp) = q (rp × hd) · kt (hd × lp), 4 rows × 16 columns at a time.
+        /// s (rp × lp) = q (rp × hd) · kt (hd × lp), 4 rows × 32 columns at a
+        /// time: eight independent accumulators, enough to hide the FMA
+        /// latency that four (4 × 16) left exposed.
         pub fn scores(q: &[f32], kt: &[f32], s: &mut [f32], rp: usize, lp: usize, hd: usize) {
             for i0 in (0..rp).step_by(4) {
-                for j0 in (0..lp).step_by(16) {
-                    let mut acc = [[0.0f32; 16]; 4];
+                for j0 in (0..lp).step_by(32) {
+                    let mut acc = [[0.0f32; 32]; 4];
                     for d in 0..hd {
-                        let kv: &[f32; 16] = kt[d * lp + j0..d * lp + j0 + 16].try_into().expect("16 lanes");
+                        let kv: &[f32; 32] = kt[d * lp + j0..d * lp + j0 + 32].try_into().expect("32 lanes");
                         for r in 0..4 {
                             let qv = q[(i0 + r) * hd + d];
-                            for c in 0..16 {
+                            for c in 0..32 {
                                 acc[r][c] = qv.mul_add(kv[c], acc[r][c]);
                             }
                         }
                     }
                     for r in 0..4 {
-                        s[(i0 + r) * lp + j0..(i0 + r) * lp + j0 + 16].copy_from_slice(&acc[r]);
+                        s[(i0 + r) * lp + j0..(i0 + r) * lp + j0 + 32].copy_from_slice(&acc[r]);
                     }
                 }
             }
