@@ -410,17 +410,17 @@ impl Backend for CpuBert {
 /// at run time, so one binary runs everywhere and fast where it can.
 pub mod kernels {
     macro_rules! multiversion {
-        ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
             $(#[$doc])*
-            pub fn $name($($arg: $ty),*) {
+            pub fn $name($($arg: $ty),*) $(-> $ret)? {
                 #[inline(always)]
-                fn imp($($arg: $ty),*) $body
+                fn imp($($arg: $ty),*) $(-> $ret)? $body
                 #[cfg(target_arch = "x86_64")]
                 {
                     #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-                    unsafe fn avx512($($arg: $ty),*) { imp($($arg),*) }
+                    unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
                     #[target_feature(enable = "avx2,fma")]
-                    unsafe fn avx2($($arg: $ty),*) { imp($($arg),*) }
+                    unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
                     if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
                         // SAFETY: the features were detected on this CPU.
                         return unsafe { avx512($($arg),*) };
@@ -516,14 +516,16 @@ pub mod kernels {
     }
 
     multiversion! {
-        /// Softmax of one row in place.
-        pub fn softmax(row: &mut [f32]) {
+        /// Softmax of one row without the division: the row is left holding
+        /// exp(x - max) and 1 / their sum is returned, which the weighted sum
+        /// applies to its output row (one multiply per head column instead
+        /// of a pass over the row).
+        pub fn softmax_exp(row: &mut [f32]) -> f32 {
             let max = lane_max(row);
             for v in row.iter_mut() {
                 *v = exp(*v - max);
             }
-            let inv = 1.0 / lane_sum(row);
-            row.iter_mut().for_each(|v| *v *= inv);
+            1.0 / lane_sum(row)
         }
     }
 
@@ -600,6 +602,7 @@ pub mod kernels {
         kt: Vec<f32>,
         v: Vec<f32>,
         s: Vec<f32>,
+        inv: Vec<f32>,
     }
 
     fn fit(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -656,14 +659,15 @@ pub mod kernels {
         }
         let s = fit(&mut scratch.s, rp * lp);
         scores(qs, kt, s, rp, lp, hd);
-        for row in s.chunks_exact_mut(lp).take(len) {
-            softmax(&mut row[..len]);
+        let inv = fit(&mut scratch.inv, rp);
+        for (row, inv) in s.chunks_exact_mut(lp).zip(inv.iter_mut()).take(len) {
+            *inv = softmax_exp(&mut row[..len]);
         }
         let out = std::slice::from_raw_parts_mut(dst, (len - 1) * out_stride + hd);
         match hd {
-            32 => weighted_sum_32(s, vs, out, len, lp, out_stride),
-            64 => weighted_sum_64(s, vs, out, len, lp, out_stride),
-            _ => weighted_sum_any(s, vs, out, len, lp, hd, out_stride),
+            32 => weighted_sum_32(s, vs, inv, out, len, lp, out_stride),
+            64 => weighted_sum_64(s, vs, inv, out, len, lp, out_stride),
+            _ => weighted_sum_any(s, vs, inv, out, len, lp, hd, out_stride),
         }
     }
 
@@ -692,9 +696,10 @@ pub mod kernels {
         }
     }
 
-    /// out rows = p (len × lp, first len columns) · v (len × HD), 4 rows at a time.
+    /// out row i = inv[i] · p (len × lp, first len columns) · v (len × HD),
+    /// 4 rows at a time.
     #[inline(always)]
-    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
         for i0 in (0..len).step_by(4) {
             let rows = (len - i0).min(4);
             let mut acc = [[0.0f32; HD]; 4];
@@ -709,29 +714,31 @@ pub mod kernels {
                 }
             }
             for (r, a) in acc.iter().enumerate().take(rows) {
-                out[(i0 + r) * out_stride..(i0 + r) * out_stride + HD].copy_from_slice(a);
+                let row = &mut out[(i0 + r) * out_stride..(i0 + r) * out_stride + HD];
+                row.iter_mut().zip(a).for_each(|(o, &a)| *o = a * inv[i0 + r]);
             }
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_32(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
-            weighted_sum::<32>(p, v, out, len, lp, out_stride)
+        pub fn weighted_sum_32(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<32>(p, v, inv, out, len, lp, out_stride)
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_64(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
-            weighted_sum::<64>(p, v, out, len, lp, out_stride)
+        pub fn weighted_sum_64(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<64>(p, v, inv, out, len, lp, out_stride)
         }
     }
 
-    fn weighted_sum_any(p: &[f32], v: &[f32], out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn weighted_sum_any(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
         for i in 0..len {
             let row = &mut out[i * out_stride..i * out_stride + hd];
             row.fill(0.0);
             for j in 0..len {
-                let w = p[i * lp + j];
+                let w = p[i * lp + j] * inv[i];
                 for c in 0..hd {
                     row[c] += w * v[j * hd + c];
                 }
@@ -822,7 +829,8 @@ pub mod kernels {
         #[test]
         fn softmax_and_layer_norm() {
             let mut row = vec![1.0, 2.0, 3.0, -10_000.0];
-            softmax(&mut row);
+            let inv = softmax_exp(&mut row);
+            row.iter_mut().for_each(|v| *v *= inv);
             let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|v| (v - 3.0).exp()).collect();
             let s: f64 = e.iter().sum();
             for i in 0..3 {
