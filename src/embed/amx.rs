@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use super::cpu::kernels::Head;
 use super::cpu::Init;
 
 /// Rows of an AMX tile, and f32 columns of an accumulator tile.
@@ -325,22 +326,10 @@ pub struct HeadScratch {
 /// columns for Q·Kᵀ, keys for P·V) for 16 output columns.
 ///
 /// # Safety
-/// `available()` must have returned true; `q`, `k`, `v` must be readable
-/// for `len` rows of `hd` values at `stride`, and `dst` writable for `len`
-/// rows of `hd` at `out_stride`.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn attend(
-    q: *const f32,
-    k: *const f32,
-    v: *const f32,
-    stride: usize,
-    len: usize,
-    hd: usize,
-    scale: f32,
-    dst: *mut u16,
-    out_stride: usize,
-    scratch: &mut HeadScratch,
-) {
+/// `available()` must have returned true; the head's rows must be readable
+/// and `dst` writable for `len` rows of `hd` at `out_stride`.
+pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mut HeadScratch) {
+    let Head { q, k, v, stride, len, hd, scale } = *head;
     assert!(hd % TILE_K == 0 && len > 0);
     let rows = len.next_multiple_of(TILE);
     let keys = len.next_multiple_of(TILE_K);
@@ -385,25 +374,10 @@ pub unsafe fn attend(
     // Scores, one 16 × 16 tile at a time (only key blocks holding keys).
     for ib in 0..rows / TILE {
         for jb in 0..len.div_ceil(TILE) {
-            asm!("tilezero tmm0", options(nostack));
-            for b in 0..d_blocks {
-                asm!(
-                    "tileloadd tmm4, [{a} + {sa}*1]",
-                    "tileloadd tmm6, [{b} + {sb}*1]",
-                    "tdpbf16ps tmm0, tmm4, tmm6",
-                    a = in(reg) qs.as_ptr().add(ib * TILE * hd + b * TILE_K),
-                    b = in(reg) ks.as_ptr().add((jb * d_blocks + b) * TILE * TILE_K),
-                    sa = in(reg) hd * 2,
-                    sb = in(reg) 64usize,
-                    options(nostack),
-                );
-            }
-            asm!(
-                "tilestored [{c} + {s}*1], tmm0",
-                c = in(reg) s.as_mut_ptr().add(ib * TILE * keys + jb * TILE),
-                s = in(reg) keys * 4,
-                options(nostack),
-            );
+            let a = qs.as_ptr().add(ib * TILE * hd);
+            let b = ks.as_ptr().add(jb * d_blocks * TILE * TILE_K);
+            dot_tile(a, hd, b, TILE * TILE_K, d_blocks);
+            store_tile(s.as_mut_ptr().add(ib * TILE * keys + jb * TILE), keys);
         }
     }
     for r in 0..len {
@@ -415,25 +389,10 @@ pub unsafe fn attend(
     // Output: P · V, 16 rows × 16 head columns per tile.
     for ib in 0..rows / TILE {
         for cb in 0..c_blocks {
-            asm!("tilezero tmm0", options(nostack));
-            for kb in 0..keys / TILE_K {
-                asm!(
-                    "tileloadd tmm4, [{a} + {sa}*1]",
-                    "tileloadd tmm6, [{b} + {sb}*1]",
-                    "tdpbf16ps tmm0, tmm4, tmm6",
-                    a = in(reg) ps.as_ptr().add(ib * TILE * keys + kb * TILE_K),
-                    b = in(reg) vs.as_ptr().add((kb * c_blocks + cb) * TILE * TILE_K),
-                    sa = in(reg) keys * 2,
-                    sb = in(reg) 64usize,
-                    options(nostack),
-                );
-            }
-            asm!(
-                "tilestored [{c} + {s}*1], tmm0",
-                c = in(reg) out.as_mut_ptr(),
-                s = in(reg) TILE * 4,
-                options(nostack),
-            );
+            let a = ps.as_ptr().add(ib * TILE * keys);
+            let b = vs.as_ptr().add(cb * TILE * TILE_K);
+            dot_tile(a, keys, b, c_blocks * TILE * TILE_K, keys / TILE_K);
+            store_tile(out.as_mut_ptr(), TILE);
             for r in 0..TILE.min(len - ib * TILE) {
                 let d = std::slice::from_raw_parts_mut(dst.add((ib * TILE + r) * out_stride + cb * TILE), TILE);
                 crate::embed::cpu::kernels::round_bf16(&out[r * TILE..(r + 1) * TILE], 1.0, d);
@@ -441,6 +400,37 @@ pub unsafe fn attend(
         }
     }
     asm!("tilerelease", options(nostack));
+}
+
+/// tmm0 = Σ over `steps` of (A tile: 16 rows of `a_width` bf16 values
+/// starting at a + 32·step) × (B tile at b + step·b_step, 64-byte rows).
+///
+/// # Safety
+/// Tiles configured by `config()`; every tile read must lie in its buffer.
+#[inline(always)]
+unsafe fn dot_tile(a: *const u16, a_width: usize, b: *const u16, b_step: usize, steps: usize) {
+    asm!("tilezero tmm0", options(nostack));
+    for step in 0..steps {
+        asm!(
+            "tileloadd tmm4, [{a} + {sa}*1]",
+            "tileloadd tmm6, [{b} + {sb}*1]",
+            "tdpbf16ps tmm0, tmm4, tmm6",
+            a = in(reg) a.add(step * TILE_K),
+            b = in(reg) b.add(step * b_step),
+            sa = in(reg) a_width * 2,
+            sb = in(reg) 64usize,
+            options(nostack),
+        );
+    }
+}
+
+/// Stores tmm0 (16 × 16 f32) at `c`, rows `width` values apart.
+///
+/// # Safety
+/// `c` must be writable for 16 rows of 16 values at that stride.
+#[inline(always)]
+unsafe fn store_tile(c: *mut f32, width: usize) {
+    asm!("tilestored [{c} + {s}*1], tmm0", c = in(reg) c, s = in(reg) width * 4, options(nostack));
 }
 
 #[cfg(test)]
@@ -483,7 +473,7 @@ mod tests {
             eprintln!("SKIPPED: no AMX-BF16 on this CPU");
             return;
         }
-        use crate::embed::cpu::kernels::{naive_attention, test_qkv};
+        use crate::embed::cpu::kernels::{naive_attention, test_head, test_qkv};
         // Lengths below, at and across tile edges (16 rows, 32 keys).
         for (len, hd) in [(1, 32), (16, 32), (17, 32), (33, 32), (70, 64), (130, 32)] {
             let (qkv, stride) = test_qkv(len, hd);
@@ -495,8 +485,7 @@ mod tests {
             let mut out = vec![seven; len * out_stride];
             let mut scratch = HeadScratch::default();
             unsafe {
-                let q = qkv.as_ptr();
-                attend(q, q.add(hd), q.add(2 * hd), stride, len, hd, scale, out.as_mut_ptr(), out_stride, &mut scratch);
+                attend(&test_head(&qkv, stride, len, hd), out.as_mut_ptr(), out_stride, &mut scratch);
             }
             let want = naive_attention(&qkv, stride, len, hd, scale);
             for i in 0..len {

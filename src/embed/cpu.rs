@@ -246,22 +246,17 @@ impl CpuBert {
     fn attention(&self, qkv: &[f32], context: &mut [f32], seqs: &[(usize, usize)]) {
         let (h, heads) = (self.hidden, self.heads);
         let hd = h / heads;
-        let scale = 1.0 / (hd as f32).sqrt();
         let qkv_ptr = qkv.as_ptr() as usize;
         let out = SyncPtr(context.as_mut_ptr());
         let tasks = head_tasks(seqs, heads);
-        tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, head)| {
+        tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, index)| {
             let out = out;
-            let base = qkv_ptr as *const f32;
             // SAFETY: every pointer stays inside `qkv` (offset+len rows of
             // 3h) or `context` (offset+len rows of h); tasks write disjoint
             // (rows, head columns) blocks of `context`.
             unsafe {
-                let q = base.add(offset * 3 * h + head * hd);
-                let k = q.add(h);
-                let v = q.add(2 * h);
-                let dst = out.0.add(offset * h + head * hd);
-                kernels::attend(q, k, v, 3 * h, len, hd, scale, dst, h, scratch);
+                let head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                kernels::attend(&head, out.0.add(offset * h + index * hd), h, scratch);
             }
         });
     }
@@ -270,16 +265,14 @@ impl CpuBert {
     fn attention_bf16(&self, qkv: &[f32], context: &mut [u16], seqs: &[(usize, usize)]) {
         let (h, heads) = (self.hidden, self.heads);
         let hd = h / heads;
-        let scale = 1.0 / (hd as f32).sqrt();
         let qkv_ptr = qkv.as_ptr() as usize;
         let out = context.as_mut_ptr() as usize;
-        head_tasks(seqs, heads).par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, head)| {
+        head_tasks(seqs, heads).par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, index)| {
             // SAFETY: as in `attention`; AMX was checked at load and the
             // head width is a multiple of 32 (checked at load).
             unsafe {
-                let q = (qkv_ptr as *const f32).add(offset * 3 * h + head * hd);
-                let dst = (out as *mut u16).add(offset * h + head * hd);
-                amx::attend(q, q.add(h), q.add(2 * h), 3 * h, len, hd, scale, dst, h, scratch);
+                let head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                amx::attend(&head, (out as *mut u16).add(offset * h + index * hd), h, scratch);
             }
         });
     }
@@ -612,8 +605,34 @@ pub mod kernels {
         &mut buf[..len]
     }
 
-    /// One attention head over one sequence: softmax(scale·Q·Kᵀ)·V. Q, K and
-    /// V rows are read at `stride` (in place in the fused projection) and the
+    /// One attention head of one sequence, read in place: `len` rows of
+    /// `hd` values each for Q, K and V, rows `stride` values apart.
+    #[derive(Clone, Copy)]
+    pub struct Head {
+        pub q: *const f32,
+        pub k: *const f32,
+        pub v: *const f32,
+        pub stride: usize,
+        pub len: usize,
+        pub hd: usize,
+        /// Applied to the scores: 1/√hd.
+        pub scale: f32,
+    }
+
+    impl Head {
+        /// Head `index` of a sequence whose first row of the fused Q|K|V
+        /// projection (3·h values) starts at `row0`.
+        ///
+        /// # Safety
+        /// `row0` must point into the projection with `len` rows after it.
+        pub unsafe fn in_fused(row0: *const f32, h: usize, heads: usize, index: usize, len: usize) -> Head {
+            let hd = h / heads;
+            let q = row0.add(index * hd);
+            Head { q, k: q.add(h), v: q.add(2 * h), stride: 3 * h, len, hd, scale: 1.0 / (hd as f32).sqrt() }
+        }
+    }
+
+    /// One attention head over one sequence: softmax(scale·Q·Kᵀ)·V, the
     /// output rows written at `out_stride`.
     ///
     /// Heads are small (L ≤ 512 rows of 32-64 values), where a general GEMM
@@ -621,21 +640,10 @@ pub mod kernels {
     /// loops (4 rows × 32 keys, 4 rows × the head width) work in place.
     ///
     /// # Safety
-    /// `q`, `k`, `v` must be readable for `len` rows of `hd` values at
-    /// `stride`, and `dst` writable for `len` rows of `hd` at `out_stride`.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn attend(
-        q: *const f32,
-        k: *const f32,
-        v: *const f32,
-        stride: usize,
-        len: usize,
-        hd: usize,
-        scale: f32,
-        dst: *mut f32,
-        out_stride: usize,
-        scratch: &mut HeadScratch,
-    ) {
+    /// The head's rows must be readable and `dst` writable for `len` rows of
+    /// `hd` at `out_stride`.
+    pub unsafe fn attend(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mut HeadScratch) {
+        let Head { q, k, v, stride, len, hd, scale } = *head;
         let lp = len.next_multiple_of(32);
         let rp = len.next_multiple_of(4);
         // Q (scaled) and V rows are contiguous runs of hd values: copied as
@@ -754,6 +762,15 @@ pub mod kernels {
         ((0..len * stride).map(|i| ((i * 7919) % 61) as f32 / 30.0 - 1.0).collect(), stride)
     }
 
+    /// The head `test_qkv` lays out: Q, K, V side by side in each row.
+    #[cfg(test)]
+    pub(crate) fn test_head(qkv: &[f32], stride: usize, len: usize, hd: usize) -> Head {
+        let q = qkv.as_ptr();
+        // SAFETY: offsets inside the first row of qkv.
+        let (k, v) = unsafe { (q.add(hd), q.add(2 * hd)) };
+        Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt() }
+    }
+
     /// softmax(scale·Q·Kᵀ)·V in f64, straight from the formula (len × hd).
     #[cfg(test)]
     pub(crate) fn naive_attention(qkv: &[f32], stride: usize, len: usize, hd: usize, scale: f32) -> Vec<f64> {
@@ -816,8 +833,7 @@ pub mod kernels {
                 let mut out = vec![0f32; len * hd];
                 let mut scratch = HeadScratch::default();
                 unsafe {
-                    let q = qkv.as_ptr();
-                    attend(q, q.add(hd), q.add(2 * hd), stride, len, hd, scale, out.as_mut_ptr(), hd, &mut scratch);
+                    attend(&test_head(&qkv, stride, len, hd), out.as_mut_ptr(), hd, &mut scratch);
                 }
                 let want = naive_attention(&qkv, stride, len, hd, scale);
                 for (i, (got, want)) in out.iter().zip(&want).enumerate() {
