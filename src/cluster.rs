@@ -126,7 +126,7 @@ pub struct Vectors<'a> {
 
 impl<'a> Vectors<'a> {
     pub fn new(data: &'a [f32], dim: usize) -> Result<Self, ClusterError> {
-        if dim == 0 || data.len() % dim != 0 {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
             return Err(ClusterError::Shape { len: data.len(), dim });
         }
         if let Some(i) = data.iter().position(|x| !x.is_finite()) {
@@ -259,7 +259,7 @@ impl Graph {
 
     /// Builds from (i, j, w) entries, both directions listed; duplicates add up.
     fn from_entries(n: usize, mut entries: Vec<(u32, u32, f64)>) -> Graph {
-        entries.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        entries.sort_unstable_by_key(|a| (a.0, a.1));
         let mut offsets = vec![0usize; n + 1];
         let mut targets = Vec::with_capacity(entries.len());
         let mut weights: Vec<f64> = Vec::with_capacity(entries.len());

@@ -943,6 +943,18 @@ fn tempfile_path(stem: &str, ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{stem}-{}.{ext}", std::process::id()))
 }
 
+/// Runs `motif index ARGV` (the arguments after the command name): for
+/// `motif report PATH...`, which indexes before it reports.
+pub(crate) fn index_from_argv(argv: &[&str]) -> Result<()> {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: IndexArgs,
+    }
+    let cli = <Cli as clap::Parser>::try_parse_from(std::iter::once("index").chain(argv.iter().copied()))?;
+    cmd_index(cli.args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -959,16 +971,4 @@ mod tests {
         assert_eq!(human_bytes(12), "12 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
     }
-}
-
-/// Runs `motif index ARGV` (the arguments after the command name): for
-/// `motif report PATH...`, which indexes before it reports.
-pub(crate) fn index_from_argv(argv: &[&str]) -> Result<()> {
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: IndexArgs,
-    }
-    let cli = <Cli as clap::Parser>::try_parse_from(std::iter::once("index").chain(argv.iter().copied()))?;
-    cmd_index(cli.args)
 }

@@ -480,7 +480,7 @@ fn cmd_model(command: ModelCommand) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
-            println!("{:<20} {:<8} {:>4}  {:<7} {}", "model", "present", "dim", "pooling", "sources");
+            println!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
             for (m, row) in model::manifest().models.iter().zip(&rows) {
                 println!(
                     "{:<20} {:<8} {:>4}  {:<7} {}",

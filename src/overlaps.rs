@@ -300,7 +300,7 @@ pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: 
                     }
                 }
             }
-            candidates.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+            candidates.sort_by_key(|x| (x.0, x.1));
         }
     }
     found.candidates = candidates.len();

@@ -115,7 +115,7 @@ pub struct PackedWeight {
 
 impl PackedWeight {
     pub fn new(w: &[f32], n: usize, k: usize) -> Option<PackedWeight> {
-        if n % (2 * TILE) != 0 || k % TILE_K != 0 || w.len() != n * k {
+        if !n.is_multiple_of(2 * TILE) || !k.is_multiple_of(TILE_K) || w.len() != n * k {
             return None;
         }
         let kb = k / TILE_K;
@@ -348,9 +348,9 @@ pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mu
     for j in 0..len {
         let kr = row(k, j);
         let (jb, jj) = (j / TILE, j % TILE);
-        for d in 0..hd {
+        for (d, &x) in kr.iter().enumerate() {
             let (b, p, e) = (d / TILE_K, (d % TILE_K) / 2, d % 2);
-            ks[((jb * d_blocks + b) * TILE + p) * TILE_K + 2 * jj + e] = to_bf16(kr[d]);
+            ks[((jb * d_blocks + b) * TILE + p) * TILE_K + 2 * jj + e] = to_bf16(x);
         }
     }
     // V tile (key block kb of 32, column block cb): row p, column c holds
@@ -360,9 +360,9 @@ pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mu
     for j in 0..len {
         let vr = row(v, j);
         let (kb, p, e) = (j / TILE_K, (j % TILE_K) / 2, j % 2);
-        for c in 0..hd {
+        for (c, &x) in vr.iter().enumerate() {
             let (cb, cc) = (c / TILE, c % TILE);
-            vs[((kb * c_blocks + cb) * TILE + p) * TILE_K + 2 * cc + e] = to_bf16(vr[c]);
+            vs[((kb * c_blocks + cb) * TILE + p) * TILE_K + 2 * cc + e] = to_bf16(x);
         }
     }
 

@@ -159,7 +159,7 @@ impl CandleBert {
         if !config.hidden_act.starts_with("gelu") {
             return Err(model_err(format!("activation {} is not supported (BERT-family models use gelu)", config.hidden_act)));
         }
-        if config.hidden_size % config.num_attention_heads != 0 {
+        if !config.hidden_size.is_multiple_of(config.num_attention_heads) {
             return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
         }
         let dtype = match precision {

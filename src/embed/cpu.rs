@@ -14,6 +14,7 @@
 //! - uses vectorisable erf/exp approximations (max error ~1e-7), compiled
 //!   for AVX-512 or AVX2 and chosen at run time;
 //! - reuses its scratch buffers from batch to batch.
+//!
 //! Its vectors match sentence-transformers' to cosine ≥ 0.9999 (tested).
 
 use std::sync::Mutex;
@@ -69,12 +70,6 @@ struct Scratch {
     up_bf16: Aligned<u16>,
 }
 
-/// A pointer that may cross into rayon tasks that write disjoint parts.
-#[derive(Clone, Copy)]
-struct SyncPtr(*mut f32);
-unsafe impl Send for SyncPtr {}
-unsafe impl Sync for SyncPtr {}
-
 impl CpuBert {
     pub fn load(dir: &std::path::Path, config: &BertConfig, pooling: Pooling, precision: Precision) -> Result<Self, EmbedError> {
         if precision == Precision::Bf16 && !amx::available() {
@@ -110,7 +105,7 @@ impl CpuBert {
             };
             if precision == Precision::Bf16 {
                 let (h, i) = (config.hidden_size, config.intermediate_size);
-                if (h / config.num_attention_heads) % 32 != 0 {
+                if !(h / config.num_attention_heads).is_multiple_of(32) {
                     return Err(EmbedError::Device(format!(
                         "--precision bf16 needs a head width that is a multiple of 32 (this model: {})",
                         h / config.num_attention_heads
@@ -247,16 +242,16 @@ impl CpuBert {
         let (h, heads) = (self.hidden, self.heads);
         let hd = h / heads;
         let qkv_ptr = qkv.as_ptr() as usize;
-        let out = SyncPtr(context.as_mut_ptr());
+        // An address, not a pointer, so that the tasks may share it.
+        let out = context.as_mut_ptr() as usize;
         let tasks = head_tasks(seqs, heads);
         tasks.par_iter().for_each_init(kernels::HeadScratch::default, |scratch, &(offset, len, index)| {
-            let out = out;
             // SAFETY: every pointer stays inside `qkv` (offset+len rows of
             // 3h) or `context` (offset+len rows of h); tasks write disjoint
             // (rows, head columns) blocks of `context`.
             unsafe {
                 let head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
-                kernels::attend(&head, out.0.add(offset * h + index * hd), h, scratch);
+                kernels::attend(&head, (out as *mut f32).add(offset * h + index * hd), h, scratch);
             }
         });
     }
@@ -463,7 +458,7 @@ pub mod kernels {
         y = y.mul_add(r, 8.333_452e-3);
         y = y.mul_add(r, 4.166_579_6e-2);
         y = y.mul_add(r, 1.666_666_5e-1);
-        y = y.mul_add(r, 5.000_000_1e-1);
+        y = y.mul_add(r, 5e-1);
         let y = (y * r).mul_add(r, r) + 1.0;
         // The shifted float's low bits hold n (+0x4B40_0000): 2^n from
         // integer ops alone, which vectorise where `n as i32` does not.
