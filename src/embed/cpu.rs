@@ -38,7 +38,8 @@ struct Layer {
     down_w: Vec<f32>,
     down_b: Vec<f32>,
     out_norm: (Vec<f32>, Vec<f32>),
-    /// The four weights in AMX bf16 layout, for `Precision::Bf16`.
+    /// The four weights in AMX bf16 layout, for `Precision::Bf16` (the
+    /// f32 weights above are then emptied).
     bf16: Option<[PackedWeight; 4]>,
 }
 
@@ -122,6 +123,10 @@ impl CpuBert {
                     pack(&layer.up_w, i, h)?,
                     pack(&layer.down_w, h, i)?,
                 ]);
+                // Only the packed copies are multiplied from now on.
+                for w in [&mut layer.qkv_w, &mut layer.out_w, &mut layer.up_w, &mut layer.down_w] {
+                    *w = Vec::new();
+                }
             }
             layers.push(layer);
         }
