@@ -38,6 +38,11 @@ fn simd_features() -> Vec<&'static str> {
         ($($f:tt),*) => { $( if std::arch::is_x86_feature_detected!($f) { out.push($f); } )* };
     }
     probe!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni", "avx512bf16");
+    // Usable, not only present: `--precision bf16` needs the kernel's
+    // permission too.
+    if crate::embed::amx::available() {
+        out.push("amx-bf16");
+    }
     out
 }
 
