@@ -61,7 +61,7 @@ struct ClusterBench {
 pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     let passages = args.passages.max(1);
     let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().cycle().take(passages).cloned().collect())?;
-    let (machine, embedder, embed, peak_gflops) = (&run.machine, &run.embedder, &run.embed, run.peak_gflops);
+    let (embedder, embed) = (&run.embedder, &run.embed);
     let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
 
     // Index and clustering need distinct vectors: the corpus's when it has
@@ -79,20 +79,11 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     let peak = bench::peak_rss_bytes();
 
     if args.json {
-        let out = serde_json::json!({
-            "machine": machine,
-            "model": embedder.info.name,
-            "device": embedder.device_name(),
-            "corpus": run.paths,
-            "model_load_seconds": round(run.load_seconds, 3),
-            "tokenize_tokens_per_second": round(embed.tokens_per_second_tokenize, 0),
-            "embed": embed,
-            "gemm_peak_gflops": round(peak_gflops, 1),
-            "fraction_of_gemm_peak": round(embed.gflops / peak_gflops, 3),
-            "index": index,
-            "cluster": clustering,
-            "peak_rss_bytes": peak,
-        });
+        let mut out = embed_json(&run);
+        out["tokenize_tokens_per_second"] = serde_json::json!(round(embed.tokens_per_second_tokenize, 0));
+        out["index"] = serde_json::json!(index);
+        out["cluster"] = serde_json::json!(clustering);
+        out["peak_rss_bytes"] = serde_json::json!(peak);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -199,6 +190,21 @@ pub(crate) fn run_embed(
 }
 
 /// The human-readable lines of the embedding stage.
+/// The `--json` fields `motif bench` and `motif bench embed` share: the
+/// machine, the model and the embedding stage with its share of the GEMM peak.
+pub(crate) fn embed_json(run: &EmbedRun) -> serde_json::Value {
+    serde_json::json!({
+        "machine": run.machine,
+        "model": run.embedder.info.name,
+        "device": run.embedder.device_name(),
+        "corpus": run.paths,
+        "model_load_seconds": round(run.load_seconds, 3),
+        "embed": run.embed,
+        "gemm_peak_gflops": round(run.peak_gflops, 1),
+        "fraction_of_gemm_peak": round(run.embed.gflops / run.peak_gflops, 3),
+    })
+}
+
 pub(crate) fn print_embed(run: &EmbedRun) {
     let (m, e, peak) = (&run.machine, &run.embed, run.peak_gflops);
     println!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));

@@ -563,7 +563,7 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
     let run = cmd_bench::run_embed(&args.model, &args.corpus, &args.text_field, |all| {
         all.iter().take(if limit > 0 { limit } else { all.len() }).cloned().collect()
     })?;
-    let (machine, embedder, result, peak_gflops) = (&run.machine, &run.embedder, &run.embed, run.peak_gflops);
+    let (embedder, result) = (&run.embedder, &run.embed);
     let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
     // What a faster precision costs: its vectors against f32's on a sample.
     let agreement = if args.model.precision != Precision::F32 {
@@ -579,18 +579,9 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
     };
     let peak = bench::peak_rss_bytes();
     if args.json {
-        let out = serde_json::json!({
-            "machine": machine,
-            "model": embedder.info.name,
-            "device": embedder.device_name(),
-            "corpus": run.paths,
-            "model_load_seconds": round(run.load_seconds, 3),
-            "embed": result,
-            "gemm_peak_gflops": round(peak_gflops, 1),
-            "fraction_of_gemm_peak": round(result.gflops / peak_gflops, 3),
-            "cosine_to_f32": agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n})),
-            "peak_rss_bytes": peak,
-        });
+        let mut out = cmd_bench::embed_json(&run);
+        out["cosine_to_f32"] = serde_json::json!(agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n})));
+        out["peak_rss_bytes"] = serde_json::json!(peak);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
