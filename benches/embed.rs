@@ -77,5 +77,25 @@ fn amx_linear(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, embedding, amx_linear);
+/// The f32 linear layer (the `gemm` crate, rows split over the threads) at
+/// the same shapes: the share of the machine's f32 peak the multiplies get.
+fn f32_linear(c: &mut Criterion) {
+    use motif::embed::cpu::{linear_f32, Init};
+    let t = 2624;
+    let threads = rayon::current_num_threads();
+    let mut g = c.benchmark_group("f32_linear");
+    for (k, n) in [(384usize, 1536usize), (1536, 384), (384, 1152), (384, 384)] {
+        let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
+        let bias = vec![0.5f32; n];
+        let mut dst = vec![0f32; t * n];
+        g.throughput(Throughput::Elements((2 * t * k * n) as u64));
+        g.bench_function(BenchmarkId::new("flop", format!("{t}x{k}x{n}")), |b| {
+            b.iter(|| linear_f32(&mut dst, &x, &w, t, k, n, threads, Init::Bias(&bias)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, embedding, amx_linear, f32_linear);
 criterion_main!(benches);

@@ -225,6 +225,8 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) 
                         b1 = in(reg) bias.as_ptr().add((jb + 1) * TILE),
                         z = in(reg) 0usize, options(nostack),
                     );
+                } else if let Init::Zero = init {
+                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
                 } else if whole {
                     asm!(
                         "tileloadd tmm0, [{c00} + {s}*1]",
@@ -292,7 +294,7 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) 
                         for c in 0..TILE {
                             let v = out[q * TILE * TILE + r * TILE + c];
                             match init {
-                                Init::Bias(_) => *d.add(c) = v,
+                                Init::Bias(_) | Init::Zero => *d.add(c) = v,
                                 Init::Accumulate => *d.add(c) += v,
                             }
                         }
@@ -329,7 +331,8 @@ pub struct HeadScratch {
 /// `available()` must have returned true; the head's rows must be readable
 /// and `dst` writable for `len` rows of `hd` at `out_stride`.
 pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mut HeadScratch) {
-    let Head { q, k, v, stride, len, hd, scale } = *head;
+    let Head { q, k, v, stride, len, hd, scale, bias } = *head;
+    assert!(bias.is_none(), "the AMX path multiplies with the bias in place");
     assert!(hd % TILE_K == 0 && len > 0);
     let rows = len.next_multiple_of(TILE);
     let keys = len.next_multiple_of(TILE_K);

@@ -194,18 +194,18 @@ impl CpuBert {
         let threads = rayon::current_num_threads();
         let x = s.x.fit(t * h);
         let qkv = s.qkv.fit(t * 3 * h);
-        linear_f32(qkv, x, &layer.qkv_w, t, h, 3 * h, threads, Init::Bias(&layer.qkv_b));
+        linear_f32(qkv, x, &layer.qkv_w, t, h, 3 * h, threads, Init::Zero);
 
         let context = s.context.fit(t * h);
-        self.attention(qkv, context, seqs);
+        self.attention(qkv, Some(&layer.qkv_b), context, seqs);
 
         linear_f32(x, context, &layer.out_w, t, h, h, threads, Init::Accumulate);
         let (w, b) = (&layer.attn_norm.0, &layer.attn_norm.1);
         par_rows(x, h, |rows| kernels::layer_norm_rows(rows, h, Some(&layer.out_b), w, b, eps, None));
 
         let up = s.up.fit(t * inter);
-        linear_f32(up, x, &layer.up_w, t, h, inter, threads, Init::Bias(&layer.up_b));
-        par_rows(up, inter, kernels::gelu);
+        linear_f32(up, x, &layer.up_w, t, h, inter, threads, Init::Zero);
+        par_rows(up, inter, |rows| kernels::gelu_bias(rows, &layer.up_b));
 
         linear_f32(x, up, &layer.down_w, t, inter, h, threads, Init::Accumulate);
         let (w, b) = (&layer.out_norm.0, &layer.out_norm.1);
@@ -243,7 +243,9 @@ impl CpuBert {
     /// Scaled dot-product attention for every (sequence, head), reading Q, K
     /// and V in place from the fused projection and writing each head's
     /// output into its columns of `context`.
-    fn attention(&self, qkv: &[f32], context: &mut [f32], seqs: &[(usize, usize)]) {
+    /// `qkv_bias` (3h values) is the projection's bias when it was left
+    /// out of `qkv` (`Init::Zero`).
+    fn attention(&self, qkv: &[f32], qkv_bias: Option<&[f32]>, context: &mut [f32], seqs: &[(usize, usize)]) {
         let (h, heads) = (self.hidden, self.heads);
         let hd = h / heads;
         let qkv_ptr = qkv.as_ptr() as usize;
@@ -255,7 +257,10 @@ impl CpuBert {
             // 3h) or `context` (offset+len rows of h); tasks write disjoint
             // (rows, head columns) blocks of `context`.
             unsafe {
-                let head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                let mut head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                if let Some(b) = qkv_bias {
+                    head.bias = Some(b[index * hd..].as_ptr());
+                }
                 kernels::attend(&head, (out as *mut f32).add(offset * h + index * hd), h, scratch);
             }
         });
@@ -290,6 +295,10 @@ pub enum Init<'a> {
     Bias(&'a [f32]),
     /// `dst += x·Wᵀ` (the residual stream).
     Accumulate,
+    /// `dst = x·Wᵀ`, dst not read: the bias is added by the pass that
+    /// reads the product next (attention, GELU), which saves a pass that
+    /// would fill dst with it.
+    Zero,
 }
 
 /// Runs `f` on blocks of whole rows (width `width`), one block per thread
@@ -321,7 +330,7 @@ fn par_rows2<T: Send>(xs: &mut [f32], ys: &mut [T], wx: usize, wy: usize, f: imp
 /// `dst (t × n) = init + x (t × k) · Wᵀ`, with `w` stored (n × k) row-major
 /// as PyTorch keeps Linear weights.
 #[allow(clippy::too_many_arguments)]
-fn linear_f32(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usize, threads: usize, init: Init) {
+pub fn linear_f32(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usize, threads: usize, init: Init) {
     assert!(dst.len() >= t * n && x.len() >= t * k && w.len() == n * k);
     // Each thread takes its own block of rows with a single-threaded GEMM:
     // no synchronisation inside the multiply, at the cost of packing the
@@ -341,7 +350,7 @@ fn linear_f32(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: usiz
         unsafe {
             gemm::gemm(
                 m, n, k,
-                d.as_mut_ptr(), 1, n as isize, true,
+                d.as_mut_ptr(), 1, n as isize, !matches!(init, Init::Zero),
                 xs.as_ptr(), 1, k as isize,
                 w.as_ptr(), k as isize, 1,
                 1.0, 1.0, false, false, false, Parallelism::None,
@@ -476,6 +485,19 @@ pub mod kernels {
         pub fn gelu(xs: &mut [f32]) {
             for x in xs.iter_mut() {
                 *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+            }
+        }
+    }
+
+    multiversion! {
+        /// GELU of rows of `bias.len()` values with the bias added first
+        /// (the up projection's, left out of its multiply).
+        pub fn gelu_bias(xs: &mut [f32], bias: &[f32]) {
+            for row in xs.chunks_exact_mut(bias.len()) {
+                for (x, &b) in row.iter_mut().zip(bias) {
+                    let y = *x + b;
+                    *x = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
+                }
             }
         }
     }
@@ -617,6 +639,12 @@ pub mod kernels {
         pub hd: usize,
         /// Applied to the scores: 1/√hd.
         pub scale: f32,
+        /// The head's Q bias when the projection left it out; its K and V
+        /// biases follow at `+h` and `+2h` like the fused columns (`stride`
+        /// is `3h`). Q's is added to the Q copy; K's shifts every score of
+        /// a row by the same q·b, which softmax cancels, so it is skipped;
+        /// V's is added to the output, the probabilities summing to one.
+        pub bias: Option<*const f32>,
     }
 
     impl Head {
@@ -628,7 +656,7 @@ pub mod kernels {
         pub unsafe fn in_fused(row0: *const f32, h: usize, heads: usize, index: usize, len: usize) -> Head {
             let hd = h / heads;
             let q = row0.add(index * hd);
-            Head { q, k: q.add(h), v: q.add(2 * h), stride: 3 * h, len, hd, scale: 1.0 / (hd as f32).sqrt() }
+            Head { q, k: q.add(h), v: q.add(2 * h), stride: 3 * h, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None }
         }
     }
 
@@ -643,24 +671,39 @@ pub mod kernels {
     /// The head's rows must be readable and `dst` writable for `len` rows of
     /// `hd` at `out_stride`.
     pub unsafe fn attend(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mut HeadScratch) {
-        let Head { q, k, v, stride, len, hd, scale } = *head;
+        let Head { q, k, v, stride, len, hd, scale, bias } = *head;
         let lp = len.next_multiple_of(32);
         let rp = len.next_multiple_of(4);
-        // Q (scaled) and V rows are contiguous runs of hd values: copied as
-        // rows. K is transposed so that scores run along keys in vectors.
+        let zeros = [0.0f32; 64];
+        let (q_bias, v_bias): (&[f32], &[f32]) = match bias {
+            Some(b) => (std::slice::from_raw_parts(b, hd), std::slice::from_raw_parts(b.add(2 * (stride / 3)), hd)),
+            None if hd <= zeros.len() => (&zeros[..hd], &zeros[..hd]),
+            None => (&[], &[]),
+        };
+        // Q rows are copied (biased, scaled), K transposed so that scores
+        // run along keys in vectors, and V rows copied: read in place, rows
+        // 3h apart fall into a few L1 sets and evict each other on every
+        // pass of the weighted sum.
         let qs = fit(&mut scratch.q, rp * hd);
         qs[len * hd..].fill(0.0);
         let kt = fit(&mut scratch.kt, hd * lp);
         let vs = fit(&mut scratch.v, len * hd);
         for r in 0..len {
             let row = |p: *const f32| std::slice::from_raw_parts(p.add(r * stride), hd);
-            for (d, &x) in qs[r * hd..(r + 1) * hd].iter_mut().zip(row(q)) {
-                *d = x * scale;
+            let qr = &mut qs[r * hd..(r + 1) * hd];
+            if q_bias.len() == hd {
+                for ((d, &x), &b) in qr.iter_mut().zip(row(q)).zip(q_bias) {
+                    *d = (x + b) * scale;
+                }
+            } else {
+                for (d, &x) in qr.iter_mut().zip(row(q)) {
+                    *d = x * scale;
+                }
             }
-            vs[r * hd..(r + 1) * hd].copy_from_slice(row(v));
             for (d, &x) in row(k).iter().enumerate() {
                 kt[d * lp + r] = x;
             }
+            vs[r * hd..(r + 1) * hd].copy_from_slice(row(v));
         }
         for d in 0..hd {
             kt[d * lp + len..(d + 1) * lp].fill(0.0);
@@ -673,9 +716,9 @@ pub mod kernels {
         }
         let out = std::slice::from_raw_parts_mut(dst, (len - 1) * out_stride + hd);
         match hd {
-            32 => weighted_sum_32(s, vs, inv, out, len, lp, out_stride),
-            64 => weighted_sum_64(s, vs, inv, out, len, lp, out_stride),
-            _ => weighted_sum_any(s, vs, inv, out, len, lp, hd, out_stride),
+            32 => weighted_sum_32(s, vs, inv, v_bias, out, len, lp, out_stride),
+            64 => weighted_sum_64(s, vs, inv, v_bias, out, len, lp, out_stride),
+            _ => weighted_sum_any(s, vs, inv, (v_bias.len() == hd).then_some(v_bias), out, len, lp, hd, out_stride),
         }
     }
 
@@ -704,10 +747,12 @@ pub mod kernels {
         }
     }
 
-    /// out row i = inv[i] · p (len × lp, first len columns) · v (len × HD),
-    /// 4 rows at a time.
+    /// out row i = inv[i] · p (len × lp, first len columns) · v (len × HD)
+    /// + v_bias, 4 rows at a time.
     #[inline(always)]
-    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+        let b: &[f32; HD] = v_bias.try_into().expect("a bias per head column");
         for i0 in (0..len).step_by(4) {
             let rows = (len - i0).min(4);
             let mut acc = [[0.0f32; HD]; 4];
@@ -723,28 +768,32 @@ pub mod kernels {
             }
             for (r, a) in acc.iter().enumerate().take(rows) {
                 let row = &mut out[(i0 + r) * out_stride..(i0 + r) * out_stride + HD];
-                row.iter_mut().zip(a).for_each(|(o, &a)| *o = a * inv[i0 + r]);
+                let scale = inv[i0 + r];
+                row.iter_mut().zip(a).zip(b).for_each(|((o, &a), &b)| *o = a.mul_add(scale, b));
             }
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_32(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
-            weighted_sum::<32>(p, v, inv, out, len, lp, out_stride)
+        pub fn weighted_sum_32(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<32>(p, v, inv, v_bias, out, len, lp, out_stride)
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_64(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
-            weighted_sum::<64>(p, v, inv, out, len, lp, out_stride)
+        pub fn weighted_sum_64(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+            weighted_sum::<64>(p, v, inv, v_bias, out, len, lp, out_stride)
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn weighted_sum_any(p: &[f32], v: &[f32], inv: &[f32], out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
+    fn weighted_sum_any(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
         for i in 0..len {
             let row = &mut out[i * out_stride..i * out_stride + hd];
-            row.fill(0.0);
+            match v_bias {
+                Some(b) => row.copy_from_slice(b),
+                None => row.fill(0.0),
+            }
             for j in 0..len {
                 let w = p[i * lp + j] * inv[i];
                 for c in 0..hd {
@@ -768,7 +817,7 @@ pub mod kernels {
         let q = qkv.as_ptr();
         // SAFETY: offsets inside the first row of qkv.
         let (k, v) = unsafe { (q.add(hd), q.add(2 * hd)) };
-        Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt() }
+        Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None }
     }
 
     /// softmax(scale·Q·Kᵀ)·V in f64, straight from the formula (len × hd).
@@ -838,6 +887,43 @@ pub mod kernels {
                 let want = naive_attention(&qkv, stride, len, hd, scale);
                 for (i, (got, want)) in out.iter().zip(&want).enumerate() {
                     assert!((*got as f64 - want).abs() < 1e-5, "len {len} hd {hd} at {i}: {got} vs {want}");
+                }
+            }
+        }
+
+        /// A projection whose bias was left out (`Init::Zero`): attention
+        /// given the bias must equal attention over the biased Q, K, V.
+        #[test]
+        fn attention_adds_a_left_out_bias() {
+            for (len, hd) in [(1, 32), (9, 32), (40, 64), (13, 20)] {
+                let (qkv, stride) = test_qkv(len, hd);
+                // The fused layout: biases of Q, K, V `stride / 3` apart.
+                let third = stride / 3;
+                let bias: Vec<f32> = (0..stride).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+                let mut biased = qkv.clone();
+                for r in 0..len {
+                    for part in 0..3 {
+                        for d in 0..hd {
+                            biased[r * stride + part * hd + d] += bias[part * third + d];
+                        }
+                    }
+                }
+                let mut head = test_head(&qkv, stride, len, hd);
+                // test_head puts Q, K, V side by side (hd apart), so lay the
+                // bias out the way `attend` reads it: Q at 0, V at 2·(stride/3).
+                let mut laid = vec![0f32; 3 * third];
+                for part in [0, 2] {
+                    laid[part * third..part * third + hd].copy_from_slice(&bias[part * third..part * third + hd]);
+                }
+                head.bias = Some(laid.as_ptr());
+                let mut out = vec![0f32; len * hd];
+                let mut scratch = HeadScratch::default();
+                unsafe {
+                    attend(&head, out.as_mut_ptr(), hd, &mut scratch);
+                }
+                let want = naive_attention(&biased, stride, len, hd, 1.0 / (hd as f32).sqrt());
+                for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                    assert!((*got as f64 - want).abs() < 2e-5, "len {len} hd {hd} at {i}: {got} vs {want}");
                 }
             }
         }
