@@ -414,14 +414,18 @@ pub mod kernels {
     macro_rules! multiversion {
         ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
             $(#[$doc])*
+            #[allow(clippy::too_many_arguments)]
             pub fn $name($($arg: $ty),*) $(-> $ret)? {
                 #[inline(always)]
+                #[allow(clippy::too_many_arguments)]
                 fn imp($($arg: $ty),*) $(-> $ret)? $body
                 #[cfg(target_arch = "x86_64")]
                 {
                     #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+                    #[allow(clippy::too_many_arguments)]
                     unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
                     #[target_feature(enable = "avx2,fma")]
+                    #[allow(clippy::too_many_arguments)]
                     unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { imp($($arg),*) }
                     if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") {
                         // SAFETY: the features were detected on this CPU.
@@ -758,7 +762,7 @@ pub mod kernels {
         /// slices at least rp·hd, hd·lp and rp·lp long.
         #[target_feature(enable = "avx512f")]
         pub unsafe fn scores(q: &[f32], kt: &[f32], s: &mut [f32], rp: usize, lp: usize, hd: usize) {
-            assert!(rp % 4 == 0 && lp % 32 == 0 && q.len() >= rp * hd && kt.len() >= hd * lp && s.len() >= rp * lp);
+            assert!(rp.is_multiple_of(4) && lp.is_multiple_of(32) && q.len() >= rp * hd && kt.len() >= hd * lp && s.len() >= rp * lp);
             let mut i0 = 0;
             while i0 + 8 <= rp {
                 scores_block::<8>(q.as_ptr().add(i0 * hd), kt.as_ptr(), s.as_mut_ptr().add(i0 * lp), lp, hd);
