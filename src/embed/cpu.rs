@@ -692,6 +692,12 @@ pub mod kernels {
         qs[len * hd..].fill(0.0);
         let kt = fit(&mut scratch.kt, hd * lp);
         let vs = fit(&mut scratch.v, len * hd);
+        let wide = avx512::usable() && stride * 16 < i32::MAX as usize;
+        if wide {
+            // SAFETY: AVX-512F is present; K has len rows of hd at stride,
+            // kt holds hd rows of lp ≥ len.
+            avx512::transpose(k, stride, len, hd, kt, lp);
+        }
         for r in 0..len {
             let row = |p: *const f32| std::slice::from_raw_parts(p.add(r * stride), hd);
             let qr = &mut qs[r * hd..(r + 1) * hd];
@@ -704,16 +710,19 @@ pub mod kernels {
                     *d = x * scale;
                 }
             }
-            for (d, &x) in row(k).iter().enumerate() {
-                kt[d * lp + r] = x;
+            if !wide {
+                for (d, &x) in row(k).iter().enumerate() {
+                    kt[d * lp + r] = x;
+                }
             }
             vs[r * hd..(r + 1) * hd].copy_from_slice(row(v));
         }
-        for d in 0..hd {
-            kt[d * lp + len..(d + 1) * lp].fill(0.0);
+        if !wide {
+            for d in 0..hd {
+                kt[d * lp + len..(d + 1) * lp].fill(0.0);
+            }
         }
         let s = fit(&mut scratch.s, rp * lp);
-        let wide = avx512::usable();
         if wide {
             // SAFETY: AVX-512F is present; q holds rp rows of hd, kt hd rows
             // of lp (a multiple of 32), s rp rows of lp.
@@ -771,6 +780,35 @@ pub mod kernels {
             while i0 < rp {
                 scores_block::<4>(q.as_ptr().add(i0 * hd), kt.as_ptr(), s.as_mut_ptr().add(i0 * lp), lp, hd);
                 i0 += 4;
+            }
+        }
+
+        /// kt (hd × lp) = Kᵀ, K being len rows of hd values `stride` apart,
+        /// columns past len zero: 16 keys per masked gather instead of one
+        /// scalar store per value.
+        ///
+        /// # Safety
+        /// AVX-512F must be present; K readable for len rows at `stride`
+        /// (with 16·stride < 2³¹), kt at least hd·lp with lp ≥ len a
+        /// multiple of 16.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn transpose(k: *const f32, stride: usize, len: usize, hd: usize, kt: &mut [f32], lp: usize) {
+            assert!(lp >= len && lp.is_multiple_of(16) && kt.len() >= hd * lp);
+            let lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride as i32));
+            for r0 in (0..lp).step_by(16) {
+                let rows = len.saturating_sub(r0).min(16);
+                if rows == 0 {
+                    for d in 0..hd {
+                        _mm512_storeu_ps(kt.as_mut_ptr().add(d * lp + r0), _mm512_setzero_ps());
+                    }
+                    continue;
+                }
+                let mask: __mmask16 = if rows == 16 { 0xFFFF } else { (1u16 << rows) - 1 };
+                let base = k.add(r0 * stride);
+                for d in 0..hd {
+                    let col = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, lanes, base.add(d));
+                    _mm512_storeu_ps(kt.as_mut_ptr().add(d * lp + r0), col);
+                }
             }
         }
 
@@ -901,6 +939,9 @@ pub mod kernels {
             false
         }
         pub unsafe fn softmax_exp(_: &mut [f32]) -> f32 {
+            unreachable!("no AVX-512 off x86-64")
+        }
+        pub unsafe fn transpose(_: *const f32, _: usize, _: usize, _: usize, _: &mut [f32], _: usize) {
             unreachable!("no AVX-512 off x86-64")
         }
         pub unsafe fn scores(_: &[f32], _: &[f32], _: &mut [f32], _: usize, _: usize, _: usize) {
