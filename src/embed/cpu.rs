@@ -462,6 +462,11 @@ pub mod kernels {
         x * p / q
     }
 
+    /// ln 2 in two parts (high part exact in few bits) for `exp`'s range
+    /// reduction, and Cephes' polynomial for e^r on |r| ≤ ln 2 / 2.
+    const EXP_LN2: [f32; 2] = [0.693_359_4, -2.121_944_4e-4];
+    const EXP_POLY: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1];
+
     /// e^x, Cephes' polynomial after range reduction by ln 2 (~1 ulp).
     #[inline(always)]
     pub fn exp(x: f32) -> f32 {
@@ -469,14 +474,12 @@ pub mod kernels {
         // Round to nearest by the 1.5·2^23 trick, which vectorises.
         let shifted = x * std::f32::consts::LOG2_E + 12_582_912.0;
         let n = shifted - 12_582_912.0;
-        let r = n.mul_add(-0.693_359_4, x);
-        let r = n.mul_add(2.121_944_4e-4, r);
-        let mut y = 1.987_569_1e-4_f32;
-        y = y.mul_add(r, 1.398_199_9e-3);
-        y = y.mul_add(r, 8.333_452e-3);
-        y = y.mul_add(r, 4.166_579_6e-2);
-        y = y.mul_add(r, 1.666_666_5e-1);
-        y = y.mul_add(r, 5e-1);
+        let r = n.mul_add(-EXP_LN2[0], x);
+        let r = n.mul_add(-EXP_LN2[1], r);
+        let mut y = EXP_POLY[0];
+        for c in &EXP_POLY[1..] {
+            y = y.mul_add(r, *c);
+        }
         let y = (y * r).mul_add(r, r) + 1.0;
         // The shifted float's low bits hold n (+0x4B40_0000): 2^n from
         // integer ops alone, which vectorise where `n as i32` does not.
@@ -675,15 +678,21 @@ pub mod kernels {
     /// The head's rows must be readable and `dst` writable for `len` rows of
     /// `hd` at `out_stride`.
     pub unsafe fn attend(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mut HeadScratch) {
+        let wide = avx512::usable() && head.stride * 16 < i32::MAX as usize;
+        attend_on(head, dst, out_stride, scratch, wide)
+    }
+
+    /// `attend` on the AVX-512 kernels (`wide`) or the plain ones, which
+    /// serve other CPUs (tests run both).
+    ///
+    /// # Safety
+    /// As `attend`; `wide` only where `avx512::usable()` and 16·stride < 2³¹.
+    pub(crate) unsafe fn attend_on(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mut HeadScratch, wide: bool) {
         let Head { q, k, v, stride, len, hd, scale, bias } = *head;
         let lp = len.next_multiple_of(32);
         let rp = len.next_multiple_of(4);
-        let zeros = [0.0f32; 64];
-        let (q_bias, v_bias): (&[f32], &[f32]) = match bias {
-            Some(b) => (std::slice::from_raw_parts(b, hd), std::slice::from_raw_parts(b.add(2 * (stride / 3)), hd)),
-            None if hd <= zeros.len() => (&zeros[..hd], &zeros[..hd]),
-            None => (&[], &[]),
-        };
+        let q_bias = bias.map(|b| std::slice::from_raw_parts(b, hd));
+        let v_bias = bias.map(|b| std::slice::from_raw_parts(b.add(2 * (stride / 3)), hd));
         // Q rows are copied (biased, scaled), K transposed so that scores
         // run along keys in vectors, and V rows copied: read in place, rows
         // 3h apart fall into a few L1 sets and evict each other on every
@@ -692,7 +701,6 @@ pub mod kernels {
         qs[len * hd..].fill(0.0);
         let kt = fit(&mut scratch.kt, hd * lp);
         let vs = fit(&mut scratch.v, len * hd);
-        let wide = avx512::usable() && stride * 16 < i32::MAX as usize;
         if wide {
             // SAFETY: AVX-512F is present; K has len rows of hd at stride,
             // kt holds hd rows of lp ≥ len.
@@ -701,14 +709,9 @@ pub mod kernels {
         for r in 0..len {
             let row = |p: *const f32| std::slice::from_raw_parts(p.add(r * stride), hd);
             let qr = &mut qs[r * hd..(r + 1) * hd];
-            if q_bias.len() == hd {
-                for ((d, &x), &b) in qr.iter_mut().zip(row(q)).zip(q_bias) {
-                    *d = (x + b) * scale;
-                }
-            } else {
-                for (d, &x) in qr.iter_mut().zip(row(q)) {
-                    *d = x * scale;
-                }
+            match q_bias {
+                Some(b) => qr.iter_mut().zip(row(q)).zip(b).for_each(|((d, &x), &b)| *d = (x + b) * scale),
+                None => qr.iter_mut().zip(row(q)).for_each(|(d, &x)| *d = x * scale),
             }
             if !wide {
                 for (d, &x) in row(k).iter().enumerate() {
@@ -747,7 +750,7 @@ pub mod kernels {
             64 if wide => avx512::weighted_sum::<64, 4>(s, vs, inv, v_bias, out, len, lp, out_stride),
             32 => weighted_sum_32(s, vs, inv, v_bias, out, len, lp, out_stride),
             64 => weighted_sum_64(s, vs, inv, v_bias, out, len, lp, out_stride),
-            _ => weighted_sum_any(s, vs, inv, (v_bias.len() == hd).then_some(v_bias), out, len, lp, hd, out_stride),
+            _ => weighted_sum_any(s, vs, inv, v_bias, out, len, lp, hd, out_stride),
         }
     }
 
@@ -842,15 +845,16 @@ pub mod kernels {
         /// `kernels::exp` on 16 lanes.
         #[inline(always)]
         unsafe fn exp(x: __m512) -> __m512 {
+            use super::{EXP_LN2, EXP_POLY};
             let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0)), _mm512_set1_ps(88.0));
             let magic = _mm512_set1_ps(12_582_912.0);
             let shifted = _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), magic);
             let n = _mm512_sub_ps(shifted, magic);
-            let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693_359_4), x);
-            let r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.121_944_4e-4), r);
-            let mut y = _mm512_set1_ps(1.987_569_1e-4);
-            for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1] {
-                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(c));
+            let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2[0]), x);
+            let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2[1]), r);
+            let mut y = _mm512_set1_ps(EXP_POLY[0]);
+            for c in &EXP_POLY[1..] {
+                y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(*c));
             }
             let y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(y, r), r, r), _mm512_set1_ps(1.0));
             let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000)), _mm512_set1_epi32(127)));
@@ -889,9 +893,9 @@ pub mod kernels {
         /// at out_stride.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::too_many_arguments)]
-        pub unsafe fn weighted_sum<const HD: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+        pub unsafe fn weighted_sum<const HD: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
             let rp = len.next_multiple_of(4);
-            assert!(HD == 16 * V && p.len() >= rp * lp && v.len() >= len * HD && bias.len() == HD && inv.len() >= len);
+            assert!(HD == 16 * V && p.len() >= rp * lp && v.len() >= len * HD && bias.is_none_or(|b| b.len() == HD) && inv.len() >= len);
             assert!(out.len() >= (len - 1) * out_stride + HD);
             let mut i0 = 0;
             if V <= 2 {
@@ -908,7 +912,7 @@ pub mod kernels {
 
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn weighted_block<const R: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: &[f32], out: &mut [f32], i0: usize, len: usize, lp: usize, out_stride: usize) {
+        unsafe fn weighted_block<const R: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: Option<&[f32]>, out: &mut [f32], i0: usize, len: usize, lp: usize, out_stride: usize) {
             let mut acc = [[_mm512_setzero_ps(); V]; R];
             let (pp, vp) = (p.as_ptr().add(i0 * lp), v.as_ptr());
             for j in 0..len {
@@ -927,7 +931,8 @@ pub mod kernels {
                 let scale = _mm512_set1_ps(inv[i0 + r]);
                 let o = out.as_mut_ptr().add((i0 + r) * out_stride);
                 for (c, &a) in a.iter().enumerate() {
-                    _mm512_storeu_ps(o.add(16 * c), _mm512_fmadd_ps(a, scale, _mm512_loadu_ps(bias.as_ptr().add(16 * c))));
+                    let b = bias.map_or(_mm512_setzero_ps(), |b| _mm512_loadu_ps(b.as_ptr().add(16 * c)));
+                    _mm512_storeu_ps(o.add(16 * c), _mm512_fmadd_ps(a, scale, b));
                 }
             }
         }
@@ -948,7 +953,7 @@ pub mod kernels {
             unreachable!("no AVX-512 off x86-64")
         }
         #[allow(clippy::too_many_arguments)]
-        pub unsafe fn weighted_sum<const HD: usize, const V: usize>(_: &[f32], _: &[f32], _: &[f32], _: &[f32], _: &mut [f32], _: usize, _: usize, _: usize) {
+        pub unsafe fn weighted_sum<const HD: usize, const V: usize>(_: &[f32], _: &[f32], _: &[f32], _: Option<&[f32]>, _: &mut [f32], _: usize, _: usize, _: usize) {
             unreachable!("no AVX-512 off x86-64")
         }
     }
@@ -982,8 +987,7 @@ pub mod kernels {
     /// + v_bias, 4 rows at a time.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
-        let b: &[f32; HD] = v_bias.try_into().expect("a bias per head column");
+    fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
         for i0 in (0..len).step_by(4) {
             let rows = (len - i0).min(4);
             let mut acc = [[0.0f32; HD]; 4];
@@ -999,20 +1003,22 @@ pub mod kernels {
             }
             for (r, a) in acc.iter().enumerate().take(rows) {
                 let row = &mut out[(i0 + r) * out_stride..(i0 + r) * out_stride + HD];
-                let scale = inv[i0 + r];
-                row.iter_mut().zip(a).zip(b).for_each(|((o, &a), &b)| *o = a.mul_add(scale, b));
+                row.iter_mut().zip(a).for_each(|(o, &a)| *o = a * inv[i0 + r]);
+                if let Some(b) = v_bias {
+                    row.iter_mut().zip(b).for_each(|(o, &b)| *o += b);
+                }
             }
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_32(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+        pub fn weighted_sum_32(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
             weighted_sum::<32>(p, v, inv, v_bias, out, len, lp, out_stride)
         }
     }
 
     multiversion! {
-        pub fn weighted_sum_64(p: &[f32], v: &[f32], inv: &[f32], v_bias: &[f32], out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+        pub fn weighted_sum_64(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
             weighted_sum::<64>(p, v, inv, v_bias, out, len, lp, out_stride)
         }
     }
@@ -1105,20 +1111,33 @@ pub mod kernels {
             value.copysign(x)
         }
 
+        /// The kernels `attend` can run on here: the plain ones always, the
+        /// AVX-512 ones where the CPU has them.
+        fn paths() -> Vec<bool> {
+            if avx512::usable() {
+                vec![false, true]
+            } else {
+                eprintln!("AVX-512 kernels not tested: no AVX-512 on this CPU");
+                vec![false]
+            }
+        }
+
         #[test]
         fn attention_matches_the_naive_formula_for_any_head_width() {
-            for (len, hd) in [(1, 32), (7, 32), (37, 64), (21, 20)] {
+            for wide in paths() {
+            for (len, hd) in [(1, 32), (7, 32), (37, 64), (21, 20), (9, 64)] {
                 let (qkv, stride) = test_qkv(len, hd);
                 let scale = 1.0 / (hd as f32).sqrt();
                 let mut out = vec![0f32; len * hd];
                 let mut scratch = HeadScratch::default();
                 unsafe {
-                    attend(&test_head(&qkv, stride, len, hd), out.as_mut_ptr(), hd, &mut scratch);
+                    attend_on(&test_head(&qkv, stride, len, hd), out.as_mut_ptr(), hd, &mut scratch, wide);
                 }
                 let want = naive_attention(&qkv, stride, len, hd, scale);
                 for (i, (got, want)) in out.iter().zip(&want).enumerate() {
-                    assert!((*got as f64 - want).abs() < 1e-5, "len {len} hd {hd} at {i}: {got} vs {want}");
+                    assert!((*got as f64 - want).abs() < 1e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
                 }
+            }
             }
         }
 
@@ -1126,6 +1145,7 @@ pub mod kernels {
         /// given the bias must equal attention over the biased Q, K, V.
         #[test]
         fn attention_adds_a_left_out_bias() {
+            for wide in paths() {
             for (len, hd) in [(1, 32), (9, 32), (40, 64), (13, 20)] {
                 let (qkv, stride) = test_qkv(len, hd);
                 // The fused layout: biases of Q, K, V `stride / 3` apart.
@@ -1150,12 +1170,13 @@ pub mod kernels {
                 let mut out = vec![0f32; len * hd];
                 let mut scratch = HeadScratch::default();
                 unsafe {
-                    attend(&head, out.as_mut_ptr(), hd, &mut scratch);
+                    attend_on(&head, out.as_mut_ptr(), hd, &mut scratch, wide);
                 }
                 let want = naive_attention(&biased, stride, len, hd, 1.0 / (hd as f32).sqrt());
                 for (i, (got, want)) in out.iter().zip(&want).enumerate() {
-                    assert!((*got as f64 - want).abs() < 2e-5, "len {len} hd {hd} at {i}: {got} vs {want}");
+                    assert!((*got as f64 - want).abs() < 2e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
                 }
+            }
             }
         }
 
