@@ -451,12 +451,15 @@ mod tests {
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
         let packed = PackedWeight::new(&w, n, k).unwrap();
         let bias: Vec<f32> = (0..n).map(|j| j as f32 / 10.0 - 3.0).collect();
-        // Starting from dst (1.0 everywhere) and from the bias; t = 70 leaves
+        // Starting from dst (1.0 everywhere), from the bias and from zero
+        // (dst not read: NaN there must not show); t = 70 leaves
         // a partial 32-row block, which takes the other store path.
         let mut acc = vec![1.0f32; t * n];
         linear(&mut acc, &x, &packed, t, Init::Accumulate);
         let mut biased = vec![f32::NAN; t * n];
         linear(&mut biased, &x, &packed, t, Init::Bias(&bias));
+        let mut bare = vec![f32::NAN; t * n];
+        linear(&mut bare, &x, &packed, t, Init::Zero);
         for i in 0..t {
             for j in 0..n {
                 let product: f32 = (0..k).map(|q| x[i * k + q] * w[j * k + q]).sum::<f32>();
@@ -465,6 +468,8 @@ mod tests {
                 assert!((got - want).abs() <= 0.01 * scale + 1e-3, "accumulate ({i},{j}) {got} vs {want}");
                 let (got, want) = (biased[i * n + j], bias[j] + product);
                 assert!((got - want).abs() <= 0.01 * scale + 1e-3, "bias ({i},{j}) {got} vs {want}");
+                let got = bare[i * n + j];
+                assert!((got - product).abs() <= 0.01 * scale + 1e-3, "zero ({i},{j}) {got} vs {product}");
             }
         }
         assert!(PackedWeight::new(&w, 48, 64).is_none(), "widths must be multiples of 32");

@@ -1220,3 +1220,36 @@ pub mod kernels {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The three starts of a linear layer, on two threads' worth of rows
+    /// (t·n·k above the split size) and on one.
+    #[test]
+    fn linear_starts_from_bias_dst_or_zero() {
+        for (t, k, n) in [(300, 128, 160), (5, 32, 48)] {
+            let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
+            let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 / 10.0 - 3.0).collect();
+            let product = |i: usize, j: usize| (0..k).map(|q| x[i * k + q] as f64 * w[j * k + q] as f64).sum::<f64>();
+            let mut biased = vec![f32::NAN; t * n];
+            linear_f32(&mut biased, &x, &w, t, k, n, 2, Init::Bias(&bias));
+            let mut acc = vec![1.0f32; t * n];
+            linear_f32(&mut acc, &x, &w, t, k, n, 2, Init::Accumulate);
+            // dst is not read: the NaNs must not show.
+            let mut bare = vec![f32::NAN; t * n];
+            linear_f32(&mut bare, &x, &w, t, k, n, 2, Init::Zero);
+            for i in 0..t {
+                for j in 0..n {
+                    let p = product(i, j);
+                    let at = i * n + j;
+                    assert!((biased[at] as f64 - (p + bias[j] as f64)).abs() < 1e-3, "bias ({i},{j})");
+                    assert!((acc[at] as f64 - (p + 1.0)).abs() < 1e-3, "accumulate ({i},{j})");
+                    assert!((bare[at] as f64 - p).abs() < 1e-3, "zero ({i},{j})");
+                }
+            }
+        }
+    }
+}
