@@ -1242,10 +1242,10 @@ mod tests {
             let mut bare = vec![f32::NAN; t * n];
             linear_f32(&mut bare, &x, &w, t, k, n, 2, Init::Zero);
             for i in 0..t {
-                for j in 0..n {
+                for (j, &b) in bias.iter().enumerate() {
                     let p = product(i, j);
                     let at = i * n + j;
-                    assert!((biased[at] as f64 - (p + bias[j] as f64)).abs() < 1e-3, "bias ({i},{j})");
+                    assert!((biased[at] as f64 - (p + b as f64)).abs() < 1e-3, "bias ({i},{j})");
                     assert!((acc[at] as f64 - (p + 1.0)).abs() < 1e-3, "accumulate ({i},{j})");
                     assert!((bare[at] as f64 - p).abs() < 1e-3, "zero ({i},{j})");
                 }
