@@ -240,9 +240,9 @@ impl CpuBert {
         par_rows2(x, xb, h, h, |rows, out| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), w, b, eps, Some(out)));
     }
 
-    /// Scaled dot-product attention for every (sequence, head), reading Q, K
-    /// and V in place from the fused projection and writing each head's
-    /// output into its columns of `context`.
+    /// Scaled dot-product attention for every (sequence, head), taking Q, K
+    /// and V from the fused projection and writing each head's output into
+    /// its columns of `context`.
     /// `qkv_bias` (3h values) is the projection's bias when it was left
     /// out of `qkv` (`Init::Zero`).
     fn attention(&self, qkv: &[f32], qkv_bias: Option<&[f32]>, context: &mut [f32], seqs: &[(usize, usize)]) {
@@ -487,23 +487,19 @@ pub mod kernels {
         y * f32::from_bits(two_n)
     }
 
-    multiversion! {
-        /// Exact (erf) GELU in place: x·½(1 + erf(x/√2)).
-        pub fn gelu(xs: &mut [f32]) {
-            for x in xs.iter_mut() {
-                *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
-            }
-        }
+    /// Exact (erf) GELU: x·½(1 + erf(x/√2)).
+    #[inline(always)]
+    pub fn gelu(x: f32) -> f32 {
+        0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
     }
 
     multiversion! {
-        /// GELU of rows of `bias.len()` values with the bias added first
-        /// (the up projection's, left out of its multiply).
+        /// GELU in place of rows of `bias.len()` values with the bias added
+        /// first (the up projection's, left out of its multiply).
         pub fn gelu_bias(xs: &mut [f32], bias: &[f32]) {
             for row in xs.chunks_exact_mut(bias.len()) {
                 for (x, &b) in row.iter_mut().zip(bias) {
-                    let y = *x + b;
-                    *x = 0.5 * y * (1.0 + erf(y * std::f32::consts::FRAC_1_SQRT_2));
+                    *x = gelu(*x + b);
                 }
             }
         }
@@ -555,7 +551,7 @@ pub mod kernels {
         /// GELU of `xs` written rounded to bf16 into `out` (`xs` unchanged).
         pub fn gelu_bf16(xs: &mut [f32], out: &mut [u16]) {
             for (o, &x) in out.iter_mut().zip(xs.iter()) {
-                *o = crate::embed::amx::to_bf16(0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)));
+                *o = crate::embed::amx::to_bf16(gelu(x));
             }
         }
     }
@@ -705,6 +701,15 @@ pub mod kernels {
             // SAFETY: AVX-512F is present; K has len rows of hd at stride,
             // kt holds hd rows of lp ≥ len.
             avx512::transpose(k, stride, len, hd, kt, lp);
+        } else {
+            for r in 0..len {
+                for d in 0..hd {
+                    kt[d * lp + r] = *k.add(r * stride + d);
+                }
+            }
+            for d in 0..hd {
+                kt[d * lp + len..(d + 1) * lp].fill(0.0);
+            }
         }
         for r in 0..len {
             let row = |p: *const f32| std::slice::from_raw_parts(p.add(r * stride), hd);
@@ -713,17 +718,7 @@ pub mod kernels {
                 Some(b) => qr.iter_mut().zip(row(q)).zip(b).for_each(|((d, &x), &b)| *d = (x + b) * scale),
                 None => qr.iter_mut().zip(row(q)).for_each(|(d, &x)| *d = x * scale),
             }
-            if !wide {
-                for (d, &x) in row(k).iter().enumerate() {
-                    kt[d * lp + r] = x;
-                }
-            }
             vs[r * hd..(r + 1) * hd].copy_from_slice(row(v));
-        }
-        if !wide {
-            for d in 0..hd {
-                kt[d * lp + len..(d + 1) * lp].fill(0.0);
-            }
         }
         let s = fit(&mut scratch.s, rp * lp);
         if wide {
