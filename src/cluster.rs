@@ -258,7 +258,7 @@ impl Graph {
     }
 
     /// Builds from (i, j, w) entries, both directions listed; duplicates add up.
-    fn from_entries(n: usize, mut entries: Vec<(u32, u32, f64)>) -> Graph {
+    pub(crate) fn from_entries(n: usize, mut entries: Vec<(u32, u32, f64)>) -> Graph {
         entries.sort_unstable_by_key(|a| (a.0, a.1));
         let mut offsets = vec![0usize; n + 1];
         let mut targets = Vec::with_capacity(entries.len());

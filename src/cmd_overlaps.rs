@@ -548,8 +548,8 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
 pub struct EvalCalibrateArgs {
     /// STS-B TSV (score 0-5, sentence1, sentence2), e.g. ../shared/data/stsb/dev.tsv.
     file: PathBuf,
-    /// Pairs scored at least this are "the same claim" (the built-in defaults use 3.5).
-    #[arg(long, default_value_t = 3.5)]
+    /// Pairs scored at least this are "the same claim" (the built-in defaults use 3.0).
+    #[arg(long, default_value_t = 3.0)]
     min_score: f64,
     /// Leave out pairs that also occur in these files (e.g. the MRPC test split).
     #[arg(long)]

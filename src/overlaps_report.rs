@@ -252,6 +252,12 @@ impl Report<'_> {
         for (g, group) in self.groups.iter().enumerate() {
             self.write_group(out, g, group)?;
         }
+        let between = crate::overlaps::between_groups(self.overlaps.len(), self.groups);
+        if !between.is_empty() {
+            writeln!(out, "## Between groups\n")?;
+            writeln!(out, "Pairs whose passages fall in two different echo groups:\n")?;
+            self.write_pair_table(out, &between)?;
+        }
         if !self.boilerplate.is_empty() {
             writeln!(out, "## Left out as boilerplate\n")?;
             writeln!(out, "Repeated nearly verbatim in many documents and unrelated to the rest of its own (use --keep-boilerplate to keep):\n")?;
@@ -312,9 +318,13 @@ impl Report<'_> {
                 writeln!(out, "> {} `[{}..{}]`\n", marked(text, &others), span.0, span.1)?;
             }
         }
+        self.write_pair_table(out, &group.pairs)
+    }
+
+    fn write_pair_table(&self, out: &mut dyn Write, pairs: &[usize]) -> io::Result<()> {
         writeln!(out, "| pair | A | B | score | cosine | kind |")?;
         writeln!(out, "|---|---|---|---|---|---|")?;
-        for &e in &group.pairs {
+        for &e in pairs {
             let o = &self.overlaps[e];
             writeln!(
                 out,
@@ -446,6 +456,18 @@ mod tests {
             too_short: 0,
         };
         (documents, passages, overlaps, groups, meta)
+    }
+
+    /// A pair that lies in no echo group still shows in the Markdown.
+    #[test]
+    fn markdown_lists_pairs_between_groups() {
+        let (documents, passages, overlaps, _, meta) = report_parts();
+        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &[], boilerplate: &[], meta: &meta };
+        let mut md = Vec::new();
+        r.write_markdown(&mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        let between = md.split("## Between groups").nth(1).expect("a section for pairs outside groups");
+        assert!(between.contains("| 0 | a.txt"), "{md}");
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Report {
         }
         let _ = writeln!(md, "## Echo groups\n");
         if self.echo_groups.is_empty() {
-            let _ = writeln!(md, "No passages of different documents overlap above cosine {:.2}.\n", self.overlap_threshold);
+            let _ = writeln!(md, "No passages of different documents overlap above the threshold {:.3}.\n", self.overlap_threshold);
         }
         for (g, group) in self.echo_groups.iter().enumerate() {
             let docs: std::collections::BTreeSet<usize> = group.passages.iter().map(|&p| self.passages[p].doc).collect();
@@ -318,7 +318,7 @@ R.themes.forEach(t => {
 
 // Echo groups
 const groups = document.getElementById("groups");
-if (!R.echo_groups.length) groups.append(el("p", {}, "No passages of different documents overlap above cosine " + R.overlap_threshold.toFixed(2) + "."));
+if (!R.echo_groups.length) groups.append(el("p", {}, "No passages of different documents overlap above the threshold " + R.overlap_threshold.toFixed(3) + "."));
 R.echo_groups.forEach((g, gi) => {
   const box = el("div", {class: "group"});
   box.append(el("h3", {}, "E" + gi + ": “" + g.claim + "”"));

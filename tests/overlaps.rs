@@ -70,22 +70,21 @@ fn seeds_claims_are_linked_and_knn_recalls_exact() {
     let arming_001 = sentence("001_", "While the level and form of that support remain uncertain");
     let arming_003 = sentence("003_", "As a result, South Korea is likely to deepen its ties");
 
-    // At the default threshold: the troop estimates, 001-003, 003-004 and 001-004.
-    let strict = overlaps_json(&["--granularity", "sentence"]);
-    assert!(linked(&strict, &estimate_001, &confirmed_003), "{strict:#}");
-    assert!(linked(&strict, &confirmed_003, &up_to_004), "{strict:#}");
-    assert!(linked(&strict, &estimate_001, &up_to_004), "{strict:#}");
-    for p in strict["pairs"].as_array().unwrap() {
+    // At the default decision: the troop estimates (001-003, 003-004,
+    // 001-004), the battlefield experience, South Korea arming Ukraine.
+    let found = overlaps_json(&["--granularity", "sentence"]);
+    assert!(linked(&found, &estimate_001, &confirmed_003), "{found:#}");
+    assert!(linked(&found, &confirmed_003, &up_to_004), "{found:#}");
+    assert!(linked(&found, &estimate_001, &up_to_004), "{found:#}");
+    assert!(linked(&found, &experience_002, &experience_003), "battlefield experience");
+    assert!(linked(&found, &arming_001, &arming_003), "South Korea arming Ukraine");
+    for p in found["pairs"].as_array().unwrap() {
         assert_ne!(p["a"]["doc"], p["b"]["doc"], "pairs join different documents");
     }
-
-    // Looser: the claims restated with other details.
-    let loose = overlaps_json(&["--granularity", "sentence", "--threshold", "0.62"]);
-    assert!(linked(&loose, &confirmed_003, &up_to_004));
-    assert!(linked(&loose, &experience_002, &experience_003), "battlefield experience");
-    assert!(linked(&loose, &arming_001, &arming_003), "South Korea arming Ukraine");
-    // One echo group reaches all five articles and holds the 10,000 link.
-    let groups = loose["groups"].as_array().unwrap();
+    // One echo group reaches all five articles and holds the 10,000 link;
+    // no group swallows most of the corpus.
+    let groups = found["groups"].as_array().unwrap();
+    let members = |g: &Value| g["members"].as_array().unwrap().len();
     let best = groups
         .iter()
         .find(|g| {
@@ -94,12 +93,14 @@ fn seeds_claims_are_linked_and_knn_recalls_exact() {
         })
         .expect("a group across all five articles");
     let ids: HashSet<u64> = best["pairs"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
-    let pairs = loose["pairs"].as_array().unwrap();
+    let pairs = found["pairs"].as_array().unwrap();
     assert!(pairs.iter().any(|p| ids.contains(&p["id"].as_u64().unwrap()) && p["a"]["doc"] == estimate_001.0.as_str()));
+    assert!(groups.len() >= 3, "{} groups", groups.len());
+    assert!(groups.iter().all(|g| members(g) <= 30), "group sizes {:?}", groups.iter().map(members).collect::<Vec<_>>());
 
     // k-NN against all pairs, at the same threshold.
-    let exact = overlaps_json(&["--granularity", "sentence", "--threshold", "0.62", "--exact"]);
-    let (knn, all) = (pair_set(&loose), pair_set(&exact));
+    let exact = overlaps_json(&["--granularity", "sentence", "--exact"]);
+    let (knn, all) = (pair_set(&found), pair_set(&exact));
     assert!(all.len() > 50, "the check needs pairs, got {}", all.len());
     let recall = all.intersection(&knn).count() as f64 / all.len() as f64;
     assert!(recall >= 0.99, "k-NN recall {recall} of {} exact sentence pairs", all.len());
@@ -181,7 +182,8 @@ fn bad_input_gives_one_line_errors() {
 }
 
 /// MRPC: the figures at the default and the best threshold, beside plain
-/// cosine (sentence-transformers: 72.5 % / 81.8 tuned on the test set).
+/// cosine (sentence-transformers: 72.5 % / 81.8 tuned on the test set; the
+/// default gives 71.6 % / 81.7).
 #[test]
 fn eval_mrpc_reports_default_and_best() {
     let Some(file) = data_file("mrpc/test.tsv") else { return };
@@ -193,7 +195,10 @@ fn eval_mrpc_reports_default_and_best() {
     assert!((f("cosine_best_accuracy", "accuracy") - 72.5).abs() < 1.0, "plain cosine matches sentence-transformers");
     assert!(f("best_accuracy", "accuracy") >= f("cosine_best_accuracy", "accuracy"), "shared wording helps at the best threshold");
     assert!(f("best_accuracy", "accuracy") >= f("default", "accuracy"));
-    assert!(f("default", "precision") > 75.0 && f("default", "recall") > 50.0);
+    // The default, chosen on STS-B dev, comes within a point of the F1 that
+    // plain cosine reaches only when tuned on this very file.
+    assert!(f("default", "f1") >= f("cosine_best_f1", "f1") - 1.0, "{v:#}");
+    assert!(f("default", "precision") > 66.5 + 3.0, "above the share of paraphrases");
 }
 
 /// Reuse corpus: cut and light answers overlap their source far more than
