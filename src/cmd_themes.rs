@@ -266,6 +266,7 @@ fn themes_json(p: &Passages, t: &Themes, settings: &ThemeArgs) -> serde_json::Va
                     v
                 }).collect::<Vec<_>>(),
                 "documents": th.documents.iter().map(|(d, n)| json!({"doc": p.doc_names[*d], "passages": n})).collect::<Vec<_>>(),
+                "members": th.members.iter().map(|&i| passage(i)).collect::<Vec<_>>(),
             })
         })
         .collect();

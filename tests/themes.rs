@@ -66,6 +66,19 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
         assert_eq!(docs.iter().map(|d| d["passages"].as_u64().unwrap() as usize).sum::<usize>(), size);
     }
     assert_eq!(members, passages, "every passage is in one theme or an outlier");
+    // Each theme lists its passages; with the outliers they cover every passage once.
+    let mut listed: Vec<(String, u64)> = themes
+        .iter()
+        .flat_map(|th| th["members"].as_array().unwrap().iter())
+        .chain(t["outlier_passages"].as_array().unwrap().iter())
+        .map(|m| (m["doc"].as_str().unwrap().to_string(), m["passage"].as_u64().unwrap()))
+        .collect();
+    for th in themes {
+        assert_eq!(th["members"].as_array().unwrap().len() as u64, th["size"].as_u64().unwrap());
+    }
+    listed.sort();
+    listed.dedup();
+    assert_eq!(listed.len(), passages, "theme members and outliers cover each passage once");
 
     // The seeds are five articles on one event: themes recur across them.
     let spanning: Vec<&serde_json::Value> =
