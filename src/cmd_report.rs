@@ -83,6 +83,10 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
             y: xy[i].1,
         })
         .collect();
+    let echo_pair = |i: usize| {
+        let o = &overlaps.overlaps[i];
+        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string() }
+    };
     let echo_groups: Vec<EchoGroup> = overlaps
         .groups
         .iter()
@@ -95,14 +99,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
                 .unwrap_or_else(|| overlaps.passages[strongest.a].text.clone());
             EchoGroup {
                 passages: g.members.clone(),
-                pairs: g
-                    .pairs
-                    .iter()
-                    .map(|&i| {
-                        let o = &overlaps.overlaps[i];
-                        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string() }
-                    })
-                    .collect(),
+                pairs: g.pairs.iter().map(|&i| echo_pair(i)).collect(),
                 claim,
             }
         })
@@ -149,6 +146,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         themes,
         outliers: found.outliers.clone(),
         echo_groups,
+        between_groups: motif::overlaps::between_groups(overlaps.overlaps.len(), &overlaps.groups).into_iter().map(echo_pair).collect(),
         overlap_threshold: overlaps.threshold,
     };
 

@@ -222,7 +222,7 @@ impl Report<'_> {
     pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
         let m = self.meta;
         let docs_in: usize = {
-            let mut d: Vec<usize> = self.groups.iter().flat_map(|g| g.members.iter().map(|&p| self.passages[p].doc)).collect();
+            let mut d: Vec<usize> = self.overlaps.iter().flat_map(|o| [self.passages[o.a].doc, self.passages[o.b].doc]).collect();
             d.sort_unstable();
             d.dedup();
             d.len()

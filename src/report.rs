@@ -22,7 +22,10 @@ pub struct Report {
     /// Passages in no theme (indices into `passages`).
     pub outliers: Vec<usize>,
     pub echo_groups: Vec<EchoGroup>,
-    /// The cosine above which two passages were taken to say the same thing.
+    /// Overlapping pairs whose passages fall in two different echo groups.
+    pub between_groups: Vec<EchoPair>,
+    /// The blended score (cosine and shared words) from which two passages
+    /// were taken to say the same thing.
     pub overlap_threshold: f32,
 }
 
@@ -196,6 +199,13 @@ impl Report {
             }
             md.push('\n');
         }
+        if !self.between_groups.is_empty() {
+            let _ = writeln!(md, "Pairs between two groups:\n");
+            for x in &self.between_groups {
+                let _ = writeln!(md, "- {} ↔ {} {} {:.3}", self.passage_ref(x.a), self.passage_ref(x.b), x.kind, x.score);
+            }
+            md.push('\n');
+        }
         md
     }
 
@@ -328,6 +338,7 @@ R.echo_groups.forEach((g, gi) => {
   box.append(el("div", {class: "ref"}, g.pairs.map(x => ref(x.a) + " ↔ " + ref(x.b) + " " + x.kind + " " + x.score.toFixed(3)).join(" · ")));
   groups.append(box);
 });
+if (R.between_groups.length) groups.append(el("p", {class: "ref"}, "Pairs between two groups: " + R.between_groups.map(x => ref(x.a) + " ↔ " + ref(x.b) + " " + x.kind + " " + x.score.toFixed(3)).join(" · ")));
 document.body.setAttribute("data-rendered", "ok");
 </script>
 </body></html>
@@ -371,6 +382,7 @@ mod tests {
                 pairs: vec![EchoPair { a: 0, b: 1, score: 0.9, kind: "paraphrase".into() }],
                 claim: "text".into(),
             }],
+            between_groups: vec![EchoPair { a: 1, b: 2, score: 0.65, kind: "paraphrase".into() }],
             overlap_threshold: 0.7,
         }
     }
@@ -389,6 +401,8 @@ mod tests {
         assert!(md.contains("| b\\|c.txt | 1 |"), "{md}");
         assert!(md.contains("### T0: troops deployment (3 passages, 2 documents)"));
         assert!(md.contains("### E0: 2 passages in 2 documents"));
+        assert!(md.contains("Pairs between two groups:"), "{md}");
+        assert!(md.contains("paraphrase 0.650"), "{md}");
     }
 
     #[test]
