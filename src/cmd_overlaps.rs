@@ -19,6 +19,7 @@ use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
 use motif::split;
 use motif::store::Store;
 
+use crate::sentences::{passage_sentences, sentence_units, SentenceVectors};
 use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,51 +180,6 @@ fn from_index(args: &OverlapsArgs, dir: &Path) -> Result<Source> {
     })
 }
 
-/// Embeds texts once each, remembering their vectors.
-struct SentenceVectors {
-    index: HashMap<String, usize>,
-    data: Vec<f32>,
-    dim: usize,
-}
-
-impl SentenceVectors {
-    fn new(dim: usize) -> Self {
-        SentenceVectors { index: HashMap::new(), data: Vec::new(), dim }
-    }
-
-    /// Adds a vector known already (a passage that is one sentence).
-    fn insert(&mut self, text: &str, v: &[f32]) {
-        if !self.index.contains_key(text) {
-            self.index.insert(text.to_string(), self.data.len() / self.dim);
-            self.data.extend_from_slice(v);
-        }
-    }
-
-    fn embed_missing(&mut self, embedder: &Embedder, texts: &[&str]) -> Result<()> {
-        let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.index.contains_key(*t)).collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let vectors = crate::embed_passages(embedder, &missing)?;
-        for (t, v) in missing.iter().zip(&vectors) {
-            self.insert(t, v);
-        }
-        Ok(())
-    }
-
-    fn get(&self, text: &str) -> &[f32] {
-        let i = self.index[text];
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-}
-
-/// Sentence ranges of a passage, in document offsets.
-fn passage_sentences(p: &PassageInfo) -> Vec<(usize, usize)> {
-    split::sentences(&p.text, 0..p.text.len()).into_iter().map(|r| (p.start + r.start, p.start + r.end)).collect()
-}
-
 fn knn_route<'a>(graph: &'a Graph, rows: Rows<'a>) -> impl FnMut(usize, usize) -> Vec<(usize, f32)> + 'a {
     move |i, k| graph.search(rows, rows.row(i), k, k.max(Params::default().ef_search)).into_iter().map(|h| (h.id as usize, h.score)).collect()
 }
@@ -244,6 +200,12 @@ pub(crate) struct Computed {
     pub threshold: f32,
     boilerplate: Vec<BoilerplateRow>,
     meta: Meta,
+    /// What was compared (sentences or passages), with texts and vectors:
+    /// `report` clusters the same sentences into themes.
+    pub units: Vec<Unit>,
+    pub unit_texts: Vec<String>,
+    pub unit_vectors: Vec<f32>,
+    pub dim: usize,
 }
 
 /// Overlaps as `motif overlaps ARGS` would find them; `argv` is parsed as
@@ -289,23 +251,16 @@ fn compute(args: &OverlapsArgs) -> Result<Computed> {
             std::mem::take(&mut source.vectors),
         ),
         Granularity::Sentence => {
-            let mut units = Vec::new();
-            let mut texts = Vec::new();
-            for (i, p) in source.passages.iter().enumerate() {
-                let spans = passage_sentences(p);
-                if spans.len() == 1 && spans[0] == (p.start, p.end) {
-                    sv.insert(&p.text, &source.vectors[i * dim..(i + 1) * dim]);
-                }
-                for (s, e) in spans {
-                    units.push(Unit { doc: p.doc, passage: i, start: s, end: e });
-                    texts.push(p.slice((s, e)).to_string());
-                }
-            }
-            let refs: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-            let embedder = source.embedder()?;
-            sv.embed_missing(embedder, &refs)?;
-            let rows: Vec<f32> = refs.iter().flat_map(|t| sv.get(t).to_vec()).collect();
-            (units, texts, rows)
+            let spans: Vec<(&str, usize)> = source.passages.iter().map(|p| (p.text.as_str(), p.start)).collect();
+            let vectors = std::mem::take(&mut source.vectors);
+            let s = {
+                let model_args = &source.model_args;
+                let slot = &mut source.embedder;
+                sentence_units(&spans, &vectors, dim, &mut sv, || Ok(&*slot.get_or_insert(load_embedder(model_args)?)))?
+            };
+            source.vectors = vectors;
+            let units = (0..s.len()).map(|u| Unit { doc: source.passages[s.passage[u]].doc, passage: s.passage[u], start: s.span[u].0, end: s.span[u].1 }).collect();
+            (units, s.text, s.vectors)
         }
     };
     let rows = Rows::new(&unit_rows, dim);
@@ -373,6 +328,10 @@ fn compute(args: &OverlapsArgs) -> Result<Computed> {
         threshold: decision.threshold,
         boilerplate,
         meta,
+        units,
+        unit_texts,
+        unit_vectors: unit_rows,
+        dim,
     })
 }
 
@@ -412,7 +371,7 @@ fn align_passage_pairs(source: &mut Source, found: &Found, settings: &Settings, 
     let mut needed: Vec<String> = Vec::new();
     for &i in &involved {
         let p = &source.passages[i];
-        let s = passage_sentences(p);
+        let s = passage_sentences(&p.text, p.start);
         if s.len() == 1 && s[0] == (p.start, p.end) {
             let v = if source.vectors.is_empty() { None } else { Some(source.vectors[i * dim..(i + 1) * dim].to_vec()) };
             if let Some(v) = v {
@@ -424,7 +383,7 @@ fn align_passage_pairs(source: &mut Source, found: &Found, settings: &Settings, 
     }
     if !needed.is_empty() {
         let refs: Vec<&str> = needed.iter().map(|t| t.as_str()).collect();
-        if refs.iter().any(|t| !sv.index.contains_key(*t)) {
+        if !sv.has_all(&refs) {
             let embedder = source.embedder()?;
             sv.embed_missing(embedder, &refs)?;
         }

@@ -1,8 +1,8 @@
 //! `motif report`: the whole batch in one command. Indexes the given paths
 //! (only what changed, as `motif index` does), finds the overlapping claims
 //! (sentence level, as `motif overlaps --granularity sentence`) and the
-//! themes (as `motif themes`), and writes report.html, report.md and
-//! report.json.
+//! themes (as `motif themes`, over the same sentences and their vectors),
+//! and writes report.html, report.md and report.json.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,9 +11,11 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use motif::cluster::{Params as ClusterParams, Vectors};
-use motif::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme};
+use motif::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit};
 use motif::store::Store;
 use motif::themes::{self, Options as ThemeOptions};
+
+use crate::cmd_themes::{default_resolution, UnitKind};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -34,6 +36,12 @@ pub struct ReportArgs {
     /// Groups smaller than this are outliers, not themes.
     #[arg(long, default_value_t = 5)]
     min_size: usize,
+    /// What is grouped into themes: sentences, or whole passages.
+    #[arg(long, value_enum, default_value_t = UnitKind::Sentence)]
+    unit: UnitKind,
+    /// Modularity resolution of the themes: higher gives more, smaller themes [default: 1.0 for sentences, 0.75 for passages].
+    #[arg(long)]
+    resolution: Option<f64>,
     /// Overlap threshold (default: the calibrated one of `motif overlaps`).
     #[arg(long)]
     threshold: Option<f32>,
@@ -53,35 +61,58 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         .with_context(|| format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)"))?;
 
     let store = Store::open_read(&args.index)?;
-    let table = store.vectors()?;
-    if table.passages.len() != overlaps.passages.len() {
-        bail!("{index}: the index changed while the report was being made; run it again");
-    }
-    let texts: Vec<&str> = overlaps.passages.iter().map(|p| p.text.as_str()).collect();
-    let docs: Vec<usize> = overlaps.passages.iter().map(|p| p.doc).collect();
-    let vectors = Vectors::new(&table.data, table.dim)?;
+    let sentences = args.unit == UnitKind::Sentence;
+    // Units: the sentences `overlaps` cut and embedded, or the stored passages.
+    let (unit_passage, unit_span, unit_text, unit_vectors, dim): (Vec<usize>, Vec<(usize, usize)>, Vec<String>, Vec<f32>, usize) = if sentences {
+        (
+            overlaps.units.iter().map(|u| u.passage).collect(),
+            overlaps.units.iter().map(|u| (u.start, u.end)).collect(),
+            overlaps.unit_texts.clone(),
+            overlaps.unit_vectors.clone(),
+            overlaps.dim,
+        )
+    } else {
+        let table = store.vectors()?;
+        if table.passages.len() != overlaps.passages.len() {
+            bail!("{index}: the index changed while the report was being made; run it again");
+        }
+        let ps = &overlaps.passages;
+        ((0..ps.len()).collect(), ps.iter().map(|p| (p.start, p.end)).collect(), ps.iter().map(|p| p.text.clone()).collect(), table.data, table.dim)
+    };
+    let texts: Vec<&str> = unit_text.iter().map(String::as_str).collect();
+    let docs: Vec<usize> = unit_passage.iter().map(|&p| overlaps.passages[p].doc).collect();
+    let vectors = Vectors::new(&unit_vectors, dim)?;
     let options = ThemeOptions {
-        cluster: ClusterParams { seed: args.seed, min_size: args.min_size, ..ClusterParams::default() },
+        cluster: ClusterParams {
+            seed: args.seed,
+            min_size: args.min_size,
+            resolution: args.resolution.unwrap_or_else(|| default_resolution(sentences)),
+            ..ClusterParams::default()
+        },
         ..ThemeOptions::default()
     };
+    options.cluster.check()?;
     let found = themes::build(vectors, &texts, &docs, &options)?;
 
-    let rows: Vec<Vec<f32>> = table.data.chunks_exact(table.dim).map(<[f32]>::to_vec).collect();
+    let rows: Vec<Vec<f32>> = unit_vectors.chunks_exact(dim).map(<[f32]>::to_vec).collect();
     let xy = report::project_2d(&rows);
+    let units: Vec<ReportUnit> = (0..unit_passage.len())
+        .map(|u| ReportUnit {
+            passage: unit_passage[u],
+            start: unit_span[u].0,
+            end: unit_span[u].1,
+            text: unit_text[u].clone(),
+            theme: found.assignment[u].map(|t| found.themes[t].id),
+            x: xy[u].0,
+            y: xy[u].1,
+        })
+        .collect();
+    let passage_theme = Report::passage_themes(overlaps.passages.len(), &units);
     let passages: Vec<ReportPassage> = overlaps
         .passages
         .iter()
         .enumerate()
-        .map(|(i, p)| ReportPassage {
-            doc: p.doc,
-            passage: p.ordinal,
-            start: p.start,
-            end: p.end,
-            text: p.text.clone(),
-            theme: found.assignment[i].map(|t| found.themes[t].id),
-            x: xy[i].0,
-            y: xy[i].1,
-        })
+        .map(|(i, p)| ReportPassage { doc: p.doc, passage: p.ordinal, start: p.start, end: p.end, text: p.text.clone(), theme: passage_theme[i] })
         .collect();
     let echo_pair = |i: usize| {
         let o = &overlaps.overlaps[i];
@@ -125,7 +156,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
             label: t.label.clone(),
             keywords: t.keywords.iter().map(|k| k.term.clone()).collect(),
             size: t.size(),
-            central: t.central.iter().map(|c| c.passage).collect(),
+            central: t.central.iter().map(|c| c.unit).collect(),
             documents: t.documents.clone(),
             echo_groups: groups_of_theme.get(&t.id).cloned().unwrap_or_default(),
         })
@@ -134,15 +165,17 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         .documents
         .iter()
         .enumerate()
-        .map(|(d, id)| ReportDocument { id: id.clone(), passages: docs.iter().filter(|&&x| x == d).count() })
+        .map(|(d, id)| ReportDocument { id: id.clone(), passages: overlaps.passages.iter().filter(|p| p.doc == d).count() })
         .collect();
     let title = args.title.clone().unwrap_or_else(|| format!("Themes and overlaps in {} documents ({index})", documents.len()));
     let report = Report {
         title,
         model: store.manifest().model.clone(),
         motif_version: env!("CARGO_PKG_VERSION").to_string(),
+        unit: args.unit.name().to_string(),
         documents,
         passages,
+        units,
         themes,
         outliers: found.outliers.clone(),
         echo_groups,
@@ -160,10 +193,12 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         println!("wrote {}", path.display());
     }
     println!(
-        "{} documents, {} passages: {} themes, {} outliers, {} echo groups",
+        "{} documents, {} passages: {} themes over {} {}s ({} outliers), {} echo groups",
         report.documents.len(),
         report.passages.len(),
         report.themes.len(),
+        report.units.len(),
+        report.unit,
         report.outliers.len(),
         report.echo_groups.len()
     );

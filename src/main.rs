@@ -25,6 +25,7 @@ mod cmd_report;
 mod cmd_overlaps;
 
 mod cmd_themes;
+mod sentences;
 
 #[derive(Parser)]
 #[command(

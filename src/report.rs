@@ -1,8 +1,9 @@
-//! The batch report: one `Report` value (documents, passages with a 2-D map
-//! position, themes, echo groups of overlapping passages) and its three
-//! renderings: JSON for scripts, Markdown for terminals and git viewers, and
-//! one self-contained HTML page (no network, no server) with the passage
-//! map, the documents × themes grid, the themes and the echo groups.
+//! The batch report: one `Report` value (documents, passages, the units
+//! themes group (sentences by default) with a 2-D map position, themes,
+//! echo groups of overlapping passages) and its three renderings: JSON for
+//! scripts, Markdown for terminals and git viewers, and one self-contained
+//! HTML page (no network, no server) with the map of units, the documents ×
+//! themes grid, the themes and the echo groups.
 //!
 //! The report knows nothing of how themes or overlaps are found; the CLI
 //! fills it from `themes` and `overlaps`.
@@ -16,10 +17,14 @@ pub struct Report {
     pub title: String,
     pub model: String,
     pub motif_version: String,
+    /// What the themes group: "sentence" or "passage".
+    pub unit: String,
     pub documents: Vec<ReportDocument>,
     pub passages: Vec<ReportPassage>,
+    /// The units the themes group, in passage order.
+    pub units: Vec<ReportUnit>,
     pub themes: Vec<ReportTheme>,
-    /// Passages in no theme (indices into `passages`).
+    /// Units in no theme (indices into `units`).
     pub outliers: Vec<usize>,
     pub echo_groups: Vec<EchoGroup>,
     /// Overlapping pairs whose passages fall in two different echo groups.
@@ -44,6 +49,18 @@ pub struct ReportPassage {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// The theme most of its units fall in (ties: the lower id).
+    pub theme: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportUnit {
+    /// Index into `passages`.
+    pub passage: usize,
+    /// Byte offsets into the document.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
     pub theme: Option<usize>,
     /// Position on the map (first two principal components of the vectors).
     pub x: f32,
@@ -55,10 +72,11 @@ pub struct ReportTheme {
     pub id: usize,
     pub label: String,
     pub keywords: Vec<String>,
+    /// Units in the theme.
     pub size: usize,
-    /// Most central passages first (indices into `passages`).
+    /// Most central units first (indices into `units`).
     pub central: Vec<usize>,
-    /// (document index, passages of this theme in it).
+    /// (document index, units of this theme in it).
     pub documents: Vec<(usize, usize)>,
     /// Indices into `echo_groups` of the groups whose passages lie mostly in this theme.
     pub echo_groups: Vec<usize>,
@@ -143,21 +161,46 @@ impl Report {
         format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, passage.start, passage.end)
     }
 
+    fn unit_ref(&self, u: usize) -> String {
+        let unit = &self.units[u];
+        let passage = &self.passages[unit.passage];
+        format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, unit.start, unit.end)
+    }
+
+    /// "sentences" or "passages".
+    fn units_word(&self) -> String {
+        format!("{}s", self.unit)
+    }
+
+    /// The theme most of each passage's units fall in (ties: the lower id).
+    pub fn passage_themes(passages: usize, units: &[ReportUnit]) -> Vec<Option<usize>> {
+        let mut counts: Vec<std::collections::BTreeMap<usize, usize>> = vec![Default::default(); passages];
+        for u in units {
+            if let Some(t) = u.theme {
+                *counts[u.passage].entry(t).or_default() += 1;
+            }
+        }
+        counts.iter().map(|c| c.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t))).map(|(t, _)| *t)).collect()
+    }
+
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "# {}\n", self.title);
         let _ = writeln!(
             md,
-            "{} documents, {} passages, {} themes, {} outliers, {} echo groups. Model {}; motif {}.\n",
+            "{} documents, {} passages, {} themes over {} {} ({} outliers), {} echo groups. Model {}; motif {}.\n",
             self.documents.len(),
             self.passages.len(),
             self.themes.len(),
+            self.units.len(),
+            self.units_word(),
             self.outliers.len(),
             self.echo_groups.len(),
             self.model,
             self.motif_version
         );
         let _ = writeln!(md, "## Documents × themes\n");
+        let _ = writeln!(md, "{} of each theme in each document.\n", capitalised(&self.units_word()));
         let _ = write!(md, "| document |");
         for t in &self.themes {
             let _ = write!(md, " T{} |", t.id);
@@ -177,10 +220,10 @@ impl Report {
         }
         let _ = writeln!(md, "\n## Themes\n");
         for t in &self.themes {
-            let _ = writeln!(md, "### T{}: {} ({} passages, {} documents)\n", t.id, t.label, t.size, t.documents.len());
+            let _ = writeln!(md, "### T{}: {} ({} {}, {} documents)\n", t.id, t.label, t.size, self.units_word(), t.documents.len());
             let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
-            for &p in &t.central {
-                let _ = writeln!(md, "> {}\n> — {}\n", escape_md(&snippet(&self.passages[p].text, 300)), self.passage_ref(p));
+            for &u in &t.central {
+                let _ = writeln!(md, "> {}\n> — {}\n", escape_md(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
             }
             if !t.echo_groups.is_empty() {
                 let _ = writeln!(md, "Overlapping claims: {}\n", t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", "));
@@ -213,6 +256,11 @@ impl Report {
         let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/");
         HTML_TEMPLATE.replace("{{TITLE}}", &escape_html(&self.title)).replace("{{DATA}}", &data)
     }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn snippet(text: &str, max: usize) -> String {
@@ -259,8 +307,8 @@ blockquote{margin:8px 0;padding:4px 12px;border-left:3px solid #c6ced6;color:#33
 <body>
 <header><h1>{{TITLE}}</h1><p id="summary"></p></header>
 <main>
-<h2>Map of passages</h2>
-<div class="row"><svg id="map" width="760" height="520" role="img" aria-label="passages in two dimensions, coloured by theme"></svg><div id="legend"></div></div>
+<h2 id="maptitle">Map</h2>
+<div class="row"><svg id="map" width="760" height="520" role="img" aria-label="units in two dimensions, coloured by theme"></svg><div id="legend"></div></div>
 <h2>Documents × themes</h2>
 <div style="overflow-x:auto"><table class="grid" id="grid"></table></div>
 <h2>Themes</h2><div id="themes"></div>
@@ -275,12 +323,15 @@ const palette = ["#4e79a7","#f28e2b","#e15759","#76b7b2","#59a14f","#edc948","#b
 const colour = t => t === null ? "#c9ced3" : palette[t % palette.length];
 const el = (tag, attrs, text) => { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; };
 const ref = p => { const q = R.passages[p]; return R.documents[q.doc].id + "#" + q.passage + " [" + q.start + ".." + q.end + "]"; };
+const unitRef = u => { const x = R.units[u], q = R.passages[x.passage]; return R.documents[q.doc].id + "#" + q.passage + " [" + x.start + ".." + x.end + "]"; };
+const units = R.unit + "s";
 const themeName = id => { const t = R.themes.find(t => t.id === id); return t ? "T" + t.id + ": " + t.label : "outlier"; };
-document.getElementById("summary").textContent = R.documents.length + " documents · " + R.passages.length + " passages · " + R.themes.length + " themes · " + R.outliers.length + " outliers · " + R.echo_groups.length + " echo groups · model " + R.model + " · motif " + R.motif_version;
+document.getElementById("summary").textContent = R.documents.length + " documents · " + R.passages.length + " passages · " + R.themes.length + " themes over " + R.units.length + " " + units + " · " + R.outliers.length + " outliers · " + R.echo_groups.length + " echo groups · model " + R.model + " · motif " + R.motif_version;
+document.getElementById("maptitle").textContent = "Map of " + units + " (hover for the text)";
 
 // Map
 const svg = document.getElementById("map"), NS = "http://www.w3.org/2000/svg", W = 760, H = 520, pad = 24, tip = document.getElementById("tip");
-R.passages.forEach((p, i) => {
+R.units.forEach((p, i) => {
   const c = document.createElementNS(NS, "circle");
   c.setAttribute("cx", (pad + (p.x + 1) / 2 * (W - 2 * pad)).toFixed(1));
   c.setAttribute("cy", (pad + (1 - (p.y + 1) / 2) * (H - 2 * pad)).toFixed(1));
@@ -288,7 +339,7 @@ R.passages.forEach((p, i) => {
   c.setAttribute("fill", colour(p.theme));
   c.addEventListener("mousemove", ev => {
     tip.style.display = "block"; tip.style.left = (ev.clientX + 14) + "px"; tip.style.top = (ev.clientY + 10) + "px";
-    tip.innerHTML = ""; tip.append(el("b", {}, themeName(p.theme)), el("div", {class: "ref"}, ref(i)), el("div", {}, p.text.length > 400 ? p.text.slice(0, 399) + "…" : p.text));
+    tip.innerHTML = ""; tip.append(el("b", {}, themeName(p.theme)), el("div", {class: "ref"}, unitRef(i)), el("div", {}, p.text.length > 400 ? p.text.slice(0, 399) + "…" : p.text));
   });
   c.addEventListener("mouseleave", () => { tip.style.display = "none"; });
   svg.append(c);
@@ -307,7 +358,7 @@ R.documents.forEach((d, di) => {
   const tr = el("tr"); tr.append(el("td", {class: "doc", title: d.id}, d.id));
   R.themes.forEach(t => {
     const hit = t.documents.find(x => x[0] === di), n = hit ? hit[1] : 0;
-    const td = el("td", {class: "cell", title: d.id + " · T" + t.id + ": " + n + " passages"}, n ? String(n) : "");
+    const td = el("td", {class: "cell", title: d.id + " · T" + t.id + ": " + n + " " + units}, n ? String(n) : "");
     if (n) td.style.background = "rgba(78,121,167," + (0.15 + 0.75 * n / most).toFixed(2) + ")";
     tr.append(td);
   });
@@ -318,10 +369,10 @@ R.documents.forEach((d, di) => {
 const themes = document.getElementById("themes");
 R.themes.forEach(t => {
   const box = el("div", {class: "theme"});
-  const h = el("h3", {}, ""); h.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " — " + t.size + " passages in " + t.documents.length + " documents"));
+  const h = el("h3", {}, ""); h.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " — " + t.size + " " + units + " in " + t.documents.length + " documents"));
   box.append(h);
   const kws = el("div"); t.keywords.forEach(k => kws.append(el("span", {class: "kw"}, k))); box.append(kws);
-  t.central.forEach(p => { const q = el("blockquote", {}, R.passages[p].text); q.append(el("div", {class: "ref"}, ref(p))); box.append(q); });
+  t.central.forEach(u => { const q = el("blockquote", {}, R.units[u].text); q.append(el("div", {class: "ref"}, unitRef(u))); box.append(q); });
   if (t.echo_groups.length) box.append(el("p", {}, "Overlapping claims in this theme: " + t.echo_groups.map(g => "E" + g + " “" + R.echo_groups[g].claim + "”").join("; ")));
   themes.append(box);
 });
@@ -350,23 +401,19 @@ mod tests {
 
     fn sample() -> Report {
         let passages = (0..4)
-            .map(|i| ReportPassage {
-                doc: i % 2,
-                passage: i / 2,
-                start: 0,
-                end: 5,
-                text: format!("text </script> {i}"),
-                theme: if i < 3 { Some(0) } else { None },
-                x: 0.0,
-                y: 0.0,
-            })
+            .map(|i| ReportPassage { doc: i % 2, passage: i / 2, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None } })
+            .collect();
+        let units = (0..4)
+            .map(|i| ReportUnit { passage: i, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None }, x: 0.0, y: 0.0 })
             .collect();
         Report {
             title: "t".into(),
             model: "m".into(),
             motif_version: "0".into(),
+            unit: "sentence".into(),
             documents: vec![ReportDocument { id: "a.txt".into(), passages: 2 }, ReportDocument { id: "b|c.txt".into(), passages: 2 }],
             passages,
+            units,
             themes: vec![ReportTheme {
                 id: 0,
                 label: "troops deployment".into(),
@@ -399,10 +446,18 @@ mod tests {
     fn markdown_has_grid_themes_and_groups() {
         let md = sample().to_markdown();
         assert!(md.contains("| b\\|c.txt | 1 |"), "{md}");
-        assert!(md.contains("### T0: troops deployment (3 passages, 2 documents)"));
+        assert!(md.contains("### T0: troops deployment (3 sentences, 2 documents)"), "{md}");
+        assert!(md.contains("themes over 4 sentences (1 outliers)"), "{md}");
         assert!(md.contains("### E0: 2 passages in 2 documents"));
         assert!(md.contains("Pairs between two groups:"), "{md}");
         assert!(md.contains("paraphrase 0.650"), "{md}");
+    }
+
+    #[test]
+    fn a_passage_takes_the_theme_of_most_of_its_units() {
+        let unit = |passage: usize, theme: Option<usize>| ReportUnit { passage, start: 0, end: 1, text: String::new(), theme, x: 0.0, y: 0.0 };
+        let units = [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
+        assert_eq!(Report::passage_themes(4, &units), vec![Some(2), Some(1), None, None]);
     }
 
     #[test]

@@ -1,14 +1,21 @@
-//! Themes: groups of passages that recur across a corpus, each with an id,
-//! its size, keywords and a short label, its most central passages and the
-//! documents it appears in (with a passage count for each).
+//! Themes: groups of units (sentences or passages) that recur across a
+//! corpus, each with an id, its size, keywords and a short label, its most
+//! central units and the documents it appears in (with a unit count for
+//! each).
 //!
-//! Built from passage vectors, texts and the document of each passage; the
-//! grouping is `cluster`'s, the keywords `keywords`'s. Passages that belong
-//! to no theme are outliers, listed as such; `reassign_outliers` attaches
-//! each to the theme whose centroid is closest instead. Everything is
-//! ordered by fixed rules (size, then position), so the same input and seed
-//! always give the same themes.
+//! Built from unit vectors, texts and the document of each unit; the
+//! grouping is `cluster`'s, the keywords `keywords`'s. Units that belong to
+//! no theme are outliers, listed as such; `reassign_outliers` attaches each
+//! to the theme whose centroid is closest instead. Everything is ordered by
+//! fixed rules (size, then position), so the same input and seed always
+//! give the same themes.
+//!
+//! What a unit is, is the caller's choice: `motif themes` clusters
+//! sentences by default, because a paragraph often makes several points
+//! (on the seeds, one paragraph goes from what North Korea gains to how
+//! South Korea answers) and a paragraph-level theme then blends them.
 
+use crate::align;
 use crate::cluster::{self, ClusterError, Clustering, Params, Vectors};
 use crate::keywords::{self, Keyword, StopWords};
 
@@ -26,11 +33,15 @@ pub struct Options {
     pub cluster: Params,
     /// Keywords per theme.
     pub keywords: usize,
-    /// Central passages shown per theme.
+    /// Central units shown per theme.
     pub central: usize,
     /// Attach every outlier to its nearest theme.
     pub reassign_outliers: bool,
     pub stop_words: StopWords,
+    /// Units with fewer content words ("img", "Source link", a bare
+    /// date) say nothing to group by: they are outliers without being
+    /// clustered, so they cannot pull a theme together.
+    pub min_content_words: usize,
 }
 
 impl Default for Options {
@@ -41,27 +52,28 @@ impl Default for Options {
             central: 3,
             reassign_outliers: false,
             stop_words: StopWords::default(),
+            min_content_words: 3,
         }
     }
 }
 
-/// A passage near its theme's centre, with its cosine to the centroid.
+/// A unit near its theme's centre, with its cosine to the centroid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Central {
-    pub passage: usize,
+    pub unit: usize,
     pub score: f32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
     pub id: usize,
-    /// Passages in the theme, in corpus order.
+    /// Units in the theme, in corpus order.
     pub members: Vec<usize>,
     pub keywords: Vec<Keyword>,
     pub label: String,
-    /// Most central passages first.
+    /// Most central units first.
     pub central: Vec<Central>,
-    /// (document, passages in the theme), most passages first, then document order.
+    /// (document, units in the theme), most units first, then document order.
     pub documents: Vec<(usize, usize)>,
 }
 
@@ -74,11 +86,11 @@ impl Theme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Themes {
     pub themes: Vec<Theme>,
-    /// Passages in no theme (empty after reassignment).
+    /// Units in no theme (empty after reassignment).
     pub outliers: Vec<usize>,
     /// Outliers that were attached to their nearest theme.
     pub reassigned: usize,
-    /// Each passage's theme.
+    /// Each unit's theme.
     pub assignment: Vec<Option<usize>>,
 }
 
@@ -94,13 +106,24 @@ pub fn centroid(v: Vectors, rows: &[usize]) -> Vec<f32> {
     c.iter().map(|x| if norm > 0.0 { (x / norm) as f32 } else { 0.0 }).collect()
 }
 
-/// Clusters the passages and describes each group. `docs[i]` is passage
-/// i's document (any numbering).
+/// Clusters the units and describes each group. `docs[i]` is unit i's
+/// document (any numbering).
 pub fn build(v: Vectors, texts: &[&str], docs: &[usize], opts: &Options) -> Result<Themes, ThemeError> {
     if texts.len() != v.len() || docs.len() != v.len() {
         return Err(ThemeError::Mismatch { vectors: v.len(), texts: texts.len(), docs: docs.len() });
     }
-    let clustering = cluster::cluster(v, &opts.cluster)?;
+    let kept: Vec<usize> = (0..texts.len()).filter(|&i| align::content_words(texts[i]) >= opts.min_content_words).collect();
+    let clustering = if kept.len() == texts.len() {
+        cluster::cluster(v, &opts.cluster)?
+    } else {
+        let rows: Vec<f32> = kept.iter().flat_map(|&i| v.row(i).iter().copied()).collect();
+        let part = cluster::cluster(Vectors::new(&rows, v.dim)?, &opts.cluster)?;
+        let mut labels = vec![None; texts.len()];
+        for (&i, l) in kept.iter().zip(&part.labels) {
+            labels[i] = *l;
+        }
+        Clustering { labels, groups: part.groups }
+    };
     Ok(describe(v, texts, docs, &clustering, opts))
 }
 
@@ -133,8 +156,8 @@ pub fn describe(v: Vectors, texts: &[&str], docs: &[usize], clustering: &Cluster
         .enumerate()
         .map(|(id, ((members, keywords), c))| {
             let mut central: Vec<Central> =
-                members.iter().map(|&p| Central { passage: p, score: cluster::dot(&c, v.row(p)) }).collect();
-            central.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.passage.cmp(&b.passage)));
+                members.iter().map(|&p| Central { unit: p, score: cluster::dot(&c, v.row(p)) }).collect();
+            central.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
             central.truncate(opts.central);
             let mut counts: Vec<(usize, usize)> = Vec::new();
             for &p in &members {
@@ -232,6 +255,22 @@ mod tests {
         assert!(t.outliers.is_empty());
         assert_eq!(t.reassigned, 1);
         assert_eq!(t.themes.iter().map(Theme::size).sum::<usize>(), 25);
+    }
+
+    #[test]
+    fn units_without_content_words_are_outliers() {
+        let (data, mut texts, docs) = corpus();
+        // Same vectors, but two troop passages now say nothing.
+        texts[0] = "img".into();
+        texts[2] = "Source link".into();
+        let v = Vectors::new(&data, 8).unwrap();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let opts = Options { cluster: Params { k: 8, min_size: 3, ..Params::default() }, ..Options::default() };
+        let t = build(v, &refs, &docs, &opts).unwrap();
+        assert_eq!(t.outliers, vec![0, 2, 24], "{t:?}");
+        assert_eq!(t.themes.iter().map(Theme::size).sum::<usize>(), 22);
+        let t = build(v, &refs, &docs, &Options { min_content_words: 0, ..opts }).unwrap();
+        assert_eq!(t.outliers, vec![24]);
     }
 
     #[test]

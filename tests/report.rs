@@ -24,7 +24,14 @@ fn report_on_seeds_writes_html_markdown_and_json() {
 
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
     let passages = json["passages"].as_array().unwrap().len();
+    let units = json["units"].as_array().unwrap();
     let themes = json["themes"].as_array().unwrap();
+    assert_eq!(json["unit"], "sentence");
+    assert!(units.len() > passages, "{} sentences in {passages} passages", units.len());
+    for u in units {
+        let p = &json["passages"][u["passage"].as_u64().unwrap() as usize];
+        assert!(p["start"].as_u64() <= u["start"].as_u64() && u["end"].as_u64() <= p["end"].as_u64(), "a sentence lies inside its passage: {u}");
+    }
     assert_eq!(json["documents"].as_array().unwrap().len(), 5);
     assert!(passages > 50, "{passages} passages");
     assert!(themes.len() >= 3, "{} themes", themes.len());
@@ -37,6 +44,13 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     assert_eq!(inside + between, found["pairs"].as_array().unwrap().len(), "{inside} in groups, {between} between");
     let spanning = themes.iter().filter(|t| t["documents"].as_array().unwrap().len() >= 3).count();
     assert!(spanning >= 3, "{spanning} themes span three or more documents");
+    // The report's themes are `motif themes`' on the same index and seed.
+    let out = run_ok(motif().current_dir(work.path()).args(["themes", "--json", "--index", ".motif"]));
+    let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = |ts: &serde_json::Value| -> Vec<(String, u64)> {
+        ts.as_array().unwrap().iter().map(|t| (t["label"].as_str().unwrap().to_string(), t["size"].as_u64().unwrap())).collect()
+    };
+    assert_eq!(summary(&json["themes"]), summary(&alone["themes"]));
 
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(md.contains("## Documents × themes") && md.contains("## Echo groups"));
@@ -68,7 +82,7 @@ fn report_on_seeds_writes_html_markdown_and_json() {
         .expect("chromium runs");
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(dom.matches("<circle").count(), passages, "one point per passage on the map");
+    assert_eq!(dom.matches("<circle").count(), units.len(), "one point per sentence on the map");
     let docs = 5;
     assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");
 }

@@ -1,8 +1,9 @@
 //! End-to-end tests of `motif themes` and `motif eval themes` on the real
-//! binary: the seeds' themes, byte-identical JSON for a seed, outliers and
-//! their reassignment, forced theme counts, stop words, the labelled
-//! evaluation (on a BBC subset in CI; the full set is `#[ignore]`d), and
-//! clear errors on bad input.
+//! binary: the seeds' themes (troops, what North Korea gains, South Korea
+//! and its allies), byte-identical JSON for a seed, sentence and passage
+//! units, outliers and their reassignment, forced theme counts, stop words,
+//! the labelled evaluation (on a BBC subset in CI; the full set is
+//! `#[ignore]`d), and clear errors on bad input.
 
 mod common;
 
@@ -44,10 +45,12 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
     let (second, _) = themes_json(&index, &[]);
     assert_eq!(first, second, "same index and seed must give byte-identical JSON");
 
-    let passages = t["passages"].as_u64().unwrap() as usize;
+    assert_eq!(t["unit"], "sentence");
+    let units = t["units"].as_u64().unwrap() as usize;
+    assert!(units > t["passages"].as_u64().unwrap() as usize, "the seeds' paragraphs hold several sentences each");
     let themes = t["themes"].as_array().unwrap();
     let mut members = t["outliers"].as_u64().unwrap() as usize;
-    assert_eq!(t["outlier_passages"].as_array().unwrap().len(), members);
+    assert_eq!(t["outlier_units"].as_array().unwrap().len(), members);
     for (i, th) in themes.iter().enumerate() {
         assert_eq!(th["id"].as_u64().unwrap() as usize, i);
         let size = th["size"].as_u64().unwrap() as usize;
@@ -63,29 +66,29 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
             assert!(!c["text"].as_str().unwrap().is_empty());
         }
         let docs = th["documents"].as_array().unwrap();
-        assert_eq!(docs.iter().map(|d| d["passages"].as_u64().unwrap() as usize).sum::<usize>(), size);
+        assert_eq!(docs.iter().map(|d| d["units"].as_u64().unwrap() as usize).sum::<usize>(), size);
     }
-    assert_eq!(members, passages, "every passage is in one theme or an outlier");
-    // Each theme lists its passages; with the outliers they cover every passage once.
+    assert_eq!(members, units, "every sentence is in one theme or an outlier");
+    // Each theme lists its sentences; with the outliers they cover every sentence once.
     let mut listed: Vec<(String, u64)> = themes
         .iter()
         .flat_map(|th| th["members"].as_array().unwrap().iter())
-        .chain(t["outlier_passages"].as_array().unwrap().iter())
-        .map(|m| (m["doc"].as_str().unwrap().to_string(), m["passage"].as_u64().unwrap()))
+        .chain(t["outlier_units"].as_array().unwrap().iter())
+        .map(|m| (m["doc"].as_str().unwrap().to_string(), m["start"].as_u64().unwrap()))
         .collect();
     for th in themes {
         assert_eq!(th["members"].as_array().unwrap().len() as u64, th["size"].as_u64().unwrap());
     }
     listed.sort();
     listed.dedup();
-    assert_eq!(listed.len(), passages, "theme members and outliers cover each passage once");
+    assert_eq!(listed.len(), units, "theme members and outliers cover each sentence once");
 
     // The seeds are five articles on one event: themes recur across them.
     let spanning: Vec<&serde_json::Value> =
         themes.iter().filter(|th| th["documents"].as_array().unwrap().len() >= 3).collect();
     assert!(spanning.len() >= 3, "themes spanning 3+ documents: {}\n{t:#}", spanning.len());
     let words: Vec<String> = spanning.iter().flat_map(|th| keywords(th)).collect();
-    assert!(words.iter().any(|w| w.contains("troops")), "{words:?}");
+    assert!(words.iter().any(|w| w.contains("troops") || w.contains("soldiers") || w.contains("deployed")), "{words:?}");
     assert!(words.iter().any(|w| w == "south korea" || w == "south korean"), "{words:?}");
 
     // Another seed is as valid a run, and deterministic too.
@@ -96,7 +99,63 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
     // Text output names themes, documents and outliers.
     let out = run_ok(motif().args(["themes", "--index", &index]));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("theme 0") && text.contains("documents:") && text.contains("passages from 5 documents"), "{text}");
+    assert!(text.contains("theme 0") && text.contains("documents:") && text.contains("sentences of 79 passages from 5 documents"), "{text}");
+
+    // Whole passages are still a choice.
+    let (_, p) = themes_json(&index, &["--unit", "passage"]);
+    assert_eq!(p["unit"], "passage");
+    assert_eq!(p["units"], p["passages"]);
+    assert_eq!(p["settings"]["resolution"], 0.75);
+    assert!(p["themes"].as_array().unwrap().len() >= 2, "{p:#}");
+}
+
+/// The sentence a theme member covers, read from the seed file.
+fn member_text(seeds: &std::path::Path, m: &serde_json::Value) -> String {
+    let name = std::path::Path::new(m["doc"].as_str().unwrap()).file_name().unwrap().to_owned();
+    let text = std::fs::read(seeds.join(name)).unwrap();
+    String::from_utf8_lossy(&text[m["start"].as_u64().unwrap() as usize..m["end"].as_u64().unwrap() as usize]).into_owned()
+}
+
+/// The three themes, by sentences a reader would file under each:
+/// the troop numbers, what North Korea gains, and how South Korea and its
+/// allies respond, each its own theme over three or more of the articles.
+#[test]
+fn seeds_themes_separate_troops_gains_and_south_korea() {
+    let Some(seeds) = seeds() else { return };
+    let Some((_dir, index)) = seeds_index() else { return };
+    let (_, t) = themes_json(&index, &[]);
+    let themes = t["themes"].as_array().unwrap();
+    // Theme id of every marker sentence found in a theme.
+    let theme_of = |needle: &str| -> Option<u64> {
+        themes.iter().find_map(|th| {
+            th["members"].as_array().unwrap().iter().any(|m| member_text(&seeds, m).contains(needle)).then(|| th["id"].as_u64().unwrap())
+        })
+    };
+    let majority = |needles: &[&str]| -> (u64, usize) {
+        let ids: Vec<u64> = needles.iter().filter_map(|n| theme_of(n)).collect();
+        let best = ids.iter().copied().max_by_key(|id| (ids.iter().filter(|x| *x == id).count(), std::cmp::Reverse(*id))).expect("markers in themes");
+        (best, ids.iter().filter(|&&x| x == best).count())
+    };
+    let spans = |id: u64| themes[id as usize]["documents"].as_array().unwrap().len();
+
+    let (troops, n) = majority(&["up to 10,000 troops deployed", "The USA has confirmed that 3,000", "estimates suggest approximately 3,000"]);
+    assert_eq!(n, 3, "the three troop estimates in one theme\n{t:#}");
+    let (gains, n) = majority(&[
+        "strategic benefits outweigh the costs",
+        "stands to gain economically",
+        "can benefit from helping Russia",
+        "this engagement has several advantages",
+        "expectations of increased military and economic aid",
+    ]);
+    assert!(n >= 4, "what North Korea gains: {n} of 5 sentences in theme {gains}\n{t:#}");
+    let south_korea = theme_of("South Korea is likely to deepen its ties with the US-led Indo-Pacific alliance").expect("in a theme");
+    let keywords = keywords(&themes[south_korea as usize]);
+    assert!(keywords.iter().any(|k| k.contains("south korea") || k.contains("pacific")), "{keywords:?}");
+
+    assert!(troops != gains && gains != south_korea && troops != south_korea, "troops {troops}, gains {gains}, South Korea {south_korea}\n{t:#}");
+    for id in [troops, gains, south_korea] {
+        assert!(spans(id) >= 3, "theme {id} spans {} documents", spans(id));
+    }
 }
 
 #[test]
@@ -105,7 +164,7 @@ fn outliers_reassigned_forced_counts_and_stop_words() {
     let (_, t) = themes_json(&index, &["--reassign-outliers"]);
     assert_eq!(t["outliers"], 0);
     let total: u64 = t["themes"].as_array().unwrap().iter().map(|th| th["size"].as_u64().unwrap()).sum();
-    assert_eq!(total, t["passages"].as_u64().unwrap());
+    assert_eq!(total, t["units"].as_u64().unwrap());
 
     let (_, t) = themes_json(&index, &["--themes", "2"]);
     assert_eq!(t["themes"].as_array().unwrap().len(), 2);

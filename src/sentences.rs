@@ -1,0 +1,112 @@
+//! Sentences as units: the sentences of stored passages, with byte offsets
+//! into their documents and a vector each. `overlaps --granularity
+//! sentence`, `themes` (whose default unit is the sentence) and `report`
+//! share this, so a sentence is cut and embedded the same way everywhere.
+//!
+//! A passage that is a single sentence keeps the vector it already has;
+//! the other sentences are embedded with the index's model, each distinct
+//! text once.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use motif::embed::Embedder;
+use motif::split;
+
+/// Embeds texts once each, remembering their vectors.
+pub(crate) struct SentenceVectors {
+    index: HashMap<String, usize>,
+    data: Vec<f32>,
+    dim: usize,
+}
+
+impl SentenceVectors {
+    pub(crate) fn new(dim: usize) -> Self {
+        SentenceVectors { index: HashMap::new(), data: Vec::new(), dim }
+    }
+
+    /// Adds a vector known already (a passage that is one sentence).
+    pub(crate) fn insert(&mut self, text: &str, v: &[f32]) {
+        if !self.index.contains_key(text) {
+            self.index.insert(text.to_string(), self.data.len() / self.dim);
+            self.data.extend_from_slice(v);
+        }
+    }
+
+    pub(crate) fn has_all(&self, texts: &[&str]) -> bool {
+        texts.iter().all(|t| self.index.contains_key(*t))
+    }
+
+    pub(crate) fn embed_missing(&mut self, embedder: &Embedder, texts: &[&str]) -> Result<()> {
+        let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.index.contains_key(*t)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let vectors = crate::embed_passages(embedder, &missing)?;
+        for (t, v) in missing.iter().zip(&vectors) {
+            self.insert(t, v);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get(&self, text: &str) -> &[f32] {
+        let i = self.index[text];
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// Sentence ranges of a passage whose text starts at byte `start` of its
+/// document, in document offsets.
+pub(crate) fn passage_sentences(text: &str, start: usize) -> Vec<(usize, usize)> {
+    split::sentences(text, 0..text.len()).into_iter().map(|r| (start + r.start, start + r.end)).collect()
+}
+
+/// The sentences of a list of passages, in passage order.
+pub(crate) struct SentenceUnits {
+    /// Index of the passage holding each sentence.
+    pub passage: Vec<usize>,
+    /// Byte offsets into the document.
+    pub span: Vec<(usize, usize)>,
+    pub text: Vec<String>,
+    /// Row-major, one unit vector per sentence.
+    pub vectors: Vec<f32>,
+}
+
+impl SentenceUnits {
+    pub(crate) fn len(&self) -> usize {
+        self.passage.len()
+    }
+}
+
+/// Cuts passages (`(text, start)` each, with their vectors in
+/// `passage_vectors`, or none) into sentences and gives every sentence a
+/// vector. `embedder` is asked for only when some sentence needs embedding.
+pub(crate) fn sentence_units<'e>(
+    passages: &[(&str, usize)],
+    passage_vectors: &[f32],
+    dim: usize,
+    sv: &mut SentenceVectors,
+    embedder: impl FnOnce() -> Result<&'e Embedder>,
+) -> Result<SentenceUnits> {
+    let mut units = SentenceUnits { passage: Vec::new(), span: Vec::new(), text: Vec::new(), vectors: Vec::new() };
+    for (i, &(text, start)) in passages.iter().enumerate() {
+        let spans = passage_sentences(text, start);
+        if spans.len() == 1 && spans[0] == (start, start + text.len()) && passage_vectors.len() >= (i + 1) * dim {
+            sv.insert(text, &passage_vectors[i * dim..(i + 1) * dim]);
+        }
+        for (s, e) in spans {
+            units.passage.push(i);
+            units.span.push((s, e));
+            units.text.push(text[s - start..e - start].to_string());
+        }
+    }
+    let refs: Vec<&str> = units.text.iter().map(String::as_str).collect();
+    if !sv.has_all(&refs) {
+        sv.embed_missing(embedder()?, &refs)?;
+    }
+    units.vectors = refs.iter().flat_map(|t| sv.get(t).to_vec()).collect();
+    Ok(units)
+}
