@@ -37,7 +37,7 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 5)]
     min_size: usize,
     /// What is grouped into themes: sentences, or whole passages.
-    #[arg(long, value_enum, default_value_t = UnitKind::Sentence)]
+    #[arg(long, value_enum, default_value_t = UnitKind::Auto)]
     unit: UnitKind,
     /// Modularity resolution of the themes: higher gives more, smaller themes [default: 1.0 for sentences, 0.75 for passages].
     #[arg(long)]
@@ -45,6 +45,15 @@ pub struct ReportArgs {
     /// Overlap threshold (default: the calibrated one of `motif overlaps`).
     #[arg(long)]
     threshold: Option<f32>,
+}
+
+/// What the themes group: each unit's passage, byte span and text, and the vectors.
+struct ThemeUnits {
+    passage: Vec<usize>,
+    span: Vec<(usize, usize)>,
+    text: Vec<String>,
+    vectors: Vec<f32>,
+    dim: usize,
 }
 
 pub fn cmd_report(args: ReportArgs) -> Result<()> {
@@ -61,23 +70,30 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         .with_context(|| format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)"))?;
 
     let store = Store::open_read(&args.index)?;
-    let sentences = args.unit == UnitKind::Sentence;
+    let unit = args.unit.resolve(overlaps.units.len(), overlaps.passages.len());
+    let sentences = unit == UnitKind::Sentence;
     // Units: the sentences `overlaps` cut and embedded, or the stored passages.
-    let (unit_passage, unit_span, unit_text, unit_vectors, dim): (Vec<usize>, Vec<(usize, usize)>, Vec<String>, Vec<f32>, usize) = if sentences {
-        (
-            overlaps.units.iter().map(|u| u.passage).collect(),
-            overlaps.units.iter().map(|u| (u.start, u.end)).collect(),
-            overlaps.unit_texts.clone(),
-            overlaps.unit_vectors.clone(),
-            overlaps.dim,
-        )
+    let ThemeUnits { passage: unit_passage, span: unit_span, text: unit_text, vectors: unit_vectors, dim } = if sentences {
+        ThemeUnits {
+            passage: overlaps.units.iter().map(|u| u.passage).collect(),
+            span: overlaps.units.iter().map(|u| (u.start, u.end)).collect(),
+            text: overlaps.unit_texts.clone(),
+            vectors: overlaps.unit_vectors.clone(),
+            dim: overlaps.dim,
+        }
     } else {
         let table = store.vectors()?;
         if table.passages.len() != overlaps.passages.len() {
             bail!("{index}: the index changed while the report was being made; run it again");
         }
         let ps = &overlaps.passages;
-        ((0..ps.len()).collect(), ps.iter().map(|p| (p.start, p.end)).collect(), ps.iter().map(|p| p.text.clone()).collect(), table.data, table.dim)
+        ThemeUnits {
+            passage: (0..ps.len()).collect(),
+            span: ps.iter().map(|p| (p.start, p.end)).collect(),
+            text: ps.iter().map(|p| p.text.clone()).collect(),
+            vectors: table.data,
+            dim: table.dim,
+        }
     };
     let texts: Vec<&str> = unit_text.iter().map(String::as_str).collect();
     let docs: Vec<usize> = unit_passage.iter().map(|&p| overlaps.passages[p].doc).collect();
@@ -172,7 +188,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         title,
         model: store.manifest().model.clone(),
         motif_version: env!("CARGO_PKG_VERSION").to_string(),
-        unit: args.unit.name().to_string(),
+        unit: unit.name().to_string(),
         documents,
         passages,
         units,

@@ -18,6 +18,7 @@ use motif::cluster::{Params, Vectors};
 use motif::embed::Embedder;
 use motif::eval_cluster;
 use motif::keywords::StopWords;
+use motif::split;
 use motif::store::Store;
 use motif::themes::{self, Options, Themes};
 
@@ -59,11 +60,12 @@ pub struct ThemeArgs {
 /// The default resolution for a kind of unit. Whole articles: 0.75, chosen
 /// on BBC News (NMI 0.815; 1.0 gives 8 themes and NMI 0.73-0.76 by seed).
 /// Sentences: 1.0. A sentence carries one point, and at 0.75 the seeds'
-/// sentences fall into four broad themes, one of them blending what North
-/// Korea gains with how South Korea answers; at 1.0 those come apart (and
-/// stay apart for every seed tried), while on BBC's sentences the themes'
-/// purity against the five topics holds (homogeneity 0.647 at 0.75, 0.654
-/// at 1.0) as they go from 8 to 11.
+/// sentences fall into four or five broad themes, one of them blending
+/// what North Korea gains with how South Korea answers; at 1.0 those come
+/// apart. On every 10th BBC article's sentences (4,463, `eval themes
+/// --level sentence`) the themes' purity against the five topics holds at
+/// 1.0 and drops beyond: homogeneity 0.630 at 0.75 (7 themes), 0.627 at
+/// 1.0 (12), 0.611 at 1.25 (16).
 pub fn default_resolution(sentences: bool) -> f64 {
     if sentences {
         1.0
@@ -119,15 +121,39 @@ impl ThemeArgs {
 /// What `motif themes` groups.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UnitKind {
+    /// Sentences, unless the corpus has more than 100,000 of them: then whole passages.
+    Auto,
     /// Each sentence of each passage (a paragraph can make several points).
     Sentence,
     /// Whole passages as the index stores them (faster on large corpora: no sentence embedding).
     Passage,
 }
 
+/// Above this many sentences `--unit auto` clusters passages: the exact
+/// k-NN graph costs the square of the count, and 100,000 units take about
+/// three minutes on 2 cores (`benches/cluster.rs`); the 340,000 sentences
+/// of 100,000 paragraphs would take over half an hour.
+pub const AUTO_MAX_SENTENCES: usize = 100_000;
+
 impl UnitKind {
+    /// The unit for a corpus of `sentences` sentences in `passages` passages.
+    pub fn resolve(self, sentences: usize, passages: usize) -> UnitKind {
+        match self {
+            UnitKind::Auto if sentences > AUTO_MAX_SENTENCES => {
+                eprintln!(
+                    "motif: {sentences} sentences, more than {AUTO_MAX_SENTENCES}: themes group the {passages} passages instead \
+(clustering grows with the square of the count; --unit sentence forces sentences)"
+                );
+                UnitKind::Passage
+            }
+            UnitKind::Auto => UnitKind::Sentence,
+            other => other,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
+            UnitKind::Auto => "auto",
             UnitKind::Sentence => "sentence",
             UnitKind::Passage => "passage",
         }
@@ -135,6 +161,7 @@ impl UnitKind {
 
     pub fn plural(self) -> &'static str {
         match self {
+            UnitKind::Auto => "units",
             UnitKind::Sentence => "sentences",
             UnitKind::Passage => "passages",
         }
@@ -149,7 +176,7 @@ pub struct ThemesArgs {
     #[arg(long)]
     index: Option<PathBuf>,
     /// What is grouped into themes: sentences, or whole passages.
-    #[arg(long, value_enum, default_value_t = UnitKind::Sentence)]
+    #[arg(long, value_enum, default_value_t = UnitKind::Auto)]
     unit: UnitKind,
     #[command(flatten)]
     theme: ThemeArgs,
@@ -195,6 +222,12 @@ struct Units {
 impl Passages {
     /// Takes the passages' vectors (sentences reuse those of one-sentence passages).
     fn units(&mut self, kind: UnitKind) -> Result<Units> {
+        let kind = if kind == UnitKind::Auto {
+            let sentences = self.text.iter().map(|t| split::sentences(t, 0..t.len()).len()).sum();
+            kind.resolve(sentences, self.text.len())
+        } else {
+            kind
+        };
         let vectors = std::mem::take(&mut self.vectors);
         if kind == UnitKind::Passage {
             return Ok(Units { kind, passage: (0..self.text.len()).collect(), span: self.span.clone(), text: self.text.clone(), vectors });
@@ -213,8 +246,7 @@ impl Passages {
 }
 
 pub fn cmd_themes(args: ThemesArgs) -> Result<()> {
-    let sentences = args.unit == UnitKind::Sentence;
-    let opts = args.theme.options(sentences)?;
+    args.theme.options(false)?; // bad settings stop the run before anything is read
     let mut passages = if args.paths.is_empty() {
         let dir = args.index.clone().unwrap_or_else(|| PathBuf::from(".motif"));
         from_index(&dir, &args.model)?
@@ -229,6 +261,7 @@ pub fn cmd_themes(args: ThemesArgs) -> Result<()> {
         bail!("{}: no passages to cluster", passages.source);
     }
     let units = passages.units(args.unit)?;
+    let opts = args.theme.options(units.kind == UnitKind::Sentence)?;
     let v = Vectors::new(&units.vectors, passages.dim).with_context(|| passages.source.clone())?;
     let texts: Vec<&str> = units.text.iter().map(String::as_str).collect();
     let docs: Vec<usize> = units.passage.iter().map(|&p| passages.doc[p]).collect();
@@ -387,7 +420,8 @@ fn print_themes(out: &mut dyn Write, p: &Passages, u: &Units, t: &Themes) -> io:
     let n = u.text.len();
     let what = u.kind.plural();
     for th in &t.themes {
-        writeln!(out, "theme {}  {}  ({} {what} in {} documents)", th.id, th.label, th.size(), th.documents.len())?;
+        let docs = th.documents.len();
+        writeln!(out, "theme {}  {}  ({} {what} in {docs} document{})", th.id, th.label, th.size(), if docs == 1 { "" } else { "s" })?;
         writeln!(out, "  keywords: {}", th.keywords.iter().map(|k| k.term.as_str()).collect::<Vec<_>>().join(", "))?;
         for c in &th.central {
             let (i, q) = (c.unit, u.passage[c.unit]);
@@ -597,4 +631,17 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
     let k = args.theme.neighbors.unwrap_or_else(|| motif::cluster::auto_k(n));
     println!("clustered in {seconds:.2} s (seed {}, {k} neighbours, resolution {})", args.theme.seed, args.theme.resolution(args.level == Level::Sentence));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_sentences_up_to_the_limit_then_passages() {
+        assert!(UnitKind::Auto.resolve(AUTO_MAX_SENTENCES, 30_000) == UnitKind::Sentence);
+        assert!(UnitKind::Auto.resolve(AUTO_MAX_SENTENCES + 1, 30_000) == UnitKind::Passage);
+        assert!(UnitKind::Sentence.resolve(AUTO_MAX_SENTENCES * 3, 100_000) == UnitKind::Sentence);
+        assert!(UnitKind::Passage.resolve(10, 3) == UnitKind::Passage);
+    }
 }

@@ -81,22 +81,26 @@ Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/n
     /// The whole batch: index PATHs (when given), find overlaps and themes, write report.html, report.md and report.json.
     #[command(long_about = "The whole batch in one command: index the given paths (only new or changed documents), \
 find the claims that different documents share (echo groups) and the themes that recur, and write three files: \
-report.html (self-contained: a map of all passages coloured by theme, a documents × themes grid, each theme with \
-keywords, representative passages and its overlapping claims, and the echo groups), report.md (the same without \
-the map) and report.json (everything, for scripts). Same index and seed, same report.\n\nExamples:\n  \
-motif report seeds/ --out report/\n  motif report --index ~/notes.motif --out ~/notes-report")]
+report.html (self-contained: a map of all sentences coloured by theme, a documents × themes grid, each theme with \
+keywords, representative sentences and its overlapping claims, and the echo groups), report.md (the same without \
+the map) and report.json (everything, for scripts). Themes group sentences, as `motif themes` does; \
+--unit passage groups whole passages. Same index and seed, same report.\n\nExamples:\n  \
+motif report seeds/ --out report/\n  motif report --index ~/notes.motif --out ~/notes-report\n  \
+motif report --unit passage --resolution 0.75   # paragraph themes, for large corpora")]
     Report(cmd_report::ReportArgs),
     /// Measure speed on this machine.
     Bench(BenchArgs),
-    /// Recurring themes: clusters of passages with keywords, central passages and the documents they span.
-    #[command(long_about = "Cluster the passages of an index (or of files embedded on the spot) into themes.\n\n\
-Per theme: an id, its size, keywords (class-based TF-IDF against the rest of the corpus, English stop words out, \
-bigrams in), a label made of the top keywords, the most central passages (document, passage, byte offsets) and \
-the documents it appears in with how many passages each. Passages in no theme are outliers; \
---reassign-outliers attaches each to its nearest theme. The number of themes is found from the data \
-(community detection on the k-NN graph); --themes K forces it. Same input and seed, same output.\n\n\
+    /// Recurring themes: clusters of sentences (or passages) with keywords, central sentences and the documents they span.
+    #[command(long_about = "Cluster the sentences of an index's passages (or of files embedded on the spot) into themes.\n\n\
+Sentences, because a paragraph often makes several points; --unit passage clusters whole passages instead \
+(no sentence embedding: faster on large corpora), as the default does past 100,000 sentences. Per theme: an id, its size, keywords (class-based TF-IDF \
+against the rest of the corpus, English stop words out, bigrams in), a label made of the top keywords, the most \
+central sentences (document, passage, byte offsets) and the documents it appears in with how many sentences each. \
+Sentences in no theme, and those with fewer than three content words, are outliers; --reassign-outliers attaches \
+each to its nearest theme. The number of themes is found from the data (community detection on the k-NN graph; \
+--resolution sets how fine); --themes K forces it. Same input and seed, same output.\n\n\
 Examples:\n  motif index seeds/ && motif themes\n  motif themes --index ~/notes.motif --json > themes.json\n  \
-motif themes seeds/ --min-size 3")]
+motif themes seeds/ --min-size 3\n  motif themes --unit passage")]
     Themes(cmd_themes::ThemesArgs),
     /// Passages from different documents that say the same thing, grouped into echo groups.
     #[command(long_about = "Passages from different documents that say the same thing, strongest first, grouped into \

@@ -220,7 +220,8 @@ impl Report {
         }
         let _ = writeln!(md, "\n## Themes\n");
         for t in &self.themes {
-            let _ = writeln!(md, "### T{}: {} ({} {}, {} documents)\n", t.id, t.label, t.size, self.units_word(), t.documents.len());
+            let docs = t.documents.len();
+            let _ = writeln!(md, "### T{}: {} ({} {}, {docs} document{})\n", t.id, t.label, t.size, self.units_word(), if docs == 1 { "" } else { "s" });
             let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
             for &u in &t.central {
                 let _ = writeln!(md, "> {}\n> — {}\n", escape_md(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
@@ -369,7 +370,7 @@ R.documents.forEach((d, di) => {
 const themes = document.getElementById("themes");
 R.themes.forEach(t => {
   const box = el("div", {class: "theme"});
-  const h = el("h3", {}, ""); h.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " — " + t.size + " " + units + " in " + t.documents.length + " documents"));
+  const h = el("h3", {}, ""); h.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " — " + t.size + " " + units + " in " + t.documents.length + (t.documents.length === 1 ? " document" : " documents")));
   box.append(h);
   const kws = el("div"); t.keywords.forEach(k => kws.append(el("span", {class: "kw"}, k))); box.append(kws);
   t.central.forEach(u => { const q = el("blockquote", {}, R.units[u].text); q.append(el("div", {class: "ref"}, unitRef(u))); box.append(q); });
