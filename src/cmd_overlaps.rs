@@ -19,7 +19,7 @@ use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
 use motif::split;
 use motif::store::Store;
 
-use crate::sentences::{passage_sentences, sentence_units, SentenceVectors};
+use crate::sentences::{loaded, passage_sentences, SentenceUnits, SentenceVectors};
 use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,10 +115,7 @@ struct Source {
 
 impl Source {
     fn embedder(&mut self) -> Result<&Embedder> {
-        if self.embedder.is_none() {
-            self.embedder = Some(load_embedder(&self.model_args)?);
-        }
-        Ok(self.embedder.as_ref().expect("just loaded"))
+        loaded(&mut self.embedder, &self.model_args)
     }
 }
 
@@ -252,13 +249,8 @@ fn compute(args: &OverlapsArgs) -> Result<Computed> {
         ),
         Granularity::Sentence => {
             let spans: Vec<(&str, usize)> = source.passages.iter().map(|p| (p.text.as_str(), p.start)).collect();
-            let vectors = std::mem::take(&mut source.vectors);
-            let s = {
-                let model_args = &source.model_args;
-                let slot = &mut source.embedder;
-                sentence_units(&spans, &vectors, dim, &mut sv, || Ok(&*slot.get_or_insert(load_embedder(model_args)?)))?
-            };
-            source.vectors = vectors;
+            let mut s = SentenceUnits::split(&spans);
+            s.embed(&spans, &source.vectors, dim, &mut sv, &mut source.embedder, &source.model_args)?;
             let units = (0..s.len()).map(|u| Unit { doc: source.passages[s.passage[u]].doc, passage: s.passage[u], start: s.span[u].0, end: s.span[u].1 }).collect();
             (units, s.text, s.vectors)
         }

@@ -66,7 +66,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
     if let Some(t) = &threshold {
         argv.extend(["--threshold", t.as_str()]);
     }
-    let overlaps = crate::cmd_overlaps::compute_from_argv(&argv)
+    let mut overlaps = crate::cmd_overlaps::compute_from_argv(&argv)
         .with_context(|| format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)"))?;
 
     let store = Store::open_read(&args.index)?;
@@ -77,8 +77,8 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
         ThemeUnits {
             passage: overlaps.units.iter().map(|u| u.passage).collect(),
             span: overlaps.units.iter().map(|u| (u.start, u.end)).collect(),
-            text: overlaps.unit_texts.clone(),
-            vectors: overlaps.unit_vectors.clone(),
+            text: std::mem::take(&mut overlaps.unit_texts),
+            vectors: std::mem::take(&mut overlaps.unit_vectors),
             dim: overlaps.dim,
         }
     } else {

@@ -18,11 +18,10 @@ use motif::cluster::{Params, Vectors};
 use motif::embed::Embedder;
 use motif::eval_cluster;
 use motif::keywords::StopWords;
-use motif::split;
 use motif::store::Store;
 use motif::themes::{self, Options, Themes};
 
-use crate::sentences::{sentence_units, SentenceVectors};
+use crate::sentences::{SentenceUnits, SentenceVectors};
 use crate::{ellipsize, embed_passages, load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 /// Clustering and description settings shared by `themes` and `eval themes`.
@@ -222,25 +221,14 @@ struct Units {
 impl Passages {
     /// Takes the passages' vectors (sentences reuse those of one-sentence passages).
     fn units(&mut self, kind: UnitKind) -> Result<Units> {
-        let kind = if kind == UnitKind::Auto {
-            let sentences = self.text.iter().map(|t| split::sentences(t, 0..t.len()).len()).sum();
-            kind.resolve(sentences, self.text.len())
-        } else {
-            kind
-        };
         let vectors = std::mem::take(&mut self.vectors);
+        let spans: Vec<(&str, usize)> = self.text.iter().zip(&self.span).map(|(t, s)| (t.as_str(), s.0)).collect();
+        let mut s = SentenceUnits::split(&spans);
+        let kind = kind.resolve(s.len(), spans.len());
         if kind == UnitKind::Passage {
             return Ok(Units { kind, passage: (0..self.text.len()).collect(), span: self.span.clone(), text: self.text.clone(), vectors });
         }
-        let spans: Vec<(&str, usize)> = self.text.iter().zip(&self.span).map(|(t, s)| (t.as_str(), s.0)).collect();
-        let mut sv = SentenceVectors::new(self.dim);
-        let (model, slot) = (&self.model, &mut self.embedder);
-        let s = sentence_units(&spans, &vectors, self.dim, &mut sv, || {
-            if slot.is_none() {
-                *slot = Some(load_embedder(model)?);
-            }
-            Ok(slot.as_ref().expect("just loaded"))
-        })?;
+        s.embed(&spans, &vectors, self.dim, &mut SentenceVectors::new(self.dim), &mut self.embedder, &self.model)?;
         Ok(Units { kind, passage: s.passage, span: s.span, text: s.text, vectors: s.vectors })
     }
 }

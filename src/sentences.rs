@@ -14,6 +14,8 @@ use anyhow::Result;
 use motif::embed::Embedder;
 use motif::split;
 
+use crate::{load_embedder, ModelArgs};
+
 /// Embeds texts once each, remembering their vectors.
 pub(crate) struct SentenceVectors {
     index: HashMap<String, usize>,
@@ -71,42 +73,59 @@ pub(crate) struct SentenceUnits {
     /// Byte offsets into the document.
     pub span: Vec<(usize, usize)>,
     pub text: Vec<String>,
-    /// Row-major, one unit vector per sentence.
+    /// Row-major, one unit vector per sentence (empty until `embed`).
     pub vectors: Vec<f32>,
 }
 
 impl SentenceUnits {
+    /// Cuts passages (`(text, start)` each) into sentences, without vectors yet.
+    pub(crate) fn split(passages: &[(&str, usize)]) -> SentenceUnits {
+        let mut units = SentenceUnits { passage: Vec::new(), span: Vec::new(), text: Vec::new(), vectors: Vec::new() };
+        for (i, &(text, start)) in passages.iter().enumerate() {
+            for (s, e) in passage_sentences(text, start) {
+                units.passage.push(i);
+                units.span.push((s, e));
+                units.text.push(text[s - start..e - start].to_string());
+            }
+        }
+        units
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.passage.len()
     }
+
+    /// Gives every sentence a vector: a passage that is one sentence lends
+    /// its own (from `passage_vectors`, when given); the rest are embedded,
+    /// loading the model into `embedder` only if some sentence needs it.
+    pub(crate) fn embed(
+        &mut self,
+        passages: &[(&str, usize)],
+        passage_vectors: &[f32],
+        dim: usize,
+        sv: &mut SentenceVectors,
+        embedder: &mut Option<Embedder>,
+        model: &ModelArgs,
+    ) -> Result<()> {
+        for (u, &i) in self.passage.iter().enumerate() {
+            let (text, start) = passages[i];
+            if self.span[u] == (start, start + text.len()) && passage_vectors.len() >= (i + 1) * dim {
+                sv.insert(text, &passage_vectors[i * dim..(i + 1) * dim]);
+            }
+        }
+        let refs: Vec<&str> = self.text.iter().map(String::as_str).collect();
+        if !sv.has_all(&refs) {
+            sv.embed_missing(loaded(embedder, model)?, &refs)?;
+        }
+        self.vectors = refs.iter().flat_map(|t| sv.get(t).to_vec()).collect();
+        Ok(())
+    }
 }
 
-/// Cuts passages (`(text, start)` each, with their vectors in
-/// `passage_vectors`, or none) into sentences and gives every sentence a
-/// vector. `embedder` is asked for only when some sentence needs embedding.
-pub(crate) fn sentence_units<'e>(
-    passages: &[(&str, usize)],
-    passage_vectors: &[f32],
-    dim: usize,
-    sv: &mut SentenceVectors,
-    embedder: impl FnOnce() -> Result<&'e Embedder>,
-) -> Result<SentenceUnits> {
-    let mut units = SentenceUnits { passage: Vec::new(), span: Vec::new(), text: Vec::new(), vectors: Vec::new() };
-    for (i, &(text, start)) in passages.iter().enumerate() {
-        let spans = passage_sentences(text, start);
-        if spans.len() == 1 && spans[0] == (start, start + text.len()) && passage_vectors.len() >= (i + 1) * dim {
-            sv.insert(text, &passage_vectors[i * dim..(i + 1) * dim]);
-        }
-        for (s, e) in spans {
-            units.passage.push(i);
-            units.span.push((s, e));
-            units.text.push(text[s - start..e - start].to_string());
-        }
+/// The embedder in `slot`, loaded from `model` the first time it is needed.
+pub(crate) fn loaded<'a>(slot: &'a mut Option<Embedder>, model: &ModelArgs) -> Result<&'a Embedder> {
+    if slot.is_none() {
+        *slot = Some(load_embedder(model)?);
     }
-    let refs: Vec<&str> = units.text.iter().map(String::as_str).collect();
-    if !sv.has_all(&refs) {
-        sv.embed_missing(embedder()?, &refs)?;
-    }
-    units.vectors = refs.iter().flat_map(|t| sv.get(t).to_vec()).collect();
-    Ok(units)
+    Ok(slot.as_ref().expect("just loaded"))
 }
