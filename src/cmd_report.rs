@@ -15,7 +15,7 @@ use motif::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPas
 use motif::store::Store;
 use motif::themes::{self, Options as ThemeOptions};
 
-use crate::cmd_themes::{default_resolution, UnitKind};
+use crate::cmd_themes::{default_resolution, UnitKind, Units};
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -47,15 +47,6 @@ pub struct ReportArgs {
     threshold: Option<f32>,
 }
 
-/// What the themes group: each unit's passage, byte span and text, and the vectors.
-struct ThemeUnits {
-    passage: Vec<usize>,
-    span: Vec<(usize, usize)>,
-    text: Vec<String>,
-    vectors: Vec<f32>,
-    dim: usize,
-}
-
 pub fn cmd_report(args: ReportArgs) -> Result<()> {
     let index = args.index.display().to_string();
     if !args.paths.is_empty() {
@@ -73,27 +64,22 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
     let unit = args.unit.resolve(overlaps.units.len(), overlaps.passages.len());
     let sentences = unit == UnitKind::Sentence;
     // Units: the sentences `overlaps` cut and embedded, or the stored passages.
-    let ThemeUnits { passage: unit_passage, span: unit_span, text: unit_text, vectors: unit_vectors, dim } = if sentences {
-        ThemeUnits {
+    let (Units { passage: unit_passage, span: unit_span, text: unit_text, vectors: unit_vectors, .. }, dim) = if sentences {
+        let units = Units {
+            kind: unit,
             passage: overlaps.units.iter().map(|u| u.passage).collect(),
             span: overlaps.units.iter().map(|u| (u.start, u.end)).collect(),
             text: std::mem::take(&mut overlaps.unit_texts),
             vectors: std::mem::take(&mut overlaps.unit_vectors),
-            dim: overlaps.dim,
-        }
+        };
+        (units, overlaps.dim)
     } else {
         let table = store.vectors()?;
         if table.passages.len() != overlaps.passages.len() {
             bail!("{index}: the index changed while the report was being made; run it again");
         }
         let ps = &overlaps.passages;
-        ThemeUnits {
-            passage: (0..ps.len()).collect(),
-            span: ps.iter().map(|p| (p.start, p.end)).collect(),
-            text: ps.iter().map(|p| p.text.clone()).collect(),
-            vectors: table.data,
-            dim: table.dim,
-        }
+        (Units::whole_passages(ps.iter().map(|p| (p.start, p.end)).collect(), ps.iter().map(|p| p.text.clone()).collect(), table.data), table.dim)
     };
     let texts: Vec<&str> = unit_text.iter().map(String::as_str).collect();
     let docs: Vec<usize> = unit_passage.iter().map(|&p| overlaps.passages[p].doc).collect();

@@ -209,13 +209,27 @@ struct Passages {
 }
 
 /// What is clustered: sentences or passages, each tied to its passage.
-struct Units {
-    kind: UnitKind,
+pub(crate) struct Units {
+    pub kind: UnitKind,
     /// Index into the passages.
-    passage: Vec<usize>,
-    span: Vec<(usize, usize)>,
-    text: Vec<String>,
-    vectors: Vec<f32>,
+    pub passage: Vec<usize>,
+    /// Byte offsets into the document.
+    pub span: Vec<(usize, usize)>,
+    pub text: Vec<String>,
+    /// Row-major, one vector per unit.
+    pub vectors: Vec<f32>,
+}
+
+impl Units {
+    /// Each passage a unit of its own.
+    pub(crate) fn whole_passages(span: Vec<(usize, usize)>, text: Vec<String>, vectors: Vec<f32>) -> Units {
+        Units { kind: UnitKind::Passage, passage: (0..span.len()).collect(), span, text, vectors }
+    }
+
+    /// Sentences cut (and embedded) by `sentences`.
+    pub(crate) fn sentences(s: SentenceUnits) -> Units {
+        Units { kind: UnitKind::Sentence, passage: s.passage, span: s.span, text: s.text, vectors: s.vectors }
+    }
 }
 
 impl Passages {
@@ -226,10 +240,10 @@ impl Passages {
         let mut s = SentenceUnits::split(&spans);
         let kind = kind.resolve(s.len(), spans.len());
         if kind == UnitKind::Passage {
-            return Ok(Units { kind, passage: (0..self.text.len()).collect(), span: self.span.clone(), text: self.text.clone(), vectors });
+            return Ok(Units::whole_passages(self.span.clone(), self.text.clone(), vectors));
         }
         s.embed(&spans, &vectors, self.dim, &mut SentenceVectors::new(self.dim), &mut self.embedder, &self.model)?;
-        Ok(Units { kind, passage: s.passage, span: s.span, text: s.text, vectors: s.vectors })
+        Ok(Units::sentences(s))
     }
 }
 
