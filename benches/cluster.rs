@@ -11,33 +11,20 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use motif::cluster::{self, Params, SplitMix, Vectors};
+use motif::index::knn_graph;
+use motif::matrix::clustered_vectors;
+use motif::themes::cluster::{self, Params};
 
 const DIM: usize = 384;
 
-/// `n` unit vectors around `centres` random directions.
-fn generated(n: usize, centres: usize, noise: f32, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix::new(seed);
-    let mut uniform = move || (rng.next_u64() >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0;
-    let cs: Vec<Vec<f32>> = (0..centres).map(|_| (0..DIM).map(|_| uniform()).collect()).collect();
-    let mut out = Vec::with_capacity(n * DIM);
-    for i in 0..n {
-        let c = &cs[i % centres];
-        let x: Vec<f32> = c.iter().map(|v| v + noise * uniform()).collect();
-        let norm = x.iter().map(|v| v * v).sum::<f32>().sqrt();
-        out.extend(x.iter().map(|v| v / norm));
-    }
-    out
-}
-
 fn once(n: usize) {
-    let data = generated(n, 50, 1.5, 1);
-    let v = Vectors::new(&data, DIM).unwrap();
+    let data = clustered_vectors(n, DIM, 50, 1.0, 1);
+    let v = data.view();
     let params = Params::default();
     let k = cluster::auto_k(n);
     let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
     let t = Instant::now();
-    let knn = cluster::knn_graph(v, k, 0);
+    let knn = knn_graph(v, k, 0);
     let knn_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let graph = cluster::fuzzy_graph(&knn);
@@ -60,13 +47,13 @@ fn clustering(c: &mut Criterion) {
         std::process::exit(0);
     }
     for n in [2_000usize, 20_000] {
-        let data = generated(n, 50, 1.5, 1);
-        let v = Vectors::new(&data, DIM).unwrap();
+        let data = clustered_vectors(n, DIM, 50, 1.0, 1);
+        let v = data.view();
         let k = cluster::auto_k(n);
         let mut g = c.benchmark_group("cpu_cluster");
         g.sample_size(10).measurement_time(Duration::from_secs(if n > 5000 { 60 } else { 10 }));
-        g.bench_with_input(BenchmarkId::new("knn_graph", n), &n, |b, _| b.iter(|| cluster::knn_graph(v, k, 0)));
-        let knn = cluster::knn_graph(v, k, 0);
+        g.bench_with_input(BenchmarkId::new("knn_graph", n), &n, |b, _| b.iter(|| knn_graph(v, k, 0)));
+        let knn = knn_graph(v, k, 0);
         let graph = cluster::fuzzy_graph(&knn);
         g.bench_with_input(BenchmarkId::new("louvain", n), &n, |b, _| b.iter(|| cluster::louvain(&graph, 0.75, 42)));
         g.bench_with_input(BenchmarkId::new("cluster_total", n), &n, |b, _| {

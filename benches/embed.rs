@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use motif::embed::{DeviceChoice, Embedder};
-use motif::ingest::{read_inputs, IngestOptions};
-use motif::split::Splitter;
+use motif::embed::{DeviceChoice, SentenceModel as Embedder};
+use motif::corpus::ingest::{read_inputs, IngestOptions};
+use motif::corpus::split::Splitter;
 
-fn seeds() -> Vec<motif::ingest::Document> {
+fn seeds() -> Vec<motif::corpus::ingest::Document> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds").to_string();
     read_inputs(&[dir], &IngestOptions::default()).expect("seeds/ is readable").documents
 }

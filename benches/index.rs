@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use motif::ann::{clustered_vectors, exact_search, Graph, Params, Rows};
+use motif::index::{exact_search, Graph, Params};
+use motif::matrix::{clustered_vectors, row};
 use motif::store::{NewDoc, NewIndex, NewPassage, Store};
 
 const DIM: usize = 384;
@@ -21,7 +22,7 @@ fn build(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     for n in [2_000usize, 10_000] {
         let data = clustered_vectors(n, DIM, n / 100, 0.8, 1);
-        let rows = Rows::new(&data, DIM);
+        let rows = data.view();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new(cpu("serial"), n), &n, |b, _| {
             b.iter(|| Graph::build(rows, Params::default(), false, &mut |_| {}).0.len())
@@ -33,10 +34,10 @@ fn build(c: &mut Criterion) {
 fn search(c: &mut Criterion) {
     let n = 20_000;
     let data = clustered_vectors(n, DIM, n / 100, 0.8, 2);
-    let rows = Rows::new(&data, DIM);
+    let rows = data.view();
     let params = Params::default();
     let (graph, _) = Graph::build(rows, params, false, &mut |_| {});
-    let queries: Vec<&[f32]> = (0..n).step_by(97).map(|i| rows.row(i)).collect();
+    let queries: Vec<&[f32]> = (0..n).step_by(97).map(|i| row(&rows, i)).collect();
     let mut g = c.benchmark_group("search_k10");
     g.throughput(Throughput::Elements(queries.len() as u64));
     g.bench_function(BenchmarkId::new(cpu("hnsw"), n), |b| {
@@ -52,12 +53,12 @@ fn search(c: &mut Criterion) {
 fn store(c: &mut Criterion) {
     let n = 5_000;
     let data = clustered_vectors(n, DIM, 50, 0.8, 3);
-    let rows = Rows::new(&data, DIM);
+    let rows = data.view();
     let names: Vec<String> = (0..n / 10).map(|d| format!("doc{d:05}.txt")).collect();
     let new = NewIndex { model: "bench".into(), model_fingerprint: "0".repeat(64), dim: DIM, split: "paragraph".into(), params: Params::default() };
     let mut g = c.benchmark_group("store");
     g.sample_size(10).throughput(Throughput::Elements(n as u64));
-    g.bench_function(BenchmarkId::new(cpu("write_then_read_vectors"), n), |b| {
+    g.bench_function(BenchmarkId::new(cpu("write_then_load_corpus"), n), |b| {
         b.iter(|| {
             let dir = tempfile::tempdir().unwrap();
             let (mut store, _) = Store::open_write(&dir.path().join("idx"), &new).unwrap();
@@ -70,12 +71,12 @@ fn store(c: &mut Criterion) {
                     hash: "h",
                     bytes: 100,
                     passages: (0..10)
-                        .map(|p| NewPassage { ordinal: p, start: p * 10, end: p * 10 + 9, windowed: false, text: "text", vector: rows.row(d * 10 + p) })
+                        .map(|p| NewPassage { ordinal: p, start: p * 10, end: p * 10 + 9, windowed: false, text: "text", vector: row(&rows, d * 10 + p) })
                         .collect(),
                 })
                 .collect();
             store.write(&docs, &[]).unwrap();
-            store.vectors().unwrap().passages.len()
+            store.load_corpus().unwrap().passages.len()
         })
     });
     g.finish();

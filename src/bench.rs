@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::embed::{EmbedError, EmbedStats, Embedder};
+use crate::embed::{EmbedError, EmbedStats, SentenceModel};
 
 /// The machine a figure was measured on.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +90,7 @@ pub struct EmbedBench {
 
 /// Times tokenization alone, then the whole embedding (which tokenizes again,
 /// overlapped with the model, as real runs do).
-pub fn bench_embed(embedder: &Embedder, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<EmbedBench, EmbedError> {
+pub fn bench_embed(embedder: &SentenceModel, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<EmbedBench, EmbedError> {
     let start = Instant::now();
     let ids = embedder.token_ids(texts)?;
     let tokenize_seconds = start.elapsed().as_secs_f64();

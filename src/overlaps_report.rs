@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::align;
+use crate::overlaps::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 
 /// A passage as the report shows it: document (index into the document
@@ -427,7 +427,7 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::Kind;
+    use crate::overlaps::align::Kind;
 
     fn report_parts() -> (Vec<String>, Vec<PassageInfo>, Vec<Overlap>, Vec<Group>, Meta) {
         let documents = vec!["a.txt".to_string(), "b, c.txt".to_string()];

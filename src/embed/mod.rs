@@ -20,7 +20,13 @@ use serde::Deserialize;
 use tokenizers::{Tokenizer, TruncationParams, TruncationStrategy};
 
 use crate::model::ModelDir;
-use crate::split::TokenSpans;
+use crate::corpus::split::TokenSpans;
+
+/// The tokenizer's view, used by the Embedder impl.
+trait SentenceModelSpans {
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String>;
+    fn max_content_tokens(&self) -> usize;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -43,7 +49,7 @@ pub enum Pooling {
     Max,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {
     /// The CPU (always available).
     Cpu,
@@ -54,7 +60,7 @@ pub enum DeviceChoice {
 }
 
 /// Number format of the model's matrix multiplies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// 32-bit floats: the reference, in parity with sentence-transformers.
@@ -101,7 +107,7 @@ impl ModelInfo {
     }
 }
 
-pub struct Embedder {
+pub struct SentenceModel {
     backend: Box<dyn Backend>,
     tokenizer: Tokenizer,
     /// The same tokenizer without truncation, for the splitter's windows.
@@ -162,7 +168,7 @@ fn cuda_device() -> Result<Device, EmbedError> {
     ))
 }
 
-impl Embedder {
+impl SentenceModel {
     /// Loads a sentence-transformers folder: config.json, model.safetensors,
     /// tokenizer.json, and 1_Pooling/config.json and sentence_bert_config.json
     /// when present.
@@ -236,7 +242,7 @@ impl Embedder {
             // Q·Kᵀ and P·V: h multiply-adds each per pair.
             attention_flops_per_pair: 2.0 * layers * 2.0 * h,
         };
-        Ok(Embedder { backend, tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
+        Ok(SentenceModel { backend, tokenizer, span_tokenizer, info, batch_size: 32, pad_id })
     }
 
     pub fn device_name(&self) -> String {
@@ -353,7 +359,7 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (na * nb).max(f32::MIN_POSITIVE)
 }
 
-impl TokenSpans for Embedder {
+impl SentenceModelSpans for SentenceModel {
     fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
         let encoding = self.span_tokenizer.encode(text, false).map_err(|e| e.to_string())?;
         Ok(encoding.get_offsets().to_vec())
@@ -362,5 +368,50 @@ impl TokenSpans for Embedder {
     fn max_content_tokens(&self) -> usize {
         // [CLS] and [SEP] take two of the model's positions.
         self.info.max_tokens.saturating_sub(2).max(1)
+    }
+}
+
+/// PROVISIONAL (replaced by the motif-bert branch): the seam every stage embeds through.
+pub trait Embedder: Send + Sync {
+    fn name(&self) -> &str;
+    fn dim(&self) -> usize;
+    fn max_content_tokens(&self) -> usize;
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError>;
+    fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<ndarray::Array2<f32>, EmbedError>;
+    fn device_name(&self) -> String;
+}
+
+impl Embedder for SentenceModel {
+    fn name(&self) -> &str {
+        &self.info.name
+    }
+    fn dim(&self) -> usize {
+        self.info.dim
+    }
+    fn max_content_tokens(&self) -> usize {
+        SentenceModelSpans::max_content_tokens(self)
+    }
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError> {
+        SentenceModelSpans::token_spans(self, text).map_err(EmbedError::Tokenizer)
+    }
+    fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<ndarray::Array2<f32>, EmbedError> {
+        let (rows, _) = self.embed_with_progress(texts, progress)?;
+        let mut m = ndarray::Array2::zeros((rows.len(), self.info.dim));
+        for (mut r, v) in m.rows_mut().into_iter().zip(&rows) {
+            r.as_slice_mut().expect("row-major").copy_from_slice(v);
+        }
+        Ok(m)
+    }
+    fn device_name(&self) -> String {
+        SentenceModel::device_name(self)
+    }
+}
+
+impl TokenSpans for SentenceModel {
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        Embedder::token_spans(self, text).map_err(|e| e.to_string())
+    }
+    fn max_content_tokens(&self) -> usize {
+        Embedder::max_content_tokens(self)
     }
 }

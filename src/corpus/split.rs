@@ -8,25 +8,7 @@
 
 use std::ops::Range;
 
-/// A piece of a document that gets its own vector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Passage {
-    /// Index of the document in the list the splitter was given.
-    pub doc: usize,
-    /// 0-based position of the passage within its document.
-    pub ordinal: usize,
-    /// Byte range in the document's text.
-    pub start: usize,
-    pub end: usize,
-    /// True when this passage is one window of a unit too long for the model.
-    pub windowed: bool,
-}
-
-impl Passage {
-    pub fn span(&self) -> Range<usize> {
-        self.start..self.end
-    }
-}
+use super::Passage;
 
 /// Where the model's tokens fall in a text.
 pub trait TokenSpans {
@@ -37,7 +19,7 @@ pub trait TokenSpans {
     fn max_content_tokens(&self) -> usize;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitMode {
     /// One passage per paragraph: a non-blank line, or a hard-wrapped block.
     Paragraph,
@@ -82,7 +64,7 @@ impl Splitter {
         let mut out = Vec::new();
         for unit in units {
             for (span, windowed) in windows(text, unit, window, self.overlap, tokens)? {
-                out.push(Passage { doc, ordinal: out.len(), start: span.start, end: span.end, windowed });
+                out.push(Passage { doc, ordinal: out.len(), start: span.start, end: span.end, windowed, text: text[span].to_string() });
             }
         }
         Ok(out)

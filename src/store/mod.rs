@@ -24,7 +24,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::ann::Params;
+pub mod update;
+
+use ndarray::Array2;
+
+use crate::corpus::{Corpus, Passage};
+use crate::index::hnsw::{AnnError, Graph, Params};
 
 /// The store layout this motif writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -129,24 +134,24 @@ pub struct NewDoc<'a> {
     pub passages: Vec<NewPassage<'a>>,
 }
 
-/// Where a stored passage is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassageRef {
-    pub rowid: i64,
-    pub doc: String,
-    pub ordinal: usize,
-    pub start: usize,
-    pub end: usize,
+/// The saved HNSW graph against the store.
+#[derive(Debug)]
+pub enum SavedGraph {
+    /// Built from exactly the stored vectors, with the recorded parameters.
+    Fresh(Graph),
+    /// From an earlier generation or other parameters.
+    Stale,
+    Missing,
 }
 
-/// Every stored vector, in the canonical order (document name, then
-/// passage ordinal): row i of `data` belongs to `passages[i]`. Graphs are
-/// built over this order, so the same passages always give the same rows.
-#[derive(Debug, Clone)]
-pub struct VectorTable {
-    pub passages: Vec<PassageRef>,
-    pub data: Vec<f32>,
-    pub dim: usize,
+impl SavedGraph {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SavedGraph::Fresh(_) => "fresh",
+            SavedGraph::Stale => "stale",
+            SavedGraph::Missing => "missing",
+        }
+    }
 }
 
 /// What is in an index directory.
@@ -320,7 +325,7 @@ impl Store {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
             tx.execute_batch(SCHEMA).map_err(sql)?;
             let t = now();
-            let id = crate::ingest::sha256_hex(format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes());
+            let id = crate::corpus::ingest::sha256_hex(format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes());
             let manifest = Manifest {
                 format_version: FORMAT_VERSION,
                 model: new.model.clone(),
@@ -469,54 +474,73 @@ impl Store {
         Ok(())
     }
 
-    /// Every vector, in canonical order.
-    pub fn vectors(&self) -> Result<VectorTable, StoreError> {
+    /// The saved graph, told fresh only if it matches the store's current
+    /// generation, its `passages` count and its recorded parameters.
+    pub fn saved_graph(&self, passages: usize) -> Result<SavedGraph, AnnError> {
+        let params = self.manifest.params;
+        Ok(match Graph::load(&self.graph_path())? {
+            None => SavedGraph::Missing,
+            Some((g, stamp))
+                if stamp == self.stamp() && g.len() == passages && g.m == params.m && g.ef_construction == params.ef_construction =>
+            {
+                SavedGraph::Fresh(g)
+            }
+            Some(_) => SavedGraph::Stale,
+        })
+    }
+
+    /// Every stored passage with its text and vector, in the canonical
+    /// order (document name, then passage ordinal): row i of the vectors
+    /// belongs to passage i. Graphs are built over this order, so the same
+    /// passages always give the same rows.
+    pub fn load_corpus(&self) -> Result<Corpus, StoreError> {
         let dim = self.manifest.dim;
         let path = self.db_path();
         let (_, count) = self.counts()?;
-        let mut table = VectorTable { passages: Vec::with_capacity(count), data: Vec::with_capacity(count * dim), dim };
+        let mut documents: Vec<String> = Vec::new();
+        let mut passages = Vec::with_capacity(count);
+        let mut data: Vec<f32> = Vec::with_capacity(count * dim);
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT p.id, d.name, p.ordinal, p.byte_start, p.byte_end, v.vector
+                "SELECT d.name, p.ordinal, p.byte_start, p.byte_end, p.windowed, p.text, v.vector
                  FROM passages p JOIN documents d ON d.id = p.doc JOIN vectors v ON v.passage = p.id
                  ORDER BY d.name, p.ordinal",
             )
             .map_err(self.sql())?;
         let mut rows = stmt.query([]).map_err(self.sql())?;
         while let Some(r) = rows.next().map_err(self.sql())? {
-            let p = PassageRef {
-                rowid: r.get(0).map_err(self.sql())?,
-                doc: r.get(1).map_err(self.sql())?,
-                ordinal: r.get::<_, i64>(2).map_err(self.sql())? as usize,
-                start: r.get::<_, i64>(3).map_err(self.sql())? as usize,
-                end: r.get::<_, i64>(4).map_err(self.sql())? as usize,
+            let doc: String = r.get(0).map_err(self.sql())?;
+            if documents.last() != Some(&doc) {
+                documents.push(doc);
+            }
+            let p = Passage {
+                doc: documents.len() - 1,
+                ordinal: r.get::<_, i64>(1).map_err(self.sql())? as usize,
+                start: r.get::<_, i64>(2).map_err(self.sql())? as usize,
+                end: r.get::<_, i64>(3).map_err(self.sql())? as usize,
+                windowed: r.get(4).map_err(self.sql())?,
+                text: r.get(5).map_err(self.sql())?,
             };
-            let blob = r.get_ref(5).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
+            let blob = r.get_ref(6).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
             if blob.len() != dim * 4 {
                 return Err(StoreError::BadVector {
                     path: path.display().to_string(),
-                    doc: p.doc,
+                    doc: documents[p.doc].clone(),
                     ordinal: p.ordinal,
                     bytes: blob.len(),
                     dim,
                 });
             }
-            table.data.extend(blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
-            table.passages.push(p);
+            data.extend(blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
+            passages.push(p);
         }
-        if table.passages.len() != count {
-            return Err(StoreError::Corrupt {
-                path: path.display().to_string(),
-                why: format!("{count} passages but {} vectors", table.passages.len()),
-            });
+        if passages.len() != count {
+            return Err(StoreError::Corrupt { path: path.display().to_string(), why: format!("{count} passages but {} vectors", passages.len()) });
         }
-        Ok(table)
-    }
-
-    /// A passage's text.
-    pub fn passage_text(&self, rowid: i64) -> Result<String, StoreError> {
-        self.conn.query_row("SELECT text FROM passages WHERE id = ?1", [rowid], |r| r.get(0)).map_err(self.sql())
+        let vectors = Array2::from_shape_vec((passages.len(), dim), data).expect("dim values per passage");
+        Corpus::new(documents, passages, vectors, self.manifest.model.clone())
+            .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), why: e.to_string() })
     }
 
     /// Bytes the index takes on disk (every file in its directory).
@@ -679,10 +703,11 @@ mod tests {
         let v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
         store.write(&[doc("b", "h1", &v), doc("a", "h2", &v[..1])], &[]).unwrap();
         assert_eq!(store.manifest().generation, 1);
-        let t = store.vectors().unwrap();
-        let keys: Vec<_> = t.passages.iter().map(|p| (p.doc.as_str(), p.ordinal)).collect();
+        let c = store.load_corpus().unwrap();
+        let keys: Vec<_> = c.passages.iter().map(|p| (c.documents[p.doc].as_str(), p.ordinal)).collect();
         assert_eq!(keys, vec![("a", 0), ("b", 0), ("b", 1)]);
-        assert_eq!(&t.data[6..9], &[0.0, 1.0, 0.0]);
+        assert_eq!(c.vectors.row(2).to_vec(), vec![0.0, 1.0, 0.0]);
+        assert_eq!((c.passages[2].start, c.passages[2].text.as_str()), (2, "t"));
         store.write(&[doc("b", "h3", &v[1..])], &["a".to_string()]).unwrap();
         assert_eq!(store.counts().unwrap(), (1, 1));
         let docs = store.documents().unwrap();

@@ -41,7 +41,12 @@
 //! × 384 the exact k-NN graph dominates (minutes on 2 cores, about
 //! 0.5 GiB peak; `benches/cluster.rs`); Louvain takes seconds.
 
-use ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView2;
+
+use crate::index::{knn_graph, KnnGraph};
+use crate::matrix::{self, row};
+#[cfg(test)]
+use crate::matrix::dot;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -115,123 +120,6 @@ impl Clustering {
             }
         }
         out
-    }
-}
-
-/// Row-major matrix of vectors.
-#[derive(Debug, Clone, Copy)]
-pub struct Vectors<'a> {
-    pub data: &'a [f32],
-    pub dim: usize,
-}
-
-impl<'a> Vectors<'a> {
-    pub fn new(data: &'a [f32], dim: usize) -> Result<Self, ClusterError> {
-        if dim == 0 || !data.len().is_multiple_of(dim) {
-            return Err(ClusterError::Shape { len: data.len(), dim });
-        }
-        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-            return Err(ClusterError::NotFinite { row: i / dim });
-        }
-        Ok(Vectors { data, dim })
-    }
-
-    pub fn len(&self) -> usize {
-        self.data.len() / self.dim
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn row(&self, i: usize) -> &'a [f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-}
-
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Each point's k nearest other points by dot product (cosine for unit
-/// vectors), best first: `neighbors[i * k + j]` with `scores` alike.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KnnGraph {
-    pub n: usize,
-    pub k: usize,
-    pub neighbors: Vec<u32>,
-    pub scores: Vec<f32>,
-}
-
-const ROW_BLOCK: usize = 256;
-const COL_BLOCK: usize = 4096;
-
-fn thread_count(threads: usize) -> usize {
-    if threads > 0 {
-        threads
-    } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-    }
-}
-
-/// Exact k-NN graph by blocked matrix products. `k` is capped at n - 1.
-pub fn knn_graph(v: Vectors, k: usize, threads: usize) -> KnnGraph {
-    let n = v.len();
-    let k = k.min(n.saturating_sub(1));
-    let mut neighbors = vec![0u32; n * k];
-    let mut scores = vec![f32::NEG_INFINITY; n * k];
-    if k == 0 {
-        return KnnGraph { n, k, neighbors, scores };
-    }
-    let blocks: Vec<(&mut [u32], &mut [f32])> =
-        neighbors.chunks_mut(ROW_BLOCK * k).zip(scores.chunks_mut(ROW_BLOCK * k)).collect();
-    let queue = std::sync::Mutex::new(blocks.into_iter().enumerate());
-    let workers = thread_count(threads).min(n.div_ceil(ROW_BLOCK)).max(1);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                let mut tile = vec![0f32; ROW_BLOCK * COL_BLOCK];
-                loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((b, (nb, sc))) = next else { break };
-                    knn_block(v, k, b * ROW_BLOCK, nb, sc, &mut tile);
-                }
-            });
-        }
-    });
-    KnnGraph { n, k, neighbors, scores }
-}
-
-fn knn_block(v: Vectors, k: usize, r0: usize, nb: &mut [u32], sc: &mut [f32], tile: &mut [f32]) {
-    let n = v.len();
-    let rows = nb.len() / k;
-    let a = ArrayView2::from_shape((rows, v.dim), &v.data[r0 * v.dim..(r0 + rows) * v.dim]).expect("row block shape");
-    let mut c0 = 0;
-    while c0 < n {
-        let cols = COL_BLOCK.min(n - c0);
-        let b = ArrayView2::from_shape((cols, v.dim), &v.data[c0 * v.dim..(c0 + cols) * v.dim]).expect("column block shape");
-        let mut c = ArrayViewMut2::from_shape((rows, cols), &mut tile[..rows * cols]).expect("tile shape");
-        general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c);
-        for r in 0..rows {
-            let i = r0 + r;
-            let (top_n, top_s) = (&mut nb[r * k..(r + 1) * k], &mut sc[r * k..(r + 1) * k]);
-            let line = &tile[r * cols..(r + 1) * cols];
-            for (j, &s) in line.iter().enumerate() {
-                // Columns come in increasing order, so a tie never displaces
-                // an earlier (lower) row: the order is fixed by the data.
-                if s > top_s[k - 1] && c0 + j != i {
-                    let mut p = k - 1;
-                    while p > 0 && top_s[p - 1] < s {
-                        top_s[p] = top_s[p - 1];
-                        top_n[p] = top_n[p - 1];
-                        p -= 1;
-                    }
-                    top_s[p] = s;
-                    top_n[p] = (c0 + j) as u32;
-                }
-            }
-        }
-        c0 += cols;
     }
 }
 
@@ -496,9 +384,13 @@ fn split_disconnected(g: &Graph, labels: &mut [usize]) {
 }
 
 /// Clusters unit vectors (see the module doc).
-pub fn cluster(v: Vectors, params: &Params) -> Result<Clustering, ClusterError> {
+pub fn cluster(v: ArrayView2<f32>, params: &Params) -> Result<Clustering, ClusterError> {
     params.check()?;
-    let n = v.len();
+    matrix::check_finite(v, "vectors").map_err(|e| match e {
+        matrix::MatrixError::NotFinite { row, .. } => ClusterError::NotFinite { row },
+        other => ClusterError::Param(other.to_string()),
+    })?;
+    let n = v.nrows();
     if n == 0 {
         return Ok(Clustering { labels: Vec::new(), groups: 0 });
     }
@@ -517,9 +409,9 @@ pub fn auto_k(n: usize) -> usize {
 }
 
 /// Clusters given the k-NN graph of `v` and the weighted graph built from it.
-pub fn cluster_graph(v: Vectors, knn: &KnnGraph, graph: &Graph, params: &Params) -> Result<Clustering, ClusterError> {
+pub fn cluster_graph(v: ArrayView2<f32>, knn: &KnnGraph, graph: &Graph, params: &Params) -> Result<Clustering, ClusterError> {
     params.check()?;
-    let n = v.len();
+    let n = v.nrows();
     let mut resolution = params.resolution;
     let mut comm = louvain(graph, resolution, params.seed);
     if let Some(want) = params.themes {
@@ -591,12 +483,12 @@ fn finish(comm: &[usize], min_size: usize) -> Clustering {
 /// Merges the two groups with the most similar centroids (cosine of the
 /// summed vectors) until `want` remain; returns each point's merged group.
 /// Similarities sit in a matrix updated one row per merge: O(C²) a merge.
-fn merge_to(v: Vectors, comm: &[usize], want: usize) -> Vec<usize> {
+fn merge_to(v: ArrayView2<f32>, comm: &[usize], want: usize) -> Vec<usize> {
     let count = comm.iter().max().map_or(0, |m| m + 1);
-    let dim = v.dim;
+    let dim = v.ncols();
     let mut sums = vec![vec![0f64; dim]; count];
     for (i, &c) in comm.iter().enumerate() {
-        for (s, x) in sums[c].iter_mut().zip(v.row(i)) {
+        for (s, x) in sums[c].iter_mut().zip(row(&v, i)) {
             *s += *x as f64;
         }
     }
@@ -656,35 +548,22 @@ fn merge_to(v: Vectors, comm: &[usize], want: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::{concatenate, Array2, Axis};
 
-    /// Points around `centers` unit directions, with a little noise.
-    fn blobs(centers: usize, per: usize, dim: usize, noise: f32, seed: u64) -> Vec<f32> {
-        let mut rng = SplitMix::new(seed);
-        let unit = |rng: &mut SplitMix| (rng.next_u64() >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0;
-        let mut cs = Vec::new();
-        for _ in 0..centers {
-            let c: Vec<f32> = (0..dim).map(|_| unit(&mut rng)).collect();
-            cs.push(c);
-        }
-        let mut out = Vec::new();
-        for p in 0..centers * per {
-            let c = &cs[p % centers];
-            let mut x: Vec<f32> = c.iter().map(|v| v + noise * unit(&mut rng)).collect();
-            let norm = x.iter().map(|v| v * v).sum::<f32>().sqrt();
-            x.iter_mut().for_each(|v| *v /= norm);
-            out.extend(x);
-        }
-        out
+    /// Points around `centers` directions, `per` each, interleaved (point i
+    /// belongs to centre i % centers).
+    fn blobs(centers: usize, per: usize, dim: usize, noise: f32, seed: u64) -> Array2<f32> {
+        matrix::clustered_vectors(centers * per, dim, centers, noise, seed)
     }
 
     #[test]
     fn knn_matches_brute_force() {
         let data = blobs(3, 200, 16, 0.8, 1);
-        let v = Vectors::new(&data, 16).unwrap();
+        let v = data.view();
         let g = knn_graph(v, 7, 2);
-        for i in (0..v.len()).step_by(37) {
+        for i in (0..v.nrows()).step_by(37) {
             let mut all: Vec<(f32, usize)> =
-                (0..v.len()).filter(|&j| j != i).map(|j| (dot(v.row(i), v.row(j)), j)).collect();
+                (0..v.nrows()).filter(|&j| j != i).map(|j| (dot(row(&v, i), row(&v, j)), j)).collect();
             all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let want: Vec<u32> = all[..7].iter().map(|x| x.1 as u32).collect();
             assert_eq!(&g.neighbors[i * 7..(i + 1) * 7], &want[..], "row {i}");
@@ -694,20 +573,20 @@ mod tests {
     #[test]
     fn knn_is_the_same_on_one_or_many_threads() {
         let data = blobs(4, 300, 8, 0.5, 2);
-        let v = Vectors::new(&data, 8).unwrap();
+        let v = data.view();
         assert_eq!(knn_graph(v, 10, 1), knn_graph(v, 10, 3));
     }
 
     #[test]
     fn finds_separated_blobs_without_being_told_how_many() {
         let data = blobs(4, 60, 32, 0.3, 3);
-        let v = Vectors::new(&data, 32).unwrap();
+        let v = data.view();
         let c = cluster(v, &Params::default()).unwrap();
         assert_eq!(c.groups, 4, "{c:?}");
         // A few points may be nobody's mutual neighbour (hubness in high
         // dimensions): outliers, but never in the wrong blob.
         assert!(c.outliers() <= 5, "{c:?}");
-        for i in 0..v.len() {
+        for i in 0..v.nrows() {
             if c.labels[i].is_some() && c.labels[i % 4].is_some() {
                 assert_eq!(c.labels[i], c.labels[i % 4], "point {i} left its blob");
             }
@@ -717,7 +596,7 @@ mod tests {
     #[test]
     fn same_seed_same_result_and_forced_count() {
         let data = blobs(5, 40, 24, 0.6, 4);
-        let v = Vectors::new(&data, 24).unwrap();
+        let v = data.view();
         let p = Params { seed: 7, ..Params::default() };
         assert_eq!(cluster(v, &p).unwrap(), cluster(v, &p).unwrap());
         let forced = cluster(v, &Params { themes: Some(3), ..p.clone() }).unwrap();
@@ -729,10 +608,9 @@ mod tests {
 
     #[test]
     fn small_groups_become_outliers() {
-        let mut data = blobs(2, 50, 16, 0.1, 5);
         // Three far points of their own, close to each other.
-        data.extend(blobs(1, 3, 16, 0.05, 99));
-        let v = Vectors::new(&data, 16).unwrap();
+        let data = concatenate![Axis(0), blobs(2, 50, 16, 0.1, 5), blobs(1, 3, 16, 0.05, 99)];
+        let v = data.view();
         let c = cluster(v, &Params { k: 5, min_size: 5, ..Params::default() }).unwrap();
         assert_eq!(&c.labels[100..], &[None, None, None], "{c:?}");
         // A sparse graph (k = 5) may cut a blob in parts, never mix two.
@@ -747,13 +625,13 @@ mod tests {
 
     #[test]
     fn tiny_and_bad_inputs() {
-        let v = Vectors::new(&[], 4).unwrap();
-        assert_eq!(cluster(v, &Params::default()).unwrap().groups, 0);
-        let one = [1.0f32, 0.0];
-        let c = cluster(Vectors::new(&one, 2).unwrap(), &Params { min_size: 1, ..Params::default() }).unwrap();
+        let none = Array2::<f32>::zeros((0, 4));
+        assert_eq!(cluster(none.view(), &Params::default()).unwrap().groups, 0);
+        let one = ndarray::array![[1.0f32, 0.0]];
+        let c = cluster(one.view(), &Params { min_size: 1, ..Params::default() }).unwrap();
         assert_eq!(c.labels, vec![Some(0)]);
-        assert!(Vectors::new(&[1.0, 2.0, 3.0], 2).is_err());
-        assert!(Vectors::new(&[f32::NAN, 0.0], 2).is_err());
+        let bad = ndarray::array![[f32::NAN, 0.0]];
+        assert!(matches!(cluster(bad.view(), &Params::default()), Err(ClusterError::NotFinite { row: 0 })));
         let p = Params { resolution: -1.0, ..Params::default() };
         assert!(p.check().is_err());
     }

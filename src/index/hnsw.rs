@@ -15,13 +15,18 @@
 //! higher first, then by row, so that results never depend on how ties fell.
 //! The graph never holds vectors: they stay in the store.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
 use hnsw_rs::prelude::{Distance, Hnsw};
+use ndarray::ArrayView2;
 use serde::Serialize;
+
+use super::exact::exact_search;
+use super::{hits, Cand, Hit};
+use crate::matrix::{dot, row};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,151 +72,6 @@ impl Params {
         }
         Ok(())
     }
-}
-
-/// A row-major matrix of vectors, borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct Rows<'a> {
-    pub data: &'a [f32],
-    pub dim: usize,
-}
-
-impl<'a> Rows<'a> {
-    pub fn new(data: &'a [f32], dim: usize) -> Self {
-        assert!(dim > 0 && data.len().is_multiple_of(dim), "matrix of {} values is not rows of {dim}", data.len());
-        Rows { data, dim }
-    }
-
-    pub fn len(&self) -> usize {
-        self.data.len() / self.dim
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    pub fn row(&self, i: usize) -> &'a [f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
-    }
-}
-
-/// One search result: a row and its cosine to the query.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Hit {
-    pub id: u32,
-    pub score: f32,
-}
-
-/// A point during search: smaller is better (distance, then row).
-#[derive(Debug, Clone, Copy)]
-struct Cand {
-    dist: f32,
-    id: u32,
-}
-
-impl PartialEq for Cand {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Cand {}
-impl PartialOrd for Cand {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Cand {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
-    }
-}
-
-fn hits(mut best: Vec<Cand>, k: usize) -> Vec<Hit> {
-    best.sort_unstable();
-    best.truncate(k);
-    best.into_iter().map(|c| Hit { id: c.id, score: 1.0 - c.dist }).collect()
-}
-
-/// Dot product, with AVX2/FMA where the CPU has it.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            return unsafe { dot_avx2(a, b) };
-        }
-    }
-    dot_portable(a, b)
-}
-
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    // Eight running sums let the compiler vectorise without reordering a
-    // single float sum (which it may not do on its own).
-    let mut acc = [0f32; 8];
-    let whole = n / 8 * 8;
-    for (ca, cb) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
-        for j in 0..8 {
-            acc[j] += ca[j] * cb[j];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for i in whole..n {
-        s += a[i] * b[i];
-    }
-    s
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
-    use std::arch::x86_64::*;
-    let n = a.len().min(b.len());
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    let mut acc0 = _mm256_setzero_ps();
-    let mut acc1 = _mm256_setzero_ps();
-    let mut i = 0;
-    while i + 16 <= n {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
-        i += 16;
-    }
-    while i + 8 <= n {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-        i += 8;
-    }
-    let mut lanes = [0f32; 8];
-    _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1));
-    let mut s: f32 = lanes.iter().sum();
-    while i < n {
-        s += a[i] * b[i];
-        i += 1;
-    }
-    s
-}
-
-/// The k rows most similar to `query`, by scanning all of them. Rows for
-/// which `skip` is true are left out.
-pub fn exact_search(rows: Rows, query: &[f32], k: usize, skip: &dyn Fn(u32) -> bool) -> Vec<Hit> {
-    if k == 0 {
-        return Vec::new();
-    }
-    // A max-heap of the k best so far: its top is the worst of them.
-    let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
-    for i in 0..rows.len() {
-        let id = i as u32;
-        if skip(id) {
-            continue;
-        }
-        let c = Cand { dist: 1.0 - dot(query, rows.row(i)), id };
-        if best.len() < k {
-            best.push(c);
-        } else if c < *best.peek().expect("k > 0") {
-            best.pop();
-            best.push(c);
-        }
-    }
-    hits(best.into_vec(), k)
 }
 
 /// `1 - dot` for unit vectors, clamped at 0: hnsw_rs's `DistDot` asserts
@@ -265,19 +125,19 @@ impl Graph {
     /// levels from a fixed seed, so the same rows give the same graph. The
     /// parallel insert is faster on many cores but its graph depends on
     /// thread timing.
-    pub fn build(rows: Rows, params: Params, parallel: bool, progress: &mut dyn FnMut(usize)) -> (Graph, BuildReport) {
-        let n = rows.len();
+    pub fn build(rows: ArrayView2<f32>, params: Params, parallel: bool, progress: &mut dyn FnMut(usize)) -> (Graph, BuildReport) {
+        let n = rows.nrows();
         let start = std::time::Instant::now();
         let hnsw: Hnsw<f32, UnitDot> = Hnsw::new(params.m, n.max(1), MAX_LAYERS, params.ef_construction, UnitDot);
         const CHUNK: usize = 1024;
         for first in (0..n).step_by(CHUNK) {
             let last = (first + CHUNK).min(n);
             if parallel {
-                let batch: Vec<(&[f32], usize)> = (first..last).map(|i| (rows.row(i), i)).collect();
+                let batch: Vec<(&[f32], usize)> = (first..last).map(|i| (row(&rows, i), i)).collect();
                 hnsw.parallel_insert_slice(&batch);
             } else {
                 for i in first..last {
-                    hnsw.insert_slice((rows.row(i), i));
+                    hnsw.insert_slice((row(&rows, i), i));
                 }
             }
             progress(last - first);
@@ -360,11 +220,11 @@ impl Graph {
     /// The k rows most similar to `query`, searching with beam width `ef`
     /// (raised to k). Deterministic: the same graph, rows and query always
     /// give the same hits in the same order.
-    pub fn search(&self, rows: Rows, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
+    pub fn search(&self, rows: ArrayView2<f32>, query: &[f32], k: usize, ef: usize) -> Vec<Hit> {
         if self.is_empty() || k == 0 {
             return Vec::new();
         }
-        let dist = |id: u32| 1.0 - dot(query, rows.row(id as usize));
+        let dist = |id: u32| 1.0 - dot(query, row(&rows, id as usize));
         let mut ep = Cand { dist: dist(self.entry), id: self.entry };
         // Greedy descent through the upper layers.
         for layer in (1..=self.top_level()).rev() {
@@ -419,23 +279,23 @@ impl Graph {
     /// Whether row `i` is found by a search for its own vector at the rank an
     /// exact search gives it: rank 1, unless identical or nearly identical
     /// vectors tie with or outrank it (then it must come right after them).
-    fn finds_itself(&self, rows: Rows, i: u32, ef: usize) -> (bool, Option<Hit>) {
-        let q = rows.row(i as usize);
+    fn finds_itself(&self, rows: ArrayView2<f32>, i: u32, ef: usize) -> (bool, Option<Hit>) {
+        let q = row(&rows, i as usize);
         let first = self.search(rows, q, 1, ef);
         if first.first().is_some_and(|h| h.id == i) {
             return (true, None);
         }
         // Rare: a duplicate, or an unreachable point. The exact rank decides.
         let me = Cand { dist: 1.0 - dot(q, q), id: i };
-        let rank = (0..rows.len() as u32)
-            .filter(|&j| j != i && Cand { dist: 1.0 - dot(q, rows.row(j as usize)), id: j } < me)
+        let rank = (0..rows.nrows() as u32)
+            .filter(|&j| j != i && Cand { dist: 1.0 - dot(q, row(&rows, j as usize)), id: j } < me)
             .count();
         let got = self.search(rows, q, rank + 1, ef.max(rank + 1));
         (got.iter().any(|h| h.id == i), first.first().copied())
     }
 
-    /// Rows that a search for their own vector does not find.
-    pub fn unreachable(&self, rows: Rows, ef: usize) -> Vec<u32> {
+    /// ArrayView2<f32> that a search for their own vector does not find.
+    pub fn unreachable(&self, rows: ArrayView2<f32>, ef: usize) -> Vec<u32> {
         let n = self.len();
         let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(n.max(1));
         let per = n.div_ceil(threads.max(1)).max(1);
@@ -459,7 +319,7 @@ impl Graph {
     /// layer 0, and the point where its failed search ended gets an edge to
     /// it (which alone guarantees that search now reaches it). Returns the
     /// number of unreachable points found and how many remain after repair.
-    pub fn check_and_repair(&mut self, rows: Rows, ef: usize) -> (usize, usize) {
+    pub fn check_and_repair(&mut self, rows: ArrayView2<f32>, ef: usize) -> (usize, usize) {
         let broken = self.unreachable(rows, ef);
         let mut remaining = broken.clone();
         for _round in 0..3 {
@@ -475,8 +335,8 @@ impl Graph {
         (broken.len(), remaining.len())
     }
 
-    fn link(&mut self, rows: Rows, i: u32, ef: usize) {
-        let q = rows.row(i as usize);
+    fn link(&mut self, rows: ArrayView2<f32>, i: u32, ef: usize) {
+        let q = row(&rows, i as usize);
         let near = exact_search(rows, q, 2 * self.m, &|j| j == i);
         let add = |from: u32, to: u32, layer0: &mut Vec<Vec<u32>>| {
             let list = &mut layer0[from as usize];
@@ -697,59 +557,25 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Unit-length vectors in clusters, from a fixed seed: for tests and
-/// benchmarks that need vectors with some structure, without a model.
-pub fn clustered_vectors(n: usize, dim: usize, clusters: usize, spread: f32, seed: u64) -> Vec<f32> {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    // xorshift64* and Box-Muller: enough randomness for test data.
-    let mut uniform = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let mut normal = move || {
-        let (u, v) = (uniform(), uniform());
-        ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
-    };
-    let centres: Vec<f32> = (0..clusters.max(1) * dim).map(|_| normal()).collect();
-    let mut out = Vec::with_capacity(n * dim);
-    for i in 0..n {
-        let c = &centres[(i % clusters.max(1)) * dim..][..dim];
-        let mut v: Vec<f32> = c.iter().map(|&x| x + spread * normal()).collect();
-        crate::embed::normalize(&mut v);
-        out.extend_from_slice(&v);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matrix::clustered_vectors;
 
-    fn recall(graph: &Graph, rows: Rows, queries: &[u32], k: usize, ef: usize) -> f64 {
+    fn recall(graph: &Graph, rows: ArrayView2<f32>, queries: &[u32], k: usize, ef: usize) -> f64 {
         let mut found = 0;
         for &q in queries {
-            let exact = exact_search(rows, rows.row(q as usize), k, &|_| false);
-            let approx = graph.search(rows, rows.row(q as usize), k, ef);
+            let exact = exact_search(rows, row(&rows, q as usize), k, &|_| false);
+            let approx = graph.search(rows, row(&rows, q as usize), k, ef);
             found += approx.iter().filter(|h| exact.iter().any(|e| e.id == h.id)).count();
         }
         found as f64 / (queries.len() * k) as f64
     }
 
     #[test]
-    fn dot_matches_the_plain_sum() {
-        let a: Vec<f32> = (0..389).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..389).map(|i| (i as f32 * 0.11).cos()).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-3);
-        assert!((dot_portable(&a, &b) - plain).abs() < 1e-3);
-    }
-
-    #[test]
     fn hnsw_agrees_with_exact_search_and_is_deterministic() {
         let data = clustered_vectors(3000, 48, 30, 0.6, 7);
-        let rows = Rows::new(&data, 48);
+        let rows = data.view();
         let params = Params::default();
         let (graph, report) = Graph::build(rows, params, false, &mut |_| {});
         assert_eq!(report.unrepaired, 0);
@@ -758,7 +584,7 @@ mod tests {
         assert!(r >= 0.98, "recall@10 {r}");
         let (again, _) = Graph::build(rows, params, false, &mut |_| {});
         assert_eq!(graph, again, "serial builds must give the same graph");
-        let q = rows.row(5);
+        let q = row(&rows, 5);
         assert_eq!(graph.search(rows, q, 10, 64), again.search(rows, q, 10, 64));
         // Exact search orders by score, then row.
         let exact = exact_search(rows, q, 10, &|_| false);
@@ -769,7 +595,7 @@ mod tests {
     #[test]
     fn unreachable_points_are_found_and_repaired() {
         let data = clustered_vectors(1500, 32, 12, 0.5, 3);
-        let rows = Rows::new(&data, 32);
+        let rows = data.view();
         let (mut graph, report) = Graph::build(rows, Params::default(), false, &mut |_| {});
         assert_eq!((report.unreachable, report.unrepaired), (0, 0), "a fresh serial build finds every point");
         // Cut every edge into some points, as hnsw_rs issue #32 can leave
@@ -784,17 +610,16 @@ mod tests {
         assert!(graph.unreachable(rows, 64).is_empty());
         assert_eq!(graph.repaired, 3);
         for &v in &victims {
-            assert_eq!(graph.search(rows, rows.row(v as usize), 1, 64)[0].id, v);
+            assert_eq!(graph.search(rows, row(&rows, v as usize), 1, 64)[0].id, v);
         }
     }
 
     #[test]
     fn duplicates_count_as_found_at_their_exact_rank() {
-        let mut data = clustered_vectors(400, 16, 4, 0.5, 11);
-        let copy = data[..16].to_vec();
-        data.extend_from_slice(&copy);
-        data.extend_from_slice(&copy);
-        let rows = Rows::new(&data, 16);
+        let base = clustered_vectors(400, 16, 4, 0.5, 11);
+        let copy = base.slice(ndarray::s![..1, ..]);
+        let data = ndarray::concatenate![ndarray::Axis(0), base, copy, copy];
+        let rows = data.view();
         let (graph, report) = Graph::build(rows, Params::default(), false, &mut |_| {});
         assert_eq!(report.unrepaired, 0);
         assert!(graph.unreachable(rows, 64).is_empty());
@@ -803,7 +628,7 @@ mod tests {
     #[test]
     fn parallel_build_is_checked_too() {
         let data = clustered_vectors(4000, 32, 40, 0.6, 5);
-        let rows = Rows::new(&data, 32);
+        let rows = data.view();
         let (graph, report) = Graph::build(rows, Params::default(), true, &mut |_| {});
         assert_eq!(report.unrepaired, 0);
         assert!(graph.unreachable(rows, 64).is_empty());
@@ -812,7 +637,7 @@ mod tests {
     #[test]
     fn save_load_round_trip_and_corruption() {
         let data = clustered_vectors(500, 16, 5, 0.5, 1);
-        let rows = Rows::new(&data, 16);
+        let rows = data.view();
         let (graph, _) = Graph::build(rows, Params { m: 8, ef_construction: 50, ef_search: 32 }, false, &mut |_| {});
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("graph.hnsw");
@@ -837,11 +662,12 @@ mod tests {
     #[test]
     fn tiny_graphs_work() {
         let data = clustered_vectors(1, 8, 1, 0.1, 1);
-        let rows = Rows::new(&data, 8);
+        let rows = data.view();
         let (graph, report) = Graph::build(rows, Params::default(), false, &mut |_| {});
         assert_eq!(report.unrepaired, 0);
-        assert_eq!(graph.search(rows, rows.row(0), 5, 10).len(), 1);
-        let empty = Rows { data: &[], dim: 8 };
+        assert_eq!(graph.search(rows, row(&rows, 0), 5, 10).len(), 1);
+        let none = ndarray::Array2::<f32>::zeros((0, 8));
+        let empty = none.view();
         let (graph, _) = Graph::build(empty, Params::default(), false, &mut |_| {});
         assert!(graph.search(empty, &[0.0; 8], 5, 10).is_empty());
     }

@@ -14,7 +14,8 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::overlaps::Decision;
+use super::decision::Decision;
+use crate::matrix::dot;
 
 /// A word of a text: its byte range there, its normalised form (lower case,
 /// thousands separators and possessive `'s` dropped) and a light stem of it.
@@ -258,11 +259,6 @@ pub struct SentenceMatch {
     pub kind: Kind,
 }
 
-/// Dot product of two unit vectors: their cosine.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Aligns the sentences of A with those of B one to one: every pair is
 /// scored by the overlap decision (cosine blended with shared wording), and
 /// pairs are taken best first while both sentences are free and the score
@@ -276,7 +272,7 @@ pub fn align(a: &[SentenceRef], b: &[SentenceRef], decision: &Decision, min_scor
     let mut all = Vec::with_capacity(a.len() * b.len());
     for i in 0..a.len() {
         for j in 0..b.len() {
-            let cos = cosine(a[i].vector, b[j].vector);
+            let cos = dot(a[i].vector, b[j].vector);
             let lex = lexical_words(&wa[i], &wb[j]);
             all.push((decision.score(cos, lex), cos, lex, i, j));
         }

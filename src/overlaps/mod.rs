@@ -12,7 +12,7 @@
 //! - **Candidates** come from nearest-neighbour lists (the HNSW k-NN graph),
 //!   never from all pairs: no pair whose cosine is below
 //!   `Decision::cosine_floor` can pass, so a unit's list is widened (k
-//!   doubled) until its last neighbour falls below that floor. `Route::Exact`
+//!   doubled) until its last neighbour falls below that floor. `Route::AllPairs`
 //!   scores all pairs instead, to check the k-NN route.
 //! - **Boilerplate**: a unit with near-verbatim copies in many documents that
 //!   is unrelated to the rest of its own document ("Comments are closed.",
@@ -29,98 +29,24 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::align::{self, Kind};
-use crate::ann::{dot, Rows};
+pub mod align;
+pub mod decision;
 
-/// Default overlap threshold on the blended score, chosen on STS-B dev
-/// with pairs scored 3.0 or more taken as "the same claim", the 129 dev
-/// pairs that also occur in MRPC's test split left out (1371 pairs), as the
-/// F1-best threshold at the F1-best lexical weight, by
-/// `motif eval calibrate ../shared/data/stsb/dev.tsv --exclude ../shared/data/mrpc/test.tsv`
-/// (F1 81.5 there).
-///
-/// Why 3.0: the annotators' 3 is "roughly equivalent, but some important
-/// information differs or is missing", and that is what a claim repeated
-/// across articles looks like: "about 3,000 deployed, possibly over 10,000
-/// by year's end" against "up to 10,000". Cuts at 3.5 (0.741 at weight
-/// 0.15) and 4.0 (0.803 at 0.10) linked only the seeds' troop estimates,
-/// not the battlefield-experience or arming-Ukraine claims.
-///
-/// On MRPC test (`motif eval mrpc`), never used to choose it: accuracy
-/// 71.6 %, F1 81.7 (precision 71.4, recall 95.5), against 72.5 % / 81.8 for
-/// plain cosine at the threshold tuned on MRPC test itself (the 3.5 cut
-/// gave 71.2 % / 78.3, the 4.0 cut 65.3 % / 70.1).
-///
-/// A looser threshold joins more pairs in a one-topic corpus, which is why
-/// echo groups are communities, not connected components (`echo_groups`).
-pub const DEFAULT_THRESHOLD: f32 = 0.594;
-/// Weight of shared wording in the blended score (same calibration).
-pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.20;
+use ndarray::ArrayView2;
+
+use crate::corpus::sentences::{lend_passage_vectors, passage_sentences, SentenceVectors};
+pub use crate::corpus::Unit;
+use crate::corpus::{Corpus, UnitKind, Units};
+use crate::embed::{EmbedError, Embedder};
+use crate::index::Neighbours;
+use crate::matrix::{dot, row};
+use align::Kind;
+pub use decision::{Decision, OverlapError, DEFAULT_LEXICAL_WEIGHT, DEFAULT_THRESHOLD};
 
 /// Cosine from which two units count as near-verbatim copies when looking
 /// for boilerplate (together with a non-paraphrase `align::Kind`).
 const COPY_COSINE: f32 = 0.9;
 
-#[derive(Debug, thiserror::Error)]
-pub enum OverlapError {
-    #[error("{units} units but {rows} vectors")]
-    Mismatch { units: usize, rows: usize },
-    #[error("threshold {0} is outside 0..=1")]
-    Threshold(f32),
-    #[error("lexical weight {0} is outside 0..1")]
-    Weight(f32),
-}
-
-/// The overlap decision: blended score and threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Decision {
-    pub threshold: f32,
-    pub lexical_weight: f32,
-}
-
-impl Default for Decision {
-    fn default() -> Self {
-        Decision { threshold: DEFAULT_THRESHOLD, lexical_weight: DEFAULT_LEXICAL_WEIGHT }
-    }
-}
-
-impl Decision {
-    pub fn check(&self) -> Result<(), OverlapError> {
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(OverlapError::Threshold(self.threshold));
-        }
-        if !(0.0..1.0).contains(&self.lexical_weight) {
-            return Err(OverlapError::Weight(self.lexical_weight));
-        }
-        Ok(())
-    }
-
-    /// The blended score of a pair.
-    pub fn score(&self, cosine: f32, lexical: f32) -> f32 {
-        (1.0 - self.lexical_weight) * cosine + self.lexical_weight * lexical
-    }
-
-    pub fn passes(&self, cosine: f32, lexical: f32) -> bool {
-        self.score(cosine, lexical) >= self.threshold
-    }
-
-    /// The lowest cosine that can still pass (with lexical = 1): candidates
-    /// below it need not be looked at.
-    pub fn cosine_floor(&self) -> f32 {
-        ((self.threshold - self.lexical_weight) / (1.0 - self.lexical_weight)).max(-1.0)
-    }
-}
-
-/// Something that gets a vector: a passage, or a sentence inside one.
-/// Offsets are bytes in the document's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Unit {
-    pub doc: usize,
-    /// The passage (its index in the caller's passage list) holding the unit.
-    pub passage: usize,
-    pub start: usize,
-    pub end: usize,
-}
 
 /// Settings of a search for overlaps.
 #[derive(Debug, Clone, Serialize)]
@@ -157,12 +83,13 @@ impl Default for Settings {
 }
 
 /// Where candidate pairs come from.
+#[derive(Clone, Copy)]
 pub enum Route<'a> {
-    /// `neighbours(i, k)`: up to k units most similar to unit i, as
-    /// (unit, cosine), best first (i itself may be among them).
-    Knn(&'a mut dyn FnMut(usize, usize) -> Vec<(usize, f32)>),
+    /// The unit set's k-NN graph (built over the units with enough content
+    /// words), widened per unit while its neighbours stay above the floor.
+    Graph(&'a Neighbours),
     /// Every pair of units from different documents (for checking).
-    Exact,
+    AllPairs,
 }
 
 /// Two units that overlap; `a` comes before `b` in (document, offset) order.
@@ -250,10 +177,10 @@ impl Bags {
 
 /// Finds every pair of units from different documents that the decision
 /// accepts, through `route`.
-pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: &Settings) -> Result<Found, OverlapError> {
+pub fn find(units: &[Unit], texts: &[&str], rows: ArrayView2<f32>, route: Route, settings: &Settings) -> Result<Found, OverlapError> {
     settings.decision.check()?;
-    if units.len() != rows.len() || texts.len() != units.len() {
-        return Err(OverlapError::Mismatch { units: units.len(), rows: rows.len() });
+    if units.len() != rows.nrows() || texts.len() != units.len() {
+        return Err(OverlapError::Mismatch { units: units.len(), rows: rows.nrows() });
     }
     let n = units.len();
     let bags = Bags::new(texts);
@@ -263,7 +190,7 @@ pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: 
     let mut found = Found { too_short: short.iter().filter(|&&s| s).count(), ..Default::default() };
     let mut candidates: Vec<(usize, usize, f32)> = Vec::new();
     match route {
-        Route::Exact => {
+        Route::AllPairs => {
             for i in 0..n {
                 if short[i] {
                     continue;
@@ -272,23 +199,25 @@ pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: 
                     if short[j] || units[i].doc == units[j].doc {
                         continue;
                     }
-                    let cos = dot(rows.row(i), rows.row(j));
+                    let cos = dot(row(&rows, i), row(&rows, j));
                     if cos >= floor {
                         candidates.push((i, j, cos));
                     }
                 }
             }
         }
-        Route::Knn(neighbours) => {
+        Route::Graph(graph) => {
             let mut seen: HashSet<(usize, usize)> = HashSet::new();
             for i in 0..n {
                 if short[i] {
                     continue;
                 }
+                // Units outside the graph have too few content words for it.
+                let Some(local) = graph.local(i) else { continue };
                 let mut k = settings.k.max(1);
                 let hits = loop {
-                    let hits = neighbours(i, k + 1);
-                    let exhausted = hits.len() < k + 1;
+                    let hits = graph.nearest(local, k);
+                    let exhausted = hits.len() < k;
                     let below = hits.last().is_some_and(|h| h.1 < floor);
                     if exhausted || below || k >= settings.max_k {
                         if !exhausted && !below {
@@ -306,7 +235,7 @@ pub fn find(units: &[Unit], texts: &[&str], rows: Rows, route: Route, settings: 
                     if seen.insert(key) {
                         // The cosine is recomputed so both routes score a
                         // pair identically, whichever side found it.
-                        candidates.push((key.0, key.1, dot(rows.row(key.0), rows.row(key.1))));
+                        candidates.push((key.0, key.1, dot(row(&rows, key.0), row(&rows, key.1))));
                     }
                 }
             }
@@ -345,7 +274,7 @@ pub fn sort_pairs(pairs: &mut [Pair], units: &[Unit]) {
 /// (by identical normalised words, or a candidate pair with cosine ≥ 0.9
 /// that `align::kind` does not call a paraphrase) whose cosine to the rest
 /// of their own document is below `boilerplate_relevance`.
-pub fn boilerplate(units: &[Unit], texts: &[&str], rows: Rows, candidates: &[(usize, usize, f32)], settings: &Settings) -> Vec<Boilerplate> {
+pub fn boilerplate(units: &[Unit], texts: &[&str], rows: ArrayView2<f32>, candidates: &[(usize, usize, f32)], settings: &Settings) -> Vec<Boilerplate> {
     let n = units.len();
     let mut docs_of: Vec<HashSet<usize>> = units.iter().map(|u| HashSet::from([u.doc])).collect();
     // Identical texts, whatever the neighbour lists hold.
@@ -376,14 +305,14 @@ pub fn boilerplate(units: &[Unit], texts: &[&str], rows: Rows, candidates: &[(us
     // Each document's vector sum, to measure a unit against the rest of it.
     let mut sums: HashMap<usize, Vec<f32>> = HashMap::new();
     for (i, u) in units.iter().enumerate() {
-        let s = sums.entry(u.doc).or_insert_with(|| vec![0.0; rows.dim]);
-        for (x, v) in s.iter_mut().zip(rows.row(i)) {
+        let s = sums.entry(u.doc).or_insert_with(|| vec![0.0; rows.ncols()]);
+        for (x, v) in s.iter_mut().zip(row(&rows, i)) {
             *x += v;
         }
     }
     let mut out = Vec::new();
     for i in suspects {
-        let v = rows.row(i);
+        let v = row(&rows, i);
         let rest: Vec<f32> = sums[&units[i].doc].iter().zip(v).map(|(s, x)| s - x).collect();
         let norm = dot(&rest, &rest).sqrt();
         // A unit alone in its document has nothing to be unrelated to.
@@ -418,8 +347,8 @@ pub struct Group {
 pub fn echo_groups(n: usize, edges: &[(usize, usize, f32)]) -> Vec<Group> {
     let entries: Vec<(u32, u32, f64)> =
         edges.iter().flat_map(|&(a, b, w)| [(a as u32, b as u32, w as f64), (b as u32, a as u32, w as f64)]).collect();
-    let graph = crate::cluster::Graph::from_entries(n, entries);
-    let community = crate::cluster::louvain(&graph, 1.0, 0);
+    let graph = crate::themes::cluster::Graph::from_entries(n, entries);
+    let community = crate::themes::cluster::louvain(&graph, 1.0, 0);
     let mut index: HashMap<usize, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for (e, &(a, b, _)) in edges.iter().enumerate() {
@@ -524,10 +453,108 @@ pub fn passage_groups(n_passages: usize, overlaps: &[Overlap]) -> Vec<Group> {
     echo_groups(n_passages, &edges)
 }
 
+/// Overlaps of a corpus, ready to report: passage pairs with their aligned
+/// sentences, echo groups, and what the search left out.
+#[derive(Debug, Clone)]
+pub struct Echoes {
+    /// Passage pairs (indices into the corpus's passages), strongest first.
+    pub overlaps: Vec<Overlap>,
+    /// Echo groups over the passages; `pairs` index `overlaps`.
+    pub groups: Vec<Group>,
+    /// Units left out as boilerplate (indices into the units searched).
+    pub boilerplate: Vec<Boilerplate>,
+    /// Cross-document unit pairs above the cosine floor.
+    pub candidates: usize,
+    /// Units with too few content words to pair.
+    pub too_short: usize,
+    /// Units whose neighbour list reached `max_k` still above the floor.
+    pub capped: usize,
+}
+
+/// Finds the overlaps among `units` of `corpus` (find, then align inside
+/// each passage pair, sort, group). Sentence units are gathered by passage
+/// pair; passage units get their sentences aligned, which embeds the
+/// sentences not already known (a one-sentence passage lends its vector).
+pub fn find_echoes(
+    corpus: &Corpus,
+    units: &Units,
+    route: Route,
+    settings: &Settings,
+    embedder: &dyn Embedder,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Echoes, OverlapError> {
+    let texts = units.text_refs();
+    let found = find(&units.list, &texts, units.view(), route, settings)?;
+    let mut overlaps = match units.kind {
+        UnitKind::Sentence => overlaps_from_sentences(&found.pairs, &units.list, &texts),
+        UnitKind::Passage => align_passage_pairs(corpus, &found.pairs, &settings.decision, embedder, progress)?,
+    };
+    sort_overlaps(&mut overlaps);
+    let groups = passage_groups(corpus.passages.len(), &overlaps);
+    Ok(Echoes {
+        overlaps,
+        groups,
+        boilerplate: found.boilerplate,
+        candidates: found.candidates,
+        too_short: found.too_short,
+        capped: found.capped,
+    })
+}
+
+/// Aligns the sentences inside each overlapping passage pair.
+fn align_passage_pairs(
+    corpus: &Corpus,
+    pairs: &[Pair],
+    decision: &Decision,
+    embedder: &dyn Embedder,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<Overlap>, EmbedError> {
+    let mut involved: Vec<usize> = pairs.iter().flat_map(|p| [p.a, p.b]).collect();
+    involved.sort_unstable();
+    involved.dedup();
+    let mut cache = SentenceVectors::new(corpus.vectors.ncols());
+    lend_passage_vectors(&corpus.passages, corpus.vectors.view(), &mut cache, involved.iter().copied());
+    let mut spans: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    let mut needed: Vec<&str> = Vec::new();
+    for &i in &involved {
+        let p = &corpus.passages[i];
+        let s = passage_sentences(p);
+        needed.extend(s.iter().map(|&r| p.slice(r)));
+        spans.insert(i, s);
+    }
+    cache.embed_missing(embedder, &needed, progress)?;
+    let mut out = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let refs = |i: usize| -> Vec<align::SentenceRef> {
+            let p = &corpus.passages[i];
+            spans[&i].iter().map(|&r| align::SentenceRef { span: r, text: p.slice(r), vector: cache.get(p.slice(r)) }).collect()
+        };
+        let (a, b) = (refs(pair.a), refs(pair.b));
+        let matches = align::align(&a, &b, decision, decision.threshold, true);
+        let sentences: Vec<SentenceOverlap> = matches
+            .iter()
+            .map(|m| SentenceOverlap { a: a[m.a].span, b: b[m.b].span, cosine: m.cosine, lexical: m.lexical, score: m.score, kind: m.kind })
+            .collect();
+        let kind = sentences.iter().map(|s| s.kind).max().unwrap_or(Kind::Paraphrase);
+        out.push(Overlap { a: pair.a, b: pair.b, cosine: pair.cosine, lexical: pair.lexical, score: pair.score, kind, sentences });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ann::{clustered_vectors, exact_search, Graph, Params};
+    use crate::index::Route as GraphRoute;
+    use crate::matrix::clustered_vectors;
+    use ndarray::Array2;
+
+    fn matrix(vs: &[f32], dim: usize) -> Array2<f32> {
+        Array2::from_shape_vec((vs.len() / dim, dim), vs.to_vec()).unwrap()
+    }
+
+    fn graph(rows: ArrayView2<f32>, k: usize, route: GraphRoute) -> Neighbours {
+        Neighbours::build(rows, (0..rows.nrows()).collect(), k, route, &mut |_| {})
+    }
 
     fn unit(doc: usize, passage: usize, start: usize) -> Unit {
         Unit { doc, passage, start, end: start + 10 }
@@ -596,15 +623,16 @@ mod tests {
             .iter()
             .flat_map(|v| normalised(v))
             .collect();
-        let rows = Rows::new(&vs, 3);
+        let m = matrix(&vs, 3);
+        let rows = m.view();
         let settings = Settings { decision: Decision { threshold: 0.8, lexical_weight: 0.25 }, ..Default::default() };
-        let found = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
+        let found = find(&units, &texts, rows, Route::AllPairs, &settings).unwrap();
         // Units 0 and 2 share a document: never paired.
         let got: Vec<(usize, usize)> = found.pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(got, vec![(0, 1), (2, 1)]);
         assert!(found.pairs[0].score >= found.pairs[1].score);
-        let mut knn = |i: usize, k: usize| exact_search(rows, rows.row(i), k, &|_| false).into_iter().map(|h| (h.id as usize, h.score)).collect();
-        let again = find(&units, &texts, rows, Route::Knn(&mut knn), &settings).unwrap();
+        let g = graph(rows, 2, GraphRoute::Exact);
+        let again = find(&units, &texts, rows, Route::Graph(&g), &settings).unwrap();
         assert_eq!(again.pairs, found.pairs);
     }
 
@@ -628,40 +656,38 @@ mod tests {
                 vs.extend(normalised(&v));
             }
         }
-        let rows = Rows::new(&vs, 4);
+        let m = matrix(&vs, 4);
+        let rows = m.view();
         let settings = Settings { decision: Decision { threshold: 0.7, lexical_weight: 0.25 }, ..Default::default() };
-        let found = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
+        let found = find(&units, &texts, rows, Route::AllPairs, &settings).unwrap();
         let flagged: Vec<usize> = found.boilerplate.iter().map(|b| b.unit).collect();
         assert_eq!(flagged, vec![2, 5, 8]);
         assert!(found.pairs.iter().all(|p| !flagged.contains(&p.a) && !flagged.contains(&p.b)));
         assert!(!found.pairs.is_empty(), "the on-topic copies still overlap");
-        let kept = find(&units, &texts, rows, Route::Exact, &Settings { keep_boilerplate: true, ..settings.clone() }).unwrap();
+        let kept = find(&units, &texts, rows, Route::AllPairs, &Settings { keep_boilerplate: true, ..settings.clone() }).unwrap();
         assert!(kept.pairs.iter().any(|p| p.a == 2 && p.b == 5));
         // Two documents are not "many".
-        let found = find(&units[..6], &texts[..6], Rows::new(&vs[..24], 4), Route::Exact, &settings).unwrap();
+        let found = find(&units[..6], &texts[..6], rows.slice(ndarray::s![..6, ..]), Route::AllPairs, &settings).unwrap();
         assert!(found.boilerplate.is_empty());
     }
 
-    /// The k-NN route (a real HNSW graph) finds at least 99 % of the pairs
+    /// The graph route (a real HNSW graph) finds at least 99 % of the pairs
     /// that the exact route finds, on clustered vectors where many pairs
     /// pass.
     #[test]
     fn knn_route_recalls_the_exact_route() {
         let (n, dim) = (3000, 64);
         let data = clustered_vectors(n, dim, 150, 0.35, 7);
-        let rows = Rows::new(&data, dim);
+        let rows = data.view();
         let units: Vec<Unit> = (0..n).map(|i| unit(i % 40, i, 0)).collect();
         let vocab = ["troops", "border", "missile", "rice", "sanctions", "alliance", "artillery", "summit"];
         let texts_owned: Vec<String> =
             (0..n).map(|i| (0..4).map(|w| vocab[(i * 7 + w * (i % 3 + 1)) % vocab.len()]).collect::<Vec<_>>().join(" ")).collect();
         let texts: Vec<&str> = texts_owned.iter().map(|s| s.as_str()).collect();
         let settings = Settings { decision: Decision { threshold: 0.75, lexical_weight: 0.25 }, min_content_words: 1, ..Default::default() };
-        let exact = find(&units, &texts, rows, Route::Exact, &settings).unwrap();
-        let (graph, _) = Graph::build(rows, Params::default(), false, &mut |_| {});
-        let mut knn = |i: usize, k: usize| {
-            graph.search(rows, rows.row(i), k, 64.max(k)).into_iter().map(|h| (h.id as usize, h.score)).collect()
-        };
-        let approx = find(&units, &texts, rows, Route::Knn(&mut knn), &settings).unwrap();
+        let exact = find(&units, &texts, rows, Route::AllPairs, &settings).unwrap();
+        let g = graph(rows, settings.k, GraphRoute::Hnsw);
+        let approx = find(&units, &texts, rows, Route::Graph(&g), &settings).unwrap();
         assert!(exact.pairs.len() > 1000, "the test needs many pairs, got {}", exact.pairs.len());
         let got: HashSet<(usize, usize)> = approx.pairs.iter().map(|p| (p.a, p.b)).collect();
         let hit = exact.pairs.iter().filter(|p| got.contains(&(p.a, p.b))).count();

@@ -1,0 +1,480 @@
+//! `motif bench`: every stage's speed on this machine in one run — model
+//! load, tokenizing, embedding, index build and queries, clustering — with
+//! peak memory, the machine's description and its matrix-multiply peak.
+
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use ndarray::{s, Array2};
+use serde::Serialize;
+
+use super::index::GraphArgs;
+use super::progress::items_bar;
+use super::{read_documents, round, ModelArgs, PrecisionArg, ReadArgs};
+use motif::bench::{self, EmbedBench, Machine};
+use motif::embed::SentenceModel;
+use motif::index::{exact_search, recall_at_k, Graph, Hit, Params as GraphParams};
+use motif::matrix::{self, clustered_vectors, row};
+use motif::themes::cluster::{self, Params as ClusterParams};
+
+/// Without a subcommand: every stage (load, tokenize, embed, index, search,
+/// cluster) with peak memory and the machine's description.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    #[command(flatten)]
+    all: BenchAllArgs,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Embedding speed: model load, tokenization rate, passages/s and tokens/s.
+    Embed(BenchEmbedArgs),
+    /// HNSW build time, queries/s and recall@k against exact search (optionally beside hnswlib).
+    Index(BenchIndexArgs),
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        Some(BenchWhat::Embed(a)) => bench_embed_cmd(a),
+        Some(BenchWhat::Index(a)) => bench_index_cmd(a),
+        None => cmd_bench_all(args.all),
+    }
+}
+
+#[derive(Args)]
+struct BenchEmbedArgs {
+    /// The corpus: files, folders or .jsonl (default: seeds/).
+    #[arg(long)]
+    corpus: Vec<String>,
+    /// Use at most this many passages (0: all).
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    /// The JSON field holding the text in .jsonl corpora.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct BenchAllArgs {
+    /// The corpus: files, folders or .jsonl (default: seeds/, repeated up to --passages).
+    #[arg(long)]
+    corpus: Vec<String>,
+    /// Passages to embed: the corpus is cut to this many, or the seeds repeated up to it.
+    #[arg(long, default_value_t = 1000)]
+    passages: usize,
+    /// Vectors for the index and clustering stages when the corpus has fewer
+    /// distinct passages (generated, clustered unit vectors of the model's dimension).
+    #[arg(long, default_value_t = 20_000)]
+    vectors: usize,
+    /// The JSON field holding the text in .jsonl corpora.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct IndexBench {
+    vectors: usize,
+    /// "corpus" when the vectors are the embedded passages, "generated" otherwise.
+    source: &'static str,
+    build_seconds: f64,
+    vectors_per_second: f64,
+    queries: usize,
+    k: usize,
+    queries_per_second: f64,
+    exact_queries_per_second: f64,
+    recall_at_k: f64,
+}
+
+#[derive(Serialize)]
+struct ClusterBench {
+    vectors: usize,
+    seconds: f64,
+    themes: usize,
+    outlier_share: f64,
+}
+
+pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
+    let passages = args.passages.max(1);
+    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().cycle().take(passages).cloned().collect())?;
+    let (embedder, embed) = (&run.embedder, &run.embed);
+    let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
+
+    // Index and clustering need distinct vectors: the corpus's when it has
+    // enough, else generated ones of the same dimension.
+    let dim = embedder.info.dim;
+    let unique = distinct.len().min(embed.passages);
+    let (vectors, source) = if unique >= args.vectors.min(5_000) {
+        (motif::embed::Embedder::embed(embedder, &distinct[..unique], &mut |_| {})?, "corpus")
+    } else {
+        (clustered_vectors(args.vectors, dim, 50, 0.6, 7), "generated")
+    };
+    let index = bench_index(&vectors, source)?;
+    let clustering = bench_cluster(&vectors)?;
+    let peak = bench::peak_rss_bytes();
+
+    if args.json {
+        let mut out = embed_json(&run);
+        out["tokenize_tokens_per_second"] = serde_json::json!(round(embed.tokens_per_second_tokenize, 0));
+        out["index"] = serde_json::json!(index);
+        out["cluster"] = serde_json::json!(clustering);
+        out["peak_rss_bytes"] = serde_json::json!(peak);
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    print_embed(&run);
+    println!(
+        "index     {} {} vectors: build {:.2} s ({:.0}/s); k={} search {:.0} queries/s (exact {:.0}/s), recall@{} {:.4}",
+        index.vectors, index.source, index.build_seconds, index.vectors_per_second, index.k, index.queries_per_second,
+        index.exact_queries_per_second, index.k, index.recall_at_k
+    );
+    println!(
+        "cluster   {} vectors in {:.2} s: {} themes, {:.1}% outliers",
+        clustering.vectors, clustering.seconds, clustering.themes, clustering.outlier_share * 100.0
+    );
+    if let Some(peak) = peak {
+        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
+
+fn bench_index(vectors: &Array2<f32>, source: &'static str) -> Result<IndexBench> {
+    let rows = vectors.view();
+    let n = rows.nrows();
+    let params = GraphParams::default();
+    let start = Instant::now();
+    let (graph, _) = Graph::build(rows, params, false, &mut |_| {});
+    let build_seconds = start.elapsed().as_secs_f64();
+    let k = 10;
+    let queries: Vec<usize> = (0..n).step_by((n / 1000).max(1)).take(1000).collect();
+    let start = Instant::now();
+    let found: Vec<Vec<Hit>> = queries.iter().map(|&q| graph.search(rows, row(&rows, q), k, params.ef_search)).collect();
+    let search_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let exact: Vec<Vec<Hit>> = queries.iter().map(|&q| exact_search(rows, row(&rows, q), k, &|_| false)).collect();
+    let exact_seconds = start.elapsed().as_secs_f64();
+    Ok(IndexBench {
+        vectors: n,
+        source,
+        build_seconds,
+        vectors_per_second: n as f64 / build_seconds.max(1e-9),
+        queries: queries.len(),
+        k,
+        queries_per_second: queries.len() as f64 / search_seconds.max(1e-9),
+        exact_queries_per_second: queries.len() as f64 / exact_seconds.max(1e-9),
+        recall_at_k: recall_at_k(&exact, &found, k),
+    })
+}
+
+fn bench_cluster(vectors: &Array2<f32>) -> Result<ClusterBench> {
+    let start = Instant::now();
+    let clustering = cluster::cluster(vectors.view(), &ClusterParams::default())?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(ClusterBench {
+        vectors: vectors.nrows(),
+        seconds,
+        themes: clustering.groups,
+        outlier_share: clustering.outliers() as f64 / vectors.nrows().max(1) as f64,
+    })
+}
+
+/// The embedding stage both `motif bench` and `motif bench embed` start with.
+pub(crate) struct EmbedRun {
+    pub machine: Machine,
+    pub embedder: SentenceModel,
+    pub load_seconds: f64,
+    pub paths: Vec<String>,
+    /// The corpus's passages, each once, in corpus order.
+    pub distinct: Vec<String>,
+    pub embed: EmbedBench,
+    pub peak_gflops: f64,
+}
+
+/// Loads the model (timed), reads the corpus (seeds/ by default), embeds the
+/// passages `pick` chooses from it, and measures the GEMM peak.
+pub(crate) fn run_embed(
+    model: &ModelArgs,
+    corpus: &[String],
+    text_field: &str,
+    pick: impl FnOnce(&[String]) -> Vec<String>,
+) -> Result<EmbedRun> {
+    let machine = Machine::detect();
+    let start = Instant::now();
+    let embedder = load_model(model)?;
+    let load_seconds = start.elapsed().as_secs_f64();
+    let paths = if corpus.is_empty() {
+        if !std::path::Path::new("seeds").is_dir() {
+            bail!("no corpus: pass --corpus PATH (files, folders or .jsonl), or run from a folder that has seeds/");
+        }
+        vec!["seeds".to_string()]
+    } else {
+        corpus.to_vec()
+    };
+    let docs = read_documents(&paths, &ReadArgs::for_corpus(text_field), &embedder)?;
+    let distinct: Vec<String> = docs.passages.into_iter().map(|p| p.text).collect();
+    let chosen = pick(&distinct);
+    let texts: Vec<&str> = chosen.iter().map(String::as_str).collect();
+    let bar = items_bar(texts.len() as u64, "embedding");
+    let embed = bench::bench_embed(&embedder, &texts, &mut |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    let peak_gflops = bench::gemm_peak_gflops(machine.threads);
+    Ok(EmbedRun { machine, embedder, load_seconds, paths, distinct, embed, peak_gflops })
+}
+
+/// The human-readable lines of the embedding stage.
+/// The `--json` fields `motif bench` and `motif bench embed` share: the
+/// machine, the model and the embedding stage with its share of the GEMM peak.
+pub(crate) fn embed_json(run: &EmbedRun) -> serde_json::Value {
+    serde_json::json!({
+        "machine": run.machine,
+        "model": run.embedder.info.name,
+        "device": run.embedder.device_name(),
+        "corpus": run.paths,
+        "model_load_seconds": round(run.load_seconds, 3),
+        "embed": run.embed,
+        "gemm_peak_gflops": round(run.peak_gflops, 1),
+        "fraction_of_gemm_peak": round(run.embed.gflops / run.peak_gflops, 3),
+    })
+}
+
+pub(crate) fn print_embed(run: &EmbedRun) {
+    let (m, e, peak) = (&run.machine, &run.embed, run.peak_gflops);
+    println!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));
+    println!(
+        "motif     {} | model {} on {} | {:?} | batch {}",
+        m.motif_version,
+        run.embedder.info.name,
+        run.embedder.device_name(),
+        e.precision,
+        e.batch_size
+    );
+    println!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
+    println!("load      {:.2} s", run.load_seconds);
+    println!("tokenize  {:.0} tokens/s", e.tokens_per_second_tokenize);
+    println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", e.passages_per_second, e.tokens_per_second, e.embed_seconds);
+    println!(
+        "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak:.1} GFLOP/s, 1024³, {} threads)",
+        e.gflops,
+        100.0 * e.gflops / peak,
+        m.threads
+    );
+}
+
+/// The concrete model (benchmarks read its token counts and FLOPs).
+fn load_model(model: &ModelArgs) -> Result<SentenceModel> {
+    let name = model.name_or(None);
+    let dir = motif::model::resolve(&name, true)?;
+    let precision = match model.precision {
+        PrecisionArg::F32 => motif::embed::Precision::F32,
+        PrecisionArg::Bf16 => motif::embed::Precision::Bf16,
+    };
+    let device = match model.device {
+        super::DeviceArg::Cpu => motif::embed::DeviceChoice::Cpu,
+        super::DeviceArg::Cuda => motif::embed::DeviceChoice::Cuda,
+        super::DeviceArg::Auto => motif::embed::DeviceChoice::Auto,
+    };
+    let mut m = SentenceModel::load_with(&dir, device, precision).with_context(|| format!("loading model {}", dir.name))?;
+    m.batch_size = model.batch_size.max(1);
+    Ok(m)
+}
+
+fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
+    let limit = args.limit;
+    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().take(if limit > 0 { limit } else { all.len() }).cloned().collect())?;
+    let (embedder, result) = (&run.embedder, &run.embed);
+    let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
+    // What a faster precision costs: its vectors against f32's on a sample.
+    let agreement = if args.model.precision != PrecisionArg::F32 {
+        let sample = &texts[..texts.len().min(300)];
+        let reference = load_model(&ModelArgs { precision: PrecisionArg::F32, ..args.model.clone() })?;
+        let fast = motif::embed::Embedder::embed(embedder, sample, &mut |_| {})?;
+        let exact = motif::embed::Embedder::embed(&reference, sample, &mut |_| {})?;
+        let cosines: Vec<f32> = (0..sample.len()).map(|i| matrix::dot(row(&fast, i), row(&exact, i))).collect();
+        let mean = cosines.iter().sum::<f32>() / cosines.len().max(1) as f32;
+        let min = cosines.iter().copied().fold(f32::MAX, f32::min);
+        Some((mean, min, sample.len()))
+    } else {
+        None
+    };
+    let peak = bench::peak_rss_bytes();
+    if args.json {
+        let mut out = embed_json(&run);
+        out["cosine_to_f32"] = serde_json::json!(agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n})));
+        out["peak_rss_bytes"] = serde_json::json!(peak);
+        return super::print_json(&out);
+    }
+    print_embed(&run);
+    if let Some((mean, min, n)) = agreement {
+        println!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
+    }
+    if let Some(peak) = peak {
+        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+struct BenchIndexArgs {
+    /// Vectors to index: a .npy file of float32 rows, e.g. from `motif embed --format npy` (default: synthetic clustered vectors).
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    /// How many vectors to index (0: all rows of --vectors). Beyond the file's rows, rows are repeated with a little noise.
+    #[arg(long, default_value_t = 100_000)]
+    n: usize,
+    /// Dimension of synthetic vectors.
+    #[arg(long, default_value_t = 384)]
+    dim: usize,
+    /// How many stored vectors to use as queries (spread evenly).
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    #[arg(short = 'k', long, default_value_t = 10)]
+    k: usize,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Build with the parallel insert.
+    #[arg(long)]
+    parallel_build: bool,
+    /// Run scripts/peer_hnswlib.py with this Python on the same vectors and print its figures beside.
+    #[arg(long, value_name = "PYTHON")]
+    peer: Option<PathBuf>,
+    /// Keep the vectors given to the peer here (default: a temporary file).
+    #[arg(long)]
+    save_npy: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
+    let params = args.graph.params(GraphParams::default())?;
+    let (data, dim, source) = match &args.vectors {
+        Some(path) => {
+            // At least one row of at least one number, or a clear error.
+            let base = matrix::read_npy(path)?;
+            let (rows, dim) = base.dim();
+            let n = if args.n == 0 { rows } else { args.n };
+            let mut data = Array2::<f32>::zeros((n, dim));
+            data.slice_mut(s![..n.min(rows), ..]).assign(&base.slice(s![..n.min(rows), ..]));
+            if n > rows {
+                // Each extra row: a stored row plus noise, renormalised, so
+                // the set keeps the real neighbourhood structure.
+                let noise = clustered_vectors(n - rows, dim, 1, 1.0, 42);
+                for j in 0..n - rows {
+                    let mut v: Vec<f32> = row(&base, j % rows).iter().zip(row(&noise, j)).map(|(b, e)| b + 0.02 * e).collect();
+                    matrix::normalize(&mut v);
+                    data.row_mut(rows + j).assign(&ndarray::ArrayView1::from(&v[..]));
+                }
+            }
+            (data, dim, format!("{} ({rows} rows{})", path.display(), if n > rows { ", repeated with noise" } else { "" }))
+        }
+        None => {
+            if args.dim == 0 {
+                bail!("--dim must be at least 1");
+            }
+            let n = args.n.max(1);
+            (clustered_vectors(n, args.dim, (n / 100).max(1), 0.8, 42), args.dim, "synthetic clustered vectors".to_string())
+        }
+    };
+    let rows = data.view();
+    let n = rows.nrows();
+    let step = (n / args.queries.max(1)).max(1);
+    let queries: Vec<usize> = (0..n).step_by(step).take(args.queries).collect();
+    eprintln!("motif: {n} vectors of dimension {dim} from {source}; building HNSW (M {}, ef_construction {})", params.m, params.ef_construction);
+
+    let bar = items_bar(n as u64, "graph");
+    let (graph, report) = Graph::build(rows, params, args.parallel_build, &mut |k| bar.inc(k as u64));
+    bar.finish_and_clear();
+    super::index::report_repairs(&report);
+    let start = Instant::now();
+    let exact: Vec<Vec<Hit>> = queries.iter().map(|&q| exact_search(rows, row(&rows, q), args.k, &|_| false)).collect();
+    let exact_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let approx: Vec<Vec<Hit>> = queries.iter().map(|&q| graph.search(rows, row(&rows, q), args.k, params.ef_search)).collect();
+    let hnsw_seconds = start.elapsed().as_secs_f64();
+    let recall = recall_at_k(&exact, &approx, args.k);
+    let mut out = serde_json::json!({
+        "machine": motif::bench::Machine::detect(),
+        "vectors": n,
+        "dim": dim,
+        "source": source,
+        "queries": queries.len(),
+        "k": args.k,
+        "params": params,
+        "parallel_build": args.parallel_build,
+        "motif": {
+            "build_seconds": round(report.insert_seconds, 3),
+            "self_check_seconds": round(report.check_seconds, 3),
+            "unreachable_repaired": report.unreachable - report.unrepaired,
+            "queries_per_second": round(queries.len() as f64 / hnsw_seconds.max(1e-9), 1),
+            "exact_queries_per_second": round(queries.len() as f64 / exact_seconds.max(1e-9), 1),
+            "recall_at_k": round(recall, 4),
+        },
+    });
+    if let Some(python) = &args.peer {
+        let tmp;
+        let npy = match &args.save_npy {
+            Some(p) => p.clone(),
+            None => {
+                tmp = tempfile_path("motif-bench", "npy");
+                tmp
+            }
+        };
+        matrix::write_npy(&npy, rows)?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_hnswlib.py");
+        eprintln!("motif: running {} {}", python.display(), script.display());
+        let result = std::process::Command::new(python)
+            .arg(&script)
+            .arg(&npy)
+            .args(["--queries", &queries.len().to_string(), "--k", &args.k.to_string()])
+            .args(["--m", &params.m.to_string(), "--ef-construction", &params.ef_construction.to_string()])
+            .args(["--ef-search", &params.ef_search.to_string()])
+            .output()
+            .with_context(|| format!("cannot run {}", python.display()))?;
+        if args.save_npy.is_none() {
+            let _ = std::fs::remove_file(&npy);
+        }
+        if !result.status.success() {
+            bail!("the hnswlib peer failed: {}", String::from_utf8_lossy(&result.stderr).trim());
+        }
+        let peer: serde_json::Value = serde_json::from_slice(&result.stdout).context("the hnswlib peer printed no JSON")?;
+        out["hnswlib"] = peer;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}", queries.len(), args.k, params.m, params.ef_construction, params.ef_search);
+    println!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
+    let row = |name: &str, v: &serde_json::Value| {
+        println!(
+            "{:<10} {:>10} {:>12} {:>12} {:>10}",
+            name,
+            v["build_seconds"],
+            v["queries_per_second"],
+            v.get("exact_queries_per_second").unwrap_or(&serde_json::Value::Null),
+            v["recall_at_k"]
+        );
+    };
+    row("motif", &out["motif"]);
+    if out.get("hnswlib").is_some() {
+        row("hnswlib", &out["hnswlib"]);
+    }
+    println!("(motif builds on one thread{}; its self-search check took {:.1} s more)", if args.parallel_build { " per core" } else { "" }, report.check_seconds);
+    Ok(())
+}
+
+fn tempfile_path(stem: &str, ext: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{stem}-{}.{ext}", std::process::id()))
+}

@@ -1,0 +1,361 @@
+//! `motif index` and `motif info`: arguments into `pipeline::index_documents`
+//! and a summary of what it did; the state of an index.
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use super::progress::Bars;
+use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::index::{BuildReport, Params};
+use motif::model;
+use motif::pipeline::{self, IndexSettings, IndexSummary};
+use motif::store::{Manifest, NewIndex, SavedGraph, Store, StoreError};
+
+pub const LONG_ABOUT: &str = "Split, embed and store documents in an index directory (default .motif/ here).\n\n\
+Run it again on a grown or edited corpus: only new or changed documents (by content hash) are embedded, \
+passages of changed documents are replaced, and --prune removes documents whose files are gone. The store is \
+SQLite (DIR/index.sqlite, readable with the sqlite3 shell); the HNSW graph beside it is rebuilt from it when \
+missing or stale. Writes are transactional: an interrupted run leaves a usable index and the next run finishes.\n\n\
+Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/notes\n  motif query \"troops at the border\"";
+
+#[derive(Args, Clone, Debug)]
+pub struct GraphArgs {
+    /// HNSW: neighbours per point and layer (twice that on the bottom layer). Default 16, or the index's.
+    #[arg(long, value_name = "M")]
+    pub hnsw_m: Option<usize>,
+    /// HNSW: beam width while building. Default 200, or the index's.
+    #[arg(long, value_name = "N")]
+    pub ef_construction: Option<usize>,
+    /// HNSW: default beam width while searching (raised to k). Default 64, or the index's.
+    #[arg(long, value_name = "N")]
+    pub ef_search: Option<usize>,
+}
+
+impl GraphArgs {
+    /// These settings over `base` (the index's, or the defaults).
+    pub fn params(&self, base: Params) -> Result<Params> {
+        let p = Params {
+            m: self.hnsw_m.unwrap_or(base.m),
+            ef_construction: self.ef_construction.unwrap_or(base.ef_construction),
+            ef_search: self.ef_search.unwrap_or(base.ef_search),
+        };
+        p.check()?;
+        Ok(p)
+    }
+}
+
+#[derive(Args)]
+pub struct IndexArgs {
+    /// Files, folders, glob patterns, or - for stdin.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
+    pub dir: IndexArg,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    /// Remove stored documents whose file is gone (or, for .jsonl files read in this run, whose record is gone).
+    #[arg(long)]
+    pub prune: bool,
+    /// Rebuild the HNSW graph even when it is up to date (also replaces a corrupted graph file).
+    #[arg(long)]
+    pub rebuild_graph: bool,
+    /// Insert into the graph on all cores: faster on many cores, but the graph then depends on thread timing.
+    #[arg(long)]
+    pub parallel_build: bool,
+    /// Commit after about this many embedded passages, so an interrupted run keeps its work.
+    #[arg(long, default_value_t = 1024, value_name = "PASSAGES")]
+    pub commit_every: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads an existing index's manifest without changing anything; `None`
+/// when there is no index yet.
+fn peek_manifest(dir: &std::path::Path) -> Result<Option<Manifest>> {
+    match Store::open_read(dir) {
+        Ok(store) => Ok(Some(store.manifest().clone())),
+        Err(StoreError::NotAnIndex { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Indexes the given paths; `motif report PATH...` runs the same.
+pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
+    let dir = &args.dir.index;
+    let existing = peek_manifest(dir)?;
+    let name = args.model.name_or(existing.as_ref().map(|m| m.model.as_str()));
+    let model_dir = model::resolve(&name, true)?;
+    let fingerprint = model_dir.fingerprint()?;
+    let split = args.read.options().split_description();
+    if let Some(m) = &existing {
+        // Fail before loading the model or reading any document.
+        let store = Store::open_read(dir)?;
+        store.check_model(&model_dir.name, &fingerprint, m.dim)?;
+        store.check_split(&split)?;
+    }
+    let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
+    let embedder = args.model.load(&name)?;
+    // Read the documents before touching the index, so that bad input
+    // leaves no trace.
+    let read = read_documents(&args.paths, &args.read, &*embedder)?;
+    let new = NewIndex { model: model_dir.name.clone(), model_fingerprint: fingerprint, dim: embedder.dim(), split, params };
+    let settings = IndexSettings {
+        params,
+        prune: args.prune,
+        rebuild_graph: args.rebuild_graph,
+        parallel_build: args.parallel_build,
+        commit_every: args.commit_every,
+    };
+    let summary = pipeline::index_documents(dir, &read, &new, &*embedder, &settings, &mut Bars::new())?;
+    for note in &summary.notes {
+        eprintln!("motif: {note}");
+    }
+    if let Some(g) = &summary.graph {
+        report_repairs(g);
+    }
+    Ok(summary)
+}
+
+/// Says what the graph's self-search check found, when it found anything.
+pub fn report_repairs(report: &BuildReport) {
+    if report.unreachable > 0 {
+        eprintln!(
+            "motif: {} of {} points were not found by a search for their own vector after insertion; repaired {}",
+            report.unreachable,
+            report.points,
+            report.unreachable - report.unrepaired
+        );
+    }
+    if report.unrepaired > 0 {
+        eprintln!("motif: warning: {} points are still not found by a search for their own vector; --exact finds them", report.unrepaired);
+    }
+}
+
+pub fn run(args: IndexArgs) -> Result<()> {
+    let summary = index_paths(&args)?;
+    if args.json {
+        return super::print_json(&summary);
+    }
+    let store = Store::open_read(&args.dir.index)?;
+    print_summary(&summary, store.manifest());
+    Ok(())
+}
+
+fn print_summary(s: &IndexSummary, m: &Manifest) {
+    let passages_of = |n: usize| if n == 1 { "1 passage".to_string() } else { format!("{n} passages") };
+    let docs = |n: usize| if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
+    println!(
+        "{} {}: added {}, kept {}, replaced {}, removed {}",
+        if s.created { "created" } else { "updated" },
+        s.index,
+        docs(s.added.len()),
+        s.kept,
+        s.replaced.len(),
+        s.removed.len()
+    );
+    for (what, names) in [("added", &s.added), ("replaced", &s.replaced), ("removed", &s.removed)] {
+        for name in names.iter().take(20) {
+            println!("  {what:<8} {name}");
+        }
+        if names.len() > 20 {
+            println!("  {what:<8} … and {} more", names.len() - 20);
+        }
+    }
+    if s.passages_embedded > 0 {
+        println!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
+    }
+    if s.untouched > 0 {
+        println!("{} not named in this run left as they are", docs(s.untouched));
+    }
+    if s.prunable > 0 {
+        println!("{} stored with a file that is gone; --prune removes them", docs(s.prunable));
+    }
+    match &s.graph {
+        Some(g) => println!(
+            "HNSW graph rebuilt over {} in {:.1} s (M {}, ef_construction {}; self-search check {:.1} s, {} repaired)",
+            passages_of(g.points),
+            g.insert_seconds,
+            m.params.m,
+            m.params.ef_construction,
+            g.check_seconds,
+            g.unreachable - g.unrepaired
+        ),
+        None => println!("HNSW graph up to date"),
+    }
+    println!("index now holds {} and {}, model {}", docs(s.documents), passages_of(s.passages), m.model);
+}
+
+#[derive(Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    dir: IndexArg,
+    /// Also list the documents.
+    #[arg(long)]
+    docs: bool,
+    /// Also run SQLite's consistency check on the database.
+    #[arg(long)]
+    check: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `2025-11-21 20:30:00 UTC` from unix seconds.
+fn utc(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => format!("{secs} (unix seconds)"),
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = n as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u + 1 < units.len() {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{x:.1} {}", units[u])
+    }
+}
+
+#[derive(Serialize)]
+struct GraphInfo {
+    status: &'static str,
+    m: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    points: usize,
+    layers: usize,
+    repaired: usize,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct DocInfo {
+    name: String,
+    passages: usize,
+    hash: String,
+    source: Option<String>,
+    indexed_at: String,
+}
+
+#[derive(Serialize)]
+struct Info {
+    index: String,
+    format_version: u32,
+    model: String,
+    model_fingerprint: String,
+    dim: usize,
+    split: String,
+    documents: usize,
+    passages: usize,
+    disk_bytes: u64,
+    graph: GraphInfo,
+    generation: u64,
+    created_at: String,
+    updated_at: String,
+    doc_list: Option<Vec<DocInfo>>,
+}
+
+pub fn info(args: InfoArgs) -> Result<()> {
+    let store = args.dir.open()?;
+    if args.check {
+        store.quick_check()?;
+    }
+    let m = store.manifest().clone();
+    let (documents, passages) = store.counts()?;
+    let state = store.saved_graph(passages)?;
+    let (points, layers, repaired) = match &state {
+        SavedGraph::Fresh(g) => (g.len(), g.top_level() + 1, g.repaired),
+        _ => (0, 0, 0),
+    };
+    let docs = if args.docs { store.documents()? } else { Vec::new() };
+    let info = Info {
+        index: store.dir().display().to_string(),
+        format_version: m.format_version,
+        model: m.model.clone(),
+        model_fingerprint: m.model_fingerprint.clone(),
+        dim: m.dim,
+        split: m.split.clone(),
+        documents,
+        passages,
+        disk_bytes: store.disk_bytes(),
+        graph: GraphInfo {
+            status: state.name(),
+            m: m.params.m,
+            ef_construction: m.params.ef_construction,
+            ef_search: m.params.ef_search,
+            points,
+            layers,
+            repaired,
+            bytes: std::fs::metadata(store.graph_path()).map(|m| m.len()).unwrap_or(0),
+        },
+        generation: m.generation,
+        created_at: utc(m.created_at),
+        updated_at: utc(m.updated_at),
+        doc_list: args.docs.then(|| {
+            docs.iter()
+                .map(|d| DocInfo { name: d.name.clone(), passages: d.passages, hash: d.hash.clone(), source: d.source.clone(), indexed_at: utc(d.indexed_at) })
+                .collect()
+        }),
+    };
+    if args.json {
+        return super::print_json(&info);
+    }
+    let graph_status = match state {
+        SavedGraph::Fresh(_) => "up to date",
+        SavedGraph::Stale => "stale: rebuilt in memory by searches until `motif index` saves it",
+        SavedGraph::Missing => "missing: rebuilt in memory by searches until `motif index` saves it",
+    };
+    let fp: String = m.model_fingerprint.chars().take(12).collect();
+    println!("index      {} (format {}, generation {})", info.index, m.format_version, m.generation);
+    println!("model      {} (fingerprint {fp}…), dimension {}", m.model, m.dim);
+    println!("split      {}", m.split);
+    println!("documents  {documents}");
+    println!("passages   {passages}");
+    println!("on disk    {} (graph {})", human_bytes(info.disk_bytes), human_bytes(info.graph.bytes));
+    println!("graph      HNSW M {} ef_construction {} ef_search {}: {graph_status}", m.params.m, m.params.ef_construction, m.params.ef_search);
+    if info.graph.status == "fresh" {
+        println!("           {points} points, {layers} layers, {repaired} repaired after insertion");
+    }
+    println!("built      {}", info.created_at);
+    println!("updated    {}", info.updated_at);
+    if args.check {
+        println!("check      SQLite quick_check ok");
+    }
+    if args.docs {
+        println!();
+        for d in &docs {
+            println!("{:>5}  {}", d.passages, d.name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_763_757_000), "2025-11-21 20:30:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn bytes_read_as_people_do() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
+}

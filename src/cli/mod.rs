@@ -1,0 +1,258 @@
+//! The command line: clap arguments parsed once into the library's plain
+//! settings, progress bars, environment variables and printing. One file
+//! per command; this module holds the flag groups they share and the
+//! helpers for output. Nothing here finds overlaps or themes: every command
+//! calls the library (`motif::pipeline` and the stage modules) and prints
+//! what it returns.
+
+pub mod bench;
+pub mod embed;
+pub mod eval;
+pub mod index;
+pub mod model;
+pub mod overlaps;
+pub mod progress;
+pub mod report;
+pub mod search;
+pub mod themes;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use motif::corpus::ingest::IngestOptions;
+use motif::corpus::split::{SplitMode, Splitter};
+use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
+use motif::embed::{DeviceChoice, Embedder, Precision, SentenceModel};
+use motif::model as models;
+use motif::store::Store;
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// The CPU (always available).
+    Cpu,
+    /// The first CUDA GPU (needs a build with `--features cuda`).
+    Cuda,
+    /// A CUDA GPU when one is usable, else the CPU (and says so).
+    Auto,
+}
+
+/// Number format of the model's matrix multiplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// 32-bit floats: the reference, in parity with sentence-transformers.
+    F32,
+    /// bfloat16 products with f32 sums: about 2.5× faster on AMX CPUs and on GPUs; cosine to f32 vectors ≈ 0.99999.
+    Bf16,
+}
+
+/// The model, for every command that embeds.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// A known model name (see `motif model list`), `hash` (a built-in hashing embedder: no download, for tests and trials),
+    /// or the path of a sentence-transformers folder. Default: an index's own model; all-MiniLM-L6-v2 otherwise.
+    #[arg(long, short = 'm', env = "MOTIF_MODEL")]
+    pub model: Option<String>,
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Number format of the model's matrix multiplies.
+    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
+}
+
+impl ModelArgs {
+    /// The model asked for, or `default` (an index's model, or the default model).
+    pub fn name_or(&self, default: Option<&str>) -> String {
+        self.model.clone().or_else(|| default.map(str::to_string)).unwrap_or_else(|| models::DEFAULT_MODEL.to_string())
+    }
+
+    /// Loads the named model with these settings.
+    pub fn load(&self, name: &str) -> Result<Box<dyn Embedder>> {
+        let dir = models::resolve(name, true)?;
+        let device = match self.device {
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+            DeviceArg::Auto => DeviceChoice::Auto,
+        };
+        let precision = match self.precision {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        };
+        let mut m = SentenceModel::load_with(&dir, device, precision).with_context(|| format!("loading model {}", dir.name))?;
+        m.batch_size = self.batch_size.max(1);
+        Ok(Box::new(m))
+    }
+}
+
+/// The index directory, for every command that reads or writes one.
+#[derive(Args, Clone, Debug)]
+pub struct IndexArg {
+    /// The index directory.
+    #[arg(long, env = "MOTIF_INDEX", default_value = ".motif", value_name = "DIR")]
+    pub index: PathBuf,
+}
+
+impl IndexArg {
+    pub fn open(&self) -> Result<Store> {
+        Ok(Store::open_read(&self.index)?)
+    }
+}
+
+pub const DEFAULT_WINDOW_TOKENS: usize = 128;
+pub const DEFAULT_OVERLAP: usize = 32;
+
+/// How passages are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// One passage per paragraph: a non-blank line, or a hard-wrapped block.
+    Paragraph,
+    /// One passage per sentence.
+    Sentence,
+    /// Fixed token windows over the whole document, ignoring layout.
+    Window,
+}
+
+/// How inputs are read and cut into passages.
+#[derive(Args, Clone, Debug)]
+pub struct ReadArgs {
+    /// How documents are cut into passages.
+    #[arg(long, value_enum, default_value_t = SplitArg::Paragraph)]
+    pub split: SplitArg,
+    /// Window length in tokens for --split window.
+    #[arg(long, default_value_t = DEFAULT_WINDOW_TOKENS)]
+    pub window_tokens: usize,
+    /// Tokens shared by consecutive windows (also for over-long paragraphs).
+    #[arg(long, default_value_t = DEFAULT_OVERLAP)]
+    pub overlap: usize,
+    /// Skip unreadable, binary or non-UTF-8 files (and count them) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// The JSON field holding the text in .jsonl inputs.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+}
+
+impl ReadArgs {
+    /// The defaults, with the given JSONL text field: for benchmarks and evaluations.
+    pub fn for_corpus(text_field: &str) -> Self {
+        ReadArgs {
+            split: SplitArg::Paragraph,
+            window_tokens: DEFAULT_WINDOW_TOKENS,
+            overlap: DEFAULT_OVERLAP,
+            skip_bad: false,
+            text_field: text_field.to_string(),
+        }
+    }
+
+    pub fn options(&self) -> ReadOptions {
+        let mode = match self.split {
+            SplitArg::Paragraph => SplitMode::Paragraph,
+            SplitArg::Sentence => SplitMode::Sentence,
+            SplitArg::Window => SplitMode::Window,
+        };
+        ReadOptions {
+            ingest: IngestOptions { skip_bad: self.skip_bad, text_field: self.text_field.clone(), ..Default::default() },
+            splitter: Splitter { mode, window_tokens: self.window_tokens, overlap: self.overlap },
+        }
+    }
+}
+
+/// Reads and splits documents, telling the user what was skipped.
+pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder) -> Result<ReadDocuments> {
+    let opts = read.options();
+    let docs = corpus::read(paths, &opts, embedder)?;
+    for bad in &docs.skipped {
+        eprintln!("motif: skipped {bad}");
+    }
+    if !docs.skipped.is_empty() {
+        eprintln!("motif: skipped {} bad input(s)", docs.skipped.len());
+    }
+    for empty in &docs.empty {
+        eprintln!("motif: {empty}: no text, ignored");
+    }
+    let windowed = docs.windowed();
+    if windowed > 0 && read.split != SplitArg::Window {
+        eprintln!(
+            "motif: some passages were longer than the model reads ({} tokens) and were cut into {windowed} overlapping windows (marked \"windowed\": true)",
+            embedder.max_content_tokens()
+        );
+    }
+    Ok(docs)
+}
+
+/// Reads, splits and embeds documents given on the command line.
+pub fn embed_files(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder) -> Result<Corpus> {
+    let docs = read_documents(paths, read, embedder)?;
+    let mut bars = progress::Bars::new();
+    let corpus = motif::pipeline::stage(&mut bars, "embedding", docs.passages.len(), |p| Corpus::embed(docs, embedder, p))?;
+    Ok(corpus)
+}
+
+/// Where analyses take their corpus from: files embedded now, or an index.
+pub struct Source {
+    pub corpus: Corpus,
+    /// A name for messages and titles: the index folder, or the paths.
+    pub name: String,
+    pub embedder: Box<dyn Embedder>,
+}
+
+/// Reads PATHs when given (embedding them with `model`), else the index;
+/// sentences are later embedded with the index's own model.
+pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &ModelArgs) -> Result<Source> {
+    if !paths.is_empty() {
+        let embedder = model.load(&model.name_or(None))?;
+        let corpus = embed_files(paths, read, &*embedder)?;
+        return Ok(Source { corpus, name: paths.join(" "), embedder });
+    }
+    let dir = &index.index;
+    let store = index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
+    let corpus = store.load_corpus()?;
+    if corpus.passages.is_empty() {
+        anyhow::bail!("{}: the index holds no passages; add documents with `motif index PATH`", dir.display());
+    }
+    let m = store.manifest();
+    let name = model.name_or(Some(&m.model));
+    let dir_model = models::resolve(&name, true)?;
+    store.check_model(&dir_model.name, &dir_model.fingerprint()?, m.dim)?;
+    let embedder = model.load(&name)?;
+    Ok(Source { corpus, name: dir.display().to_string(), embedder })
+}
+
+/// stdout, or a file created for the output.
+pub fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?)),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// One line of at most `max` characters (newlines flattened, `…` when cut).
+pub fn ellipsize(s: &str, max: usize) -> String {
+    let flat: String = s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+pub fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// Prints a JSON value, pretty, with a final newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! `motif overlaps`: arguments into `overlaps::Settings`, the corpus from
+//! files or an index, `overlaps::find_echoes` over the unit set's k-NN
+//! graph, and the Markdown, JSON or CSV writer.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use super::progress::Bars;
+use super::{open_source, output, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::UnitKind;
+use motif::index::Route as GraphRoute;
+use motif::overlaps::{self, Decision, Route, Settings};
+use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
+use motif::pipeline;
+
+pub const LONG_ABOUT: &str = "Passages from different documents that say the same thing, strongest first, grouped into \
+echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase).\n\n\
+A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
+`motif eval calibrate` and `motif eval mrpc`). Candidates come from the k-NN graph of the units (exact up to \
+20,000 units, HNSW beyond); --exact scores all pairs. Boilerplate repeated nearly verbatim across many documents and \
+unrelated to its own document is left out.\n\n\
+Examples:\n  motif overlaps seeds/\n  motif overlaps --granularity sentence --json seeds/ > overlaps.json\n  \
+motif overlaps --index .motif --format csv";
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OverlapFormat {
+    /// Echo groups with each document's version, matching words in bold.
+    Md,
+    /// Pairs, sentence alignments and groups as one JSON object.
+    Json,
+    /// One row per matched sentence pair.
+    Csv,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Granularity {
+    /// Whole passages (paragraphs) that say the same thing.
+    Passage,
+    /// Single sentences anywhere in the corpus (finds a claim inside a long paragraph).
+    Sentence,
+}
+
+impl Granularity {
+    fn unit(self) -> UnitKind {
+        match self {
+            Granularity::Passage => UnitKind::Passage,
+            Granularity::Sentence => UnitKind::Sentence,
+        }
+    }
+}
+
+/// The overlap decision's two settings, shared by `overlaps`, `report` and the evaluations.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct DecisionArgs {
+    /// Overlap threshold on the blended score (default: calibrated on STS-B dev).
+    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
+    pub threshold: f32,
+    /// Weight of shared wording in the blended score (0: plain cosine).
+    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
+    pub lexical_weight: f32,
+}
+
+impl DecisionArgs {
+    pub fn decision(&self) -> Result<Decision> {
+        let d = Decision { threshold: self.threshold, lexical_weight: self.lexical_weight };
+        d.check()?;
+        Ok(d)
+    }
+}
+
+#[derive(Args)]
+pub struct OverlapsArgs {
+    /// Files, folders or globs to read and embed now, instead of reading an index.
+    paths: Vec<String>,
+    #[command(flatten)]
+    dir: IndexArg,
+    #[command(flatten)]
+    decision: DecisionArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OverlapFormat::Md)]
+    format: OverlapFormat,
+    /// Same as --format json.
+    #[arg(long)]
+    json: bool,
+    /// What is compared: passages, or single sentences.
+    #[arg(long, value_enum, default_value_t = Granularity::Passage)]
+    granularity: Granularity,
+    /// Score all pairs instead of the k-NN candidates (slow; for checking).
+    #[arg(long)]
+    exact: bool,
+    /// Neighbours asked for per passage or sentence at first (widened while above the cosine floor).
+    #[arg(long, default_value_t = 16)]
+    k: usize,
+    /// Keep passages flagged as boilerplate.
+    #[arg(long)]
+    keep_boilerplate: bool,
+    /// Near-verbatim copies in this many documents make a passage a boilerplate suspect.
+    #[arg(long, default_value_t = 3)]
+    boilerplate_docs: usize,
+    /// Passages or sentences with fewer content words are never paired.
+    #[arg(long, default_value_t = 3)]
+    min_words: usize,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// How documents given as paths are read and cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: OverlapsArgs) -> Result<()> {
+    let settings = Settings {
+        decision: args.decision.decision()?,
+        k: args.k.max(1),
+        min_content_words: args.min_words,
+        boilerplate_docs: args.boilerplate_docs,
+        keep_boilerplate: args.keep_boilerplate,
+        ..Settings::default()
+    };
+    let source = open_source(&args.paths, &args.dir, &args.read, &args.model)?;
+    let corpus = &source.corpus;
+    let mut bars = Bars::new();
+    let units = pipeline::units(corpus, args.granularity.unit(), &*source.embedder, &mut bars)?;
+    let graph;
+    let route = if args.exact {
+        Route::AllPairs
+    } else {
+        graph = pipeline::neighbours(&units, settings.min_content_words, settings.k, GraphRoute::Auto, &mut bars);
+        Route::Graph(&graph)
+    };
+    let echoes = overlaps::find_echoes(corpus, &units, route, &settings, &*source.embedder, &mut |_| {})?;
+    if echoes.capped > 0 {
+        eprintln!(
+            "motif: {} unit(s) had more than {} neighbours above the cosine floor; some of their pairs may be missing (use --exact to check)",
+            echoes.capped, settings.max_k
+        );
+    }
+    let passages: Vec<PassageInfo> =
+        corpus.passages.iter().map(|p| PassageInfo { doc: p.doc, ordinal: p.ordinal, start: p.start, end: p.end, text: p.text.clone() }).collect();
+    let boilerplate: Vec<BoilerplateRow> = echoes
+        .boilerplate
+        .iter()
+        .map(|b| {
+            let u = &units.list[b.unit];
+            let p = &corpus.passages[u.passage];
+            BoilerplateRow {
+                doc: corpus.documents[p.doc].clone(),
+                passage: p.ordinal,
+                start: u.start,
+                end: u.end,
+                documents: b.documents,
+                relevance: b.relevance,
+                text: units.texts[b.unit].clone(),
+            }
+        })
+        .collect();
+    let meta = Meta {
+        model: corpus.model.clone(),
+        granularity: units.kind.name().into(),
+        route: match route {
+            Route::AllPairs => "all pairs (exact)",
+            Route::Graph(g) if g.route == GraphRoute::Hnsw => "the HNSW k-NN graph",
+            Route::Graph(_) => "the exact k-NN graph",
+        }
+        .into(),
+        threshold: settings.decision.threshold,
+        lexical_weight: settings.decision.lexical_weight,
+        units: units.len(),
+        candidates: echoes.candidates,
+        too_short: echoes.too_short,
+    };
+    let report = Report {
+        documents: &corpus.documents,
+        passages: &passages,
+        overlaps: &echoes.overlaps,
+        groups: &echoes.groups,
+        boilerplate: &boilerplate,
+        meta: &meta,
+    };
+    let mut out = output(args.output.as_deref())?;
+    let format = if args.json { OverlapFormat::Json } else { args.format };
+    match format {
+        OverlapFormat::Md => report.write_markdown(&mut out)?,
+        OverlapFormat::Json => report.write_json(&mut out)?,
+        OverlapFormat::Csv => report.write_csv(&mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}

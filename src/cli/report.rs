@@ -1,0 +1,106 @@
+//! `motif report`: the whole batch in one command. Indexes the given paths
+//! (only what changed, as `motif index` does), then `pipeline::analyse`
+//! (sentence units, one k-NN graph, overlaps and themes over it) and
+//! `pipeline::report`, and writes report.html, report.md and report.json.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::index::{index_paths, GraphArgs, IndexArgs};
+use super::overlaps::DecisionArgs;
+use super::progress::Bars;
+use super::themes::{ThemeArgs, UnitArg};
+use super::{IndexArg, ModelArgs, ReadArgs};
+use motif::index::Route;
+use motif::overlaps;
+use motif::pipeline::{self, AnalysisSettings};
+
+pub const LONG_ABOUT: &str = "The whole batch in one command: index the given paths (only new or changed documents), \
+find the claims that different documents share (echo groups) and the themes that recur, and write three files: \
+report.html (self-contained: a map of all sentences coloured by theme, a documents × themes grid, each theme with \
+keywords, representative sentences and its overlapping claims, and the echo groups), report.md (the same without \
+the map) and report.json (everything, for scripts). Overlaps and themes read one k-NN graph of the sentences; \
+--unit passage groups whole passages. Same index and seed, same report.\n\nExamples:\n  \
+motif report seeds/ --out report/\n  motif report --index ~/notes.motif --out ~/notes-report\n  \
+motif report --unit passage --resolution 0.75   # paragraph themes";
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Files, folders or globs to index first (optional: without them the index is reported as it is).
+    paths: Vec<String>,
+    #[command(flatten)]
+    dir: IndexArg,
+    /// Where report.html, report.md and report.json are written.
+    #[arg(long, default_value = "report", value_name = "DIR")]
+    out: PathBuf,
+    /// The report's title (default: the index's folder and its document count).
+    #[arg(long)]
+    title: Option<String>,
+    /// What is grouped into themes and compared for overlaps: sentences, or whole passages.
+    #[arg(long, value_enum, default_value_t = UnitArg::Sentence)]
+    unit: UnitArg,
+    #[command(flatten)]
+    theme: ThemeArgs,
+    #[command(flatten)]
+    decision: DecisionArgs,
+    /// How documents given as PATHs are read and cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: ReportArgs) -> Result<()> {
+    let kind = args.unit.kind();
+    let settings = AnalysisSettings {
+        unit: kind,
+        overlaps: overlaps::Settings { decision: args.decision.decision()?, ..overlaps::Settings::default() },
+        themes: args.theme.options(kind)?,
+        route: Route::Auto,
+    };
+    if !args.paths.is_empty() {
+        let index = IndexArgs {
+            paths: args.paths.clone(),
+            read: args.read.clone(),
+            dir: args.dir.clone(),
+            model: args.model.clone(),
+            graph: GraphArgs { hnsw_m: None, ef_construction: None, ef_search: None },
+            prune: false,
+            rebuild_graph: false,
+            parallel_build: false,
+            commit_every: 1024,
+            json: false,
+        };
+        index_paths(&index)?;
+    }
+    let index = args.dir.index.display().to_string();
+    let source = super::open_source(&[], &args.dir, &args.read, &args.model)
+        .with_context(|| format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)"))?;
+    let corpus = &source.corpus;
+    let analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
+    let title = args.title.clone().unwrap_or_else(|| format!("Themes and overlaps in {} documents ({index})", corpus.documents.len()));
+    let report = pipeline::report(corpus, &analysis, title, settings.overlaps.decision.threshold);
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the folder", args.out.display()))?;
+    for (name, body) in [("report.html", report.to_html()), ("report.md", report.to_markdown()), ("report.json", report.to_json())] {
+        let path = args.out.join(name);
+        // Write then rename: a reader never sees half a report.
+        let tmp = args.out.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, body).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "{} documents, {} passages: {} themes over {} {}s ({} outliers), {} echo groups",
+        report.documents.len(),
+        report.passages.len(),
+        report.themes.len(),
+        report.units.len(),
+        report.unit,
+        report.outliers.len(),
+        report.echo_groups.len()
+    );
+    Ok(())
+}

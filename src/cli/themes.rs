@@ -1,0 +1,303 @@
+//! `motif themes`: arguments into `themes::Options`, the corpus from files
+//! or an index, its units (sentences by default) and their k-NN graph,
+//! `themes::find`, and text or JSON.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::progress::Bars;
+use super::{ellipsize, open_source, round, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::{Corpus, UnitKind, Units};
+use motif::index::Route;
+use motif::pipeline;
+use motif::themes::cluster::Params;
+use motif::themes::keywords::StopWords;
+use motif::themes::{self, Options, Themes};
+
+pub const LONG_ABOUT: &str = "Cluster the sentences of an index's passages (or of files embedded on the spot) into themes.\n\n\
+Sentences, because a paragraph often makes several points; --unit passage clusters whole passages instead \
+(no sentence embedding: faster on large corpora). Per theme: an id, its size, keywords (class-based TF-IDF \
+against the rest of the corpus, English stop words out, bigrams in), a label made of the top keywords, the most \
+central sentences (document, passage, byte offsets) and the documents it appears in with how many sentences each. \
+Sentences in no theme, and those with fewer than three content words, are outliers; --reassign-outliers attaches \
+each to its nearest theme. The number of themes is found from the data (community detection on the k-NN graph of \
+the units, exact up to 20,000 units and HNSW beyond; --resolution sets how fine); --themes K forces it. Same input \
+and seed, same output.\n\n\
+Examples:\n  motif index seeds/ && motif themes\n  motif themes --index ~/notes.motif --json > themes.json\n  \
+motif themes seeds/ --min-size 3\n  motif themes --unit passage";
+
+/// What is grouped into themes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
+pub enum UnitArg {
+    /// Each sentence of each passage (a paragraph can make several points).
+    Sentence,
+    /// Whole passages as the index stores them (no sentence embedding).
+    Passage,
+}
+
+impl UnitArg {
+    pub fn kind(self) -> UnitKind {
+        match self {
+            UnitArg::Sentence => UnitKind::Sentence,
+            UnitArg::Passage => UnitKind::Passage,
+        }
+    }
+}
+
+/// Clustering and description settings shared by `themes`, `report` and `eval themes`.
+#[derive(Args, Clone, Debug)]
+pub struct ThemeArgs {
+    /// Groups smaller than this are outliers, not themes.
+    #[arg(long, default_value_t = 5)]
+    pub min_size: usize,
+    /// Seed for the clustering's visiting order: same input and seed, same output.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Force this many themes (default: found from the data).
+    #[arg(long)]
+    pub themes: Option<usize>,
+    /// Neighbours per unit in the k-NN graph (default: √n, between 5 and 50).
+    #[arg(long)]
+    pub neighbors: Option<usize>,
+    /// Modularity resolution: higher gives more, smaller themes [default: 1.0 for sentences, 0.75 for passages and whole records].
+    #[arg(long)]
+    pub resolution: Option<f64>,
+    /// Attach each outlier to its nearest theme instead of listing it apart.
+    #[arg(long)]
+    pub reassign_outliers: bool,
+    /// More stop words for keywords: a file of words (whitespace or comma separated, # comments).
+    #[arg(long)]
+    pub stopwords: Option<PathBuf>,
+    /// Keywords per theme.
+    #[arg(long, default_value_t = 10)]
+    pub keywords: usize,
+    /// Central units shown per theme.
+    #[arg(long, default_value_t = 3)]
+    pub central: usize,
+}
+
+/// The settings as `--json` reports them.
+#[derive(Serialize)]
+pub struct SettingsJson {
+    min_size: usize,
+    seed: u64,
+    themes: Option<usize>,
+    neighbors: serde_json::Value,
+    resolution: f64,
+    reassign_outliers: bool,
+}
+
+impl ThemeArgs {
+    pub fn resolution(&self, unit: UnitKind) -> f64 {
+        self.resolution.unwrap_or_else(|| themes::default_resolution(unit))
+    }
+
+    pub fn options(&self, unit: UnitKind) -> Result<Options> {
+        let mut stop_words = StopWords::default();
+        if let Some(path) = &self.stopwords {
+            stop_words.extend_from_file(path)?;
+        }
+        let cluster = Params {
+            k: self.neighbors.unwrap_or(0),
+            resolution: self.resolution(unit),
+            min_size: self.min_size,
+            seed: self.seed,
+            themes: self.themes,
+            threads: 0,
+        };
+        cluster.check()?;
+        if self.neighbors == Some(0) {
+            bail!("--neighbors must be at least 1");
+        }
+        Ok(Options { cluster, keywords: self.keywords.max(1), central: self.central, reassign_outliers: self.reassign_outliers, stop_words, ..Options::default() })
+    }
+
+    pub fn settings_json(&self, unit: UnitKind) -> SettingsJson {
+        SettingsJson {
+            min_size: self.min_size,
+            seed: self.seed,
+            themes: self.themes,
+            neighbors: self.neighbors.map_or_else(|| serde_json::json!("auto"), |k| serde_json::json!(k)),
+            resolution: self.resolution(unit),
+            reassign_outliers: self.reassign_outliers,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ThemesArgs {
+    /// Files, folders or globs to embed and cluster directly (default: read the index).
+    paths: Vec<String>,
+    #[command(flatten)]
+    dir: IndexArg,
+    /// What is grouped into themes: sentences, or whole passages.
+    #[arg(long, value_enum, default_value_t = UnitArg::Sentence)]
+    unit: UnitArg,
+    #[command(flatten)]
+    theme: ThemeArgs,
+    /// Print JSON (byte-identical for the same input and seed).
+    #[arg(long)]
+    json: bool,
+    /// How documents given as PATHs are read and cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: ThemesArgs) -> Result<()> {
+    let kind = args.unit.kind();
+    let opts = args.theme.options(kind)?; // bad settings stop the run before anything is read
+    let source = open_source(&args.paths, &args.dir, &args.read, &args.model)?;
+    let corpus = &source.corpus;
+    let mut bars = Bars::new();
+    let units = pipeline::units(corpus, kind, &*source.embedder, &mut bars)?;
+    let start = Instant::now();
+    let members = themes::members(&units.text_refs(), opts.min_content_words).len();
+    let graph = pipeline::neighbours(&units, opts.min_content_words, themes::neighbours_needed(members, &opts), Route::Auto, &mut bars);
+    let found = themes::find(&units, &graph, &opts)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if args.json {
+        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme));
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    print_themes(&mut out, corpus, &units, &found)?;
+    writeln!(out, "clustered in {seconds:.2} s (seed {})", args.theme.seed)?;
+    out.flush()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct UnitRef<'a> {
+    doc: &'a str,
+    passage: usize,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Serialize)]
+struct CentralJson<'a> {
+    #[serde(flatten)]
+    unit: UnitRef<'a>,
+    score: f64,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct KeywordJson<'a> {
+    term: &'a str,
+    score: f64,
+}
+
+#[derive(Serialize)]
+struct DocCount<'a> {
+    doc: &'a str,
+    units: usize,
+}
+
+#[derive(Serialize)]
+struct ThemeJson<'a> {
+    id: usize,
+    size: usize,
+    label: &'a str,
+    keywords: Vec<KeywordJson<'a>>,
+    central: Vec<CentralJson<'a>>,
+    documents: Vec<DocCount<'a>>,
+    members: Vec<UnitRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct ThemesJson<'a> {
+    source: &'a str,
+    unit: &'static str,
+    units: usize,
+    passages: usize,
+    documents: usize,
+    settings: SettingsJson,
+    themes: Vec<ThemeJson<'a>>,
+    outliers: usize,
+    outlier_share: f64,
+    reassigned: usize,
+    outlier_units: Vec<UnitRef<'a>>,
+}
+
+fn themes_json<'a>(source: &'a str, c: &'a Corpus, u: &'a Units, t: &'a Themes, settings: &ThemeArgs) -> ThemesJson<'a> {
+    let unit = |i: usize| {
+        let l = &u.list[i];
+        UnitRef { doc: &c.documents[l.doc], passage: c.passages[l.passage].ordinal, start: l.start, end: l.end }
+    };
+    let themes = t
+        .themes
+        .iter()
+        .map(|th| ThemeJson {
+            id: th.id,
+            size: th.size(),
+            label: &th.label,
+            keywords: th.keywords.iter().map(|k| KeywordJson { term: &k.term, score: round(k.score, 4) }).collect(),
+            central: th.central.iter().map(|x| CentralJson { unit: unit(x.unit), score: round(x.score as f64, 4), text: &u.texts[x.unit] }).collect(),
+            documents: th.documents.iter().map(|(d, n)| DocCount { doc: &c.documents[*d], units: *n }).collect(),
+            members: th.members.iter().map(|&i| unit(i)).collect(),
+        })
+        .collect();
+    let n = u.len();
+    ThemesJson {
+        source,
+        unit: u.kind.name(),
+        units: n,
+        passages: c.passages.len(),
+        documents: c.documents.len(),
+        settings: settings.settings_json(u.kind),
+        themes,
+        outliers: t.outliers.len(),
+        outlier_share: round(t.outliers.len() as f64 / n.max(1) as f64, 4),
+        reassigned: t.reassigned,
+        outlier_units: t.outliers.iter().map(|&i| unit(i)).collect(),
+    }
+}
+
+fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes) -> io::Result<()> {
+    let n = u.len();
+    let what = u.kind.plural();
+    for th in &t.themes {
+        let docs = th.documents.len();
+        writeln!(out, "theme {}  {}  ({} {what} in {docs} document{})", th.id, th.label, th.size(), if docs == 1 { "" } else { "s" })?;
+        writeln!(out, "  keywords: {}", th.keywords.iter().map(|k| k.term.as_str()).collect::<Vec<_>>().join(", "))?;
+        for x in &th.central {
+            let l = &u.list[x.unit];
+            writeln!(
+                out,
+                "  {:.3}  {} #{} [{}..{}]  {}",
+                x.score,
+                c.documents[l.doc],
+                c.passages[l.passage].ordinal,
+                l.start,
+                l.end,
+                ellipsize(&u.texts[x.unit], 90)
+            )?;
+        }
+        let docs: Vec<String> = th.documents.iter().map(|(d, k)| format!("{} ({k})", c.documents[*d])).collect();
+        writeln!(out, "  documents: {}", docs.join(", "))?;
+        writeln!(out)?;
+    }
+    let of_passages = if u.kind == UnitKind::Sentence { format!(" of {} passages", c.passages.len()) } else { String::new() };
+    writeln!(
+        out,
+        "{} themes over {n} {what}{of_passages} from {} documents; {} outliers ({:.1}%){}",
+        t.themes.len(),
+        c.documents.len(),
+        t.outliers.len(),
+        100.0 * t.outliers.len() as f64 / n.max(1) as f64,
+        if t.reassigned > 0 {
+            format!(", {} outliers reassigned to their nearest theme", t.reassigned)
+        } else if t.outliers.is_empty() {
+            String::new()
+        } else {
+            " (listed with --json; --reassign-outliers attaches them)".to_string()
+        }
+    )
+}

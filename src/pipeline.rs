@@ -1,0 +1,342 @@
+//! The stages composed with typed calls, as the commands run them:
+//! `index_documents` (read documents → an up-to-date store and graph),
+//! `neighbours` (THE k-NN graph of a unit set), `analyse` (units → one
+//! graph → overlaps and themes) and `report` (an analysis → the report).
+//!
+//! ```text
+//! let corpus   = store.load_corpus()?;
+//! let analysis = pipeline::analyse(&corpus, &*embedder, &settings, &mut progress)?;
+//! let report   = pipeline::report(&corpus, &analysis, title);
+//! ```
+//!
+//! Progress is reported through `Progress`, which the CLI draws; nothing
+//! here prints.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::corpus::{Corpus, ReadDocuments, UnitKind, Units};
+use crate::embed::{EmbedError, Embedder};
+use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
+use crate::overlaps::{self, Echoes, OverlapError};
+use crate::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit};
+use crate::store::update::{self, Plan, UpdateError};
+use crate::store::{NewIndex, SavedGraph, Store, StoreError};
+use crate::themes::{self, ThemeError, Themes};
+
+/// Where long work reports how far it is.
+pub trait Progress {
+    /// A stage of `total` items begins.
+    fn begin(&mut self, stage: &str, total: usize);
+    /// `n` more items are done.
+    fn advance(&mut self, n: usize);
+    /// The stage is over.
+    fn end(&mut self);
+}
+
+/// Progress that goes nowhere (tests, scripts).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn begin(&mut self, _: &str, _: usize) {}
+    fn advance(&mut self, _: usize) {}
+    fn end(&mut self) {}
+}
+
+/// Runs `f` as one stage of `progress`.
+pub fn stage<T>(progress: &mut dyn Progress, what: &str, total: usize, f: impl FnOnce(&mut dyn FnMut(usize)) -> T) -> T {
+    progress.begin(what, total);
+    let out = f(&mut |n| progress.advance(n));
+    progress.end();
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    #[error(transparent)]
+    Graph(#[from] AnnError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Overlaps(#[from] OverlapError),
+    #[error(transparent)]
+    Themes(#[from] ThemeError),
+    #[error("{0}: the index holds no passages; add documents with `motif index PATH`")]
+    EmptyIndex(String),
+}
+
+// ------------------------------------------------------------ indexing
+
+/// How `index_documents` runs.
+#[derive(Debug, Clone)]
+pub struct IndexSettings {
+    /// Graph parameters to record and build with.
+    pub params: Params,
+    /// Remove stored documents whose file is gone.
+    pub prune: bool,
+    /// Rebuild the graph even when it is up to date (also replaces a corrupted graph file).
+    pub rebuild_graph: bool,
+    /// Insert into the graph on all cores (its layout then depends on timing).
+    pub parallel_build: bool,
+    /// Commit after about this many embedded passages.
+    pub commit_every: usize,
+}
+
+/// What an indexing run did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IndexSummary {
+    pub index: String,
+    pub created: bool,
+    pub added: Vec<String>,
+    pub replaced: Vec<String>,
+    pub removed: Vec<String>,
+    pub kept: usize,
+    /// Stored documents not named in this run (left as they are).
+    pub untouched: usize,
+    /// Stored documents whose file is gone, left because pruning was not asked for.
+    pub prunable: usize,
+    pub passages_embedded: usize,
+    pub embed_seconds: f64,
+    pub documents: usize,
+    pub passages: usize,
+    pub graph_rebuilt: bool,
+    pub graph: Option<BuildReport>,
+    /// Things the user should hear about (duplicates, a replaced graph file).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+/// Brings the index in `dir` up to date with `read` (created if missing):
+/// new and changed documents are embedded and stored, gone ones pruned
+/// when asked, and the graph rebuilt when anything changed or it is stale.
+/// The documents were read before this call, so bad input leaves no trace.
+pub fn index_documents(
+    dir: &Path,
+    read: &ReadDocuments,
+    new: &NewIndex,
+    embedder: &dyn Embedder,
+    settings: &IndexSettings,
+    progress: &mut dyn Progress,
+) -> Result<IndexSummary, PipelineError> {
+    let (mut store, created) = Store::open_write(dir, new)?;
+    store.check_model(&new.model, &new.model_fingerprint, embedder.dim())?;
+    store.check_split(&new.split)?;
+    let mut summary = IndexSummary { index: dir.display().to_string(), created, ..Default::default() };
+    // A corrupted graph is reported before anything changes, unless a
+    // rebuild was asked for.
+    let (_, stored_passages) = store.counts()?;
+    let before = match store.saved_graph(stored_passages) {
+        Err(e) if settings.rebuild_graph => {
+            summary.notes.push(format!("{e}; rebuilding it"));
+            SavedGraph::Stale
+        }
+        other => other?,
+    };
+
+    let sources: Vec<Option<String>> = read
+        .documents
+        .iter()
+        .map(|d| d.source.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()))
+        .collect();
+    let plan: Plan = update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists());
+    summary.notes.extend(plan.duplicates.iter().map(|d| format!("{d} was given twice; indexing it once")));
+
+    let total: usize = plan.todo.iter().map(|&i| read.by_document()[i].len()).sum();
+    let start = Instant::now();
+    summary.passages_embedded = stage(progress, "embedding", total, |p| {
+        update::apply(&mut store, read, &sources, &plan, embedder, settings.commit_every, p)
+    })?;
+    summary.embed_seconds = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+
+    let params_changed = store.manifest().params != settings.params;
+    store.set_params(settings.params)?;
+    let (documents, passages) = store.counts()?;
+    (summary.documents, summary.passages) = (documents, passages);
+    let fresh = matches!(before, SavedGraph::Fresh(_));
+    if plan.changes() || !fresh || settings.rebuild_graph || params_changed {
+        let corpus = store.load_corpus()?;
+        let (graph, report) = stage(progress, "graph", corpus.passages.len(), |p| {
+            Graph::build(corpus.vectors.view(), settings.params, settings.parallel_build, p)
+        });
+        graph.save(&store.graph_path(), &store.stamp())?;
+        summary.graph_rebuilt = true;
+        summary.graph = Some(report);
+    }
+    summary.added = plan.added;
+    summary.replaced = plan.replaced;
+    summary.removed = plan.removed;
+    summary.kept = plan.kept;
+    summary.untouched = plan.untouched;
+    summary.prunable = plan.prunable;
+    Ok(summary)
+}
+
+/// The means to search an index's passages (`corpus`, loaded from
+/// `store`): exact search when asked, else the saved graph when it is
+/// fresh, else a graph built in memory (readers never write; the next
+/// `motif index` saves it), with a note saying so.
+pub fn searcher<'a>(
+    store: &Store,
+    corpus: &'a Corpus,
+    exact: bool,
+    ef: Option<usize>,
+    progress: &mut dyn Progress,
+) -> Result<(Searcher<'a>, Option<String>), PipelineError> {
+    if exact {
+        return Ok((Searcher::exact(corpus.vectors.view()), None));
+    }
+    let params = store.manifest().params;
+    let ef = ef.unwrap_or(params.ef_search);
+    Ok(match store.saved_graph(corpus.passages.len())? {
+        SavedGraph::Fresh(g) => (Searcher::with_graph(corpus.vectors.view(), g, ef), None),
+        state => {
+            let note = format!(
+                "the HNSW graph in {} is {}; building it in memory for this search (`motif index` saves it)",
+                store.dir().display(),
+                state.name()
+            );
+            let (g, _) = stage(progress, "graph", corpus.passages.len(), |p| Graph::build(corpus.vectors.view(), params, false, p));
+            (Searcher::with_graph(corpus.vectors.view(), g, ef), Some(note))
+        }
+    })
+}
+
+// ------------------------------------------------------------ analyses
+
+/// The k-NN graph of a unit set, over the units with at least
+/// `min_content_words` content words, with `k` neighbours each.
+pub fn neighbours(units: &Units, min_content_words: usize, k: usize, route: Route, progress: &mut dyn Progress) -> Neighbours {
+    let members = themes::members(&units.text_refs(), min_content_words);
+    stage(progress, "neighbours", members.len(), |p| Neighbours::build(units.view(), members, k, route, p))
+}
+
+/// What `analyse` does.
+#[derive(Debug, Clone)]
+pub struct AnalysisSettings {
+    pub unit: UnitKind,
+    pub overlaps: overlaps::Settings,
+    pub themes: themes::Options,
+    pub route: Route,
+}
+
+/// Units, their one k-NN graph, and what both analyses found in it.
+pub struct Analysis {
+    pub units: Units,
+    pub graph: Neighbours,
+    pub echoes: Echoes,
+    pub themes: Themes,
+}
+
+/// Cuts the corpus into units, builds their k-NN graph once, and finds the
+/// overlaps and the themes in it.
+pub fn analyse(corpus: &Corpus, embedder: &dyn Embedder, s: &AnalysisSettings, progress: &mut dyn Progress) -> Result<Analysis, PipelineError> {
+    let units = units(corpus, s.unit, embedder, progress)?;
+    // Both analyses leave out units with too few content words; one
+    // setting for both, so one graph serves both.
+    let min_words = s.overlaps.min_content_words;
+    let themes_opts = themes::Options { min_content_words: min_words, ..s.themes.clone() };
+    let members = themes::members(&units.text_refs(), min_words).len();
+    let k = s.overlaps.k.max(themes::neighbours_needed(members, &themes_opts));
+    let graph = neighbours(&units, min_words, k, s.route, progress);
+    let echoes = overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, &mut |_| {})?;
+    let found = themes::find(&units, &graph, &themes_opts)?;
+    Ok(Analysis { units, graph, echoes, themes: found })
+}
+
+/// The corpus's units of a kind (sentences are embedded, except those that
+/// are whole passages).
+pub fn units(corpus: &Corpus, kind: UnitKind, embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Units, EmbedError> {
+    stage(progress, "sentences", 0, |p| corpus.units(kind, embedder, p))
+}
+
+// ------------------------------------------------------------ report
+
+/// The batch report of an analysis.
+pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f32) -> Report {
+    let units = &a.units;
+    let found = &a.themes;
+    let echoes = &a.echoes;
+    let rows: Vec<Vec<f32>> = units.vectors.rows().into_iter().map(|r| r.to_vec()).collect();
+    let xy = report::project_2d(&rows);
+    let report_units: Vec<ReportUnit> = (0..units.len())
+        .map(|u| ReportUnit {
+            passage: units.list[u].passage,
+            start: units.list[u].start,
+            end: units.list[u].end,
+            text: units.texts[u].clone(),
+            theme: found.assignment[u].map(|t| found.themes[t].id),
+            x: xy[u].0,
+            y: xy[u].1,
+        })
+        .collect();
+    let passage_theme = Report::passage_themes(corpus.passages.len(), &report_units);
+    let passages: Vec<ReportPassage> = corpus
+        .passages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ReportPassage { doc: p.doc, passage: p.ordinal, start: p.start, end: p.end, text: p.text.clone(), theme: passage_theme[i] })
+        .collect();
+    let echo_pair = |i: usize| {
+        let o = &echoes.overlaps[i];
+        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string() }
+    };
+    let echo_groups: Vec<EchoGroup> = echoes
+        .groups
+        .iter()
+        .map(|g| {
+            let strongest = &echoes.overlaps[g.pairs[0]];
+            let first = &corpus.passages[strongest.a];
+            let claim = strongest.sentences.first().map(|s| first.slice(s.a).to_string()).unwrap_or_else(|| first.text.clone());
+            EchoGroup { passages: g.members.clone(), pairs: g.pairs.iter().map(|&i| echo_pair(i)).collect(), claim }
+        })
+        .collect();
+    // A group belongs to the theme that holds most of its passages.
+    let mut groups_of_theme: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (gi, g) in echo_groups.iter().enumerate() {
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for &p in &g.passages {
+            if let Some(t) = passages[p].theme {
+                *counts.entry(t).or_default() += 1;
+            }
+        }
+        if let Some((&t, _)) = counts.iter().max_by_key(|(t, c)| (**c, std::cmp::Reverse(**t))) {
+            groups_of_theme.entry(t).or_default().push(gi);
+        }
+    }
+    let themes: Vec<ReportTheme> = found
+        .themes
+        .iter()
+        .map(|t| ReportTheme {
+            id: t.id,
+            label: t.label.clone(),
+            keywords: t.keywords.iter().map(|k| k.term.clone()).collect(),
+            size: t.size(),
+            central: t.central.iter().map(|c| c.unit).collect(),
+            documents: t.documents.clone(),
+            echo_groups: groups_of_theme.get(&t.id).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let documents: Vec<ReportDocument> =
+        corpus.documents.iter().zip(corpus.passage_counts()).map(|(id, passages)| ReportDocument { id: id.clone(), passages }).collect();
+    Report {
+        title,
+        model: corpus.model.clone(),
+        motif_version: env!("CARGO_PKG_VERSION").to_string(),
+        unit: units.kind.name().to_string(),
+        documents,
+        passages,
+        units: report_units,
+        themes,
+        outliers: found.outliers.clone(),
+        echo_groups,
+        between_groups: overlaps::between_groups(echoes.overlaps.len(), &echoes.groups).into_iter().map(echo_pair).collect(),
+        overlap_threshold,
+    }
+}
