@@ -1,7 +1,7 @@
 //! The `overlaps` command and the evaluations of the overlap decision
 //! (`eval mrpc`, `eval reuse`, `eval calibrate`): reading passages (from an
 //! index, or from files embedded on the spot), embedding sentences when
-//! needed, and wiring `overlaps`, `align` and `overlaps_report`.
+//! needed, and wiring `overlaps`, `align` and `report::overlaps`.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -15,7 +15,7 @@ use motif::ann::{Graph, Params, Rows};
 use motif::embed::Embedder;
 use motif::eval::{self, Criterion};
 use motif::overlaps::{self, Decision, Found, Overlap, Route, SentenceOverlap, Settings, Unit};
-use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
+use motif::report::overlaps::{BoilerplateRow, Meta, PassageInfo, Report};
 use motif::split;
 use motif::store::Store;
 

@@ -19,7 +19,6 @@ pub mod keywords;
 pub mod model;
 pub mod npy;
 pub mod overlaps;
-pub mod overlaps_report;
 pub mod progress;
 pub mod report;
 pub mod split;

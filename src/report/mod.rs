@@ -6,7 +6,10 @@
 //! themes grid, the themes and the echo groups.
 //!
 //! The report knows nothing of how themes or overlaps are found; the CLI
-//! fills it from `themes` and `overlaps`.
+//! fills it from `themes` and `overlaps`. Submodule `overlaps`: the
+//! `motif overlaps` writers (Markdown, JSON, CSV).
+
+pub mod overlaps;
 
 use std::fmt::Write as _;
 
