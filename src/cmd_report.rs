@@ -96,8 +96,7 @@ pub fn cmd_report(args: ReportArgs) -> Result<()> {
     options.cluster.check()?;
     let found = themes::build(vectors, &texts, &docs, &options)?;
 
-    let rows: Vec<Vec<f32>> = unit_vectors.chunks_exact(dim).map(<[f32]>::to_vec).collect();
-    let xy = report::project_2d(&rows);
+    let xy = report::map::project_2d(ndarray::ArrayView2::from_shape((vectors.len(), dim), &unit_vectors)?);
     let units: Vec<ReportUnit> = (0..unit_passage.len())
         .map(|u| ReportUnit {
             passage: unit_passage[u],

@@ -6,9 +6,11 @@
 //! themes grid, the themes and the echo groups.
 //!
 //! The report knows nothing of how themes or overlaps are found; the CLI
-//! fills it from `themes` and `overlaps`. Submodule `overlaps`: the
-//! `motif overlaps` writers (Markdown, JSON, CSV).
+//! fills it from `themes` and `overlaps`. Submodules: `map` (the 2-D
+//! projection of the units for the page's map) and `overlaps` (the
+//! `motif overlaps` writers: Markdown, JSON, CSV).
 
+pub mod map;
 pub mod overlaps;
 
 use std::fmt::Write as _;
@@ -100,58 +102,6 @@ pub struct EchoPair {
     pub b: usize,
     pub score: f32,
     pub kind: String,
-}
-
-/// Projects unit vectors onto their first two principal components, by
-/// power iteration on the covariance (deterministic: fixed start vectors).
-/// Coordinates are scaled into [-1, 1].
-pub fn project_2d(vectors: &[Vec<f32>]) -> Vec<(f32, f32)> {
-    let n = vectors.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let dim = vectors[0].len();
-    let mut mean = vec![0f64; dim];
-    for v in vectors {
-        mean.iter_mut().zip(v).for_each(|(m, x)| *m += *x as f64 / n as f64);
-    }
-    let centred: Vec<Vec<f64>> = vectors.iter().map(|v| v.iter().zip(&mean).map(|(x, m)| *x as f64 - m).collect()).collect();
-    let mut components: Vec<Vec<f64>> = Vec::new();
-    for c in 0..2 {
-        let mut u: Vec<f64> = (0..dim).map(|i| ((i * 7 + c * 13) % 11) as f64 - 5.0).collect();
-        for _ in 0..100 {
-            // u ← Cov · u, as Xᵀ(X u), without forming the covariance.
-            let xu: Vec<f64> = centred.iter().map(|r| r.iter().zip(&u).map(|(a, b)| a * b).sum()).collect();
-            let mut next = vec![0f64; dim];
-            for (r, s) in centred.iter().zip(&xu) {
-                next.iter_mut().zip(r).for_each(|(nx, x)| *nx += x * s);
-            }
-            for prev in &components {
-                let d: f64 = next.iter().zip(prev).map(|(a, b)| a * b).sum();
-                next.iter_mut().zip(prev).for_each(|(a, b)| *a -= d * b);
-            }
-            let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
-            if norm < 1e-12 {
-                break;
-            }
-            u = next.into_iter().map(|x| x / norm).collect();
-        }
-        components.push(u);
-    }
-    let coords: Vec<(f64, f64)> = centred
-        .iter()
-        .map(|r| {
-            let p = |c: &Vec<f64>| r.iter().zip(c).map(|(a, b)| a * b).sum::<f64>();
-            (p(&components[0]), p(&components[1]))
-        })
-        .collect();
-    let scale = |vals: Vec<f64>| -> Vec<f32> {
-        let max = vals.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
-        vals.into_iter().map(|v| (v / max) as f32).collect()
-    };
-    let xs = scale(coords.iter().map(|c| c.0).collect());
-    let ys = scale(coords.iter().map(|c| c.1).collect());
-    xs.into_iter().zip(ys).collect()
 }
 
 impl Report {
@@ -462,20 +412,5 @@ mod tests {
         let unit = |passage: usize, theme: Option<usize>| ReportUnit { passage, start: 0, end: 1, text: String::new(), theme, x: 0.0, y: 0.0 };
         let units = [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
         assert_eq!(Report::passage_themes(4, &units), vec![Some(2), Some(1), None, None]);
-    }
-
-    #[test]
-    fn projection_separates_clusters() {
-        let mut vs = Vec::new();
-        for i in 0..10 {
-            let mut v = vec![0f32; 8];
-            v[if i < 5 { 0 } else { 1 }] = 1.0;
-            v[2] = 0.01 * i as f32;
-            vs.push(v);
-        }
-        let xy = project_2d(&vs);
-        let (a, b) = (xy[0], xy[9]);
-        assert!(((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() > 1.0);
-        assert!(xy.iter().all(|p| p.0.abs() <= 1.0 && p.1.abs() <= 1.0));
     }
 }
