@@ -8,7 +8,8 @@
 //! The report knows nothing of how themes or overlaps are found; the CLI
 //! fills it from `themes` and `overlaps`. Submodules: `map` (the 2-D
 //! projection of the units for the page's map) and `overlaps` (the
-//! `motif overlaps` writers: Markdown, JSON, CSV).
+//! `motif overlaps` writers: Markdown, JSON, CSV). The page is
+//! `template.html`, filled by `fill`.
 
 pub mod map;
 pub mod overlaps;
@@ -206,9 +207,11 @@ impl Report {
         md
     }
 
+    /// The page: `template.html` with the title (HTML-escaped) and the report
+    /// as JSON (with `</` written `<\/`, so no text can close its script).
     pub fn to_html(&self) -> String {
         let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/");
-        HTML_TEMPLATE.replace("{{TITLE}}", &escape_html(&self.title)).replace("{{DATA}}", &data)
+        fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)]).expect("the page's placeholders are TITLE and DATA")
     }
 }
 
@@ -235,119 +238,50 @@ fn escape_html(s: &str) -> String {
 
 /// The page: data inlined as JSON, drawn by a small script (SVG map,
 /// grid, themes, echo groups). When drawing finishes the body gets
-/// `data-rendered="ok"`, which the browser test looks for.
-const HTML_TEMPLATE: &str = r##"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{TITLE}}</title>
-<style>
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d2329;background:#fafbfc}
-header{padding:18px 28px;background:#1d2329;color:#fff}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#c6ced6}
-main{padding:12px 28px 40px;max-width:1280px}
-h2{margin:28px 0 10px;font-size:18px;border-bottom:1px solid #dde2e7;padding-bottom:4px}
-.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-#map{background:#fff;border:1px solid #dde2e7;border-radius:6px}
-#map circle{stroke:#fff;stroke-width:1;cursor:pointer}#map circle:hover{stroke:#000;stroke-width:2}
-#tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #aab4be;border-radius:4px;padding:6px 8px;max-width:420px;font-size:13px;box-shadow:0 2px 8px rgba(0,0,0,.15);display:none}
-#legend{font-size:13px;max-width:360px}#legend div{margin:3px 0}
-.sw{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:6px;vertical-align:middle}
-table.grid{border-collapse:collapse;font-size:13px;background:#fff}
-table.grid th,table.grid td{border:1px solid #dde2e7;padding:4px 7px;text-align:center}
-table.grid th.doc,table.grid td.doc{text-align:left;max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.theme,.group{background:#fff;border:1px solid #dde2e7;border-radius:6px;padding:10px 16px;margin:10px 0}
-.kw{display:inline-block;background:#eef2f6;border-radius:10px;padding:1px 8px;margin:2px;font-size:13px}
-blockquote{margin:8px 0;padding:4px 12px;border-left:3px solid #c6ced6;color:#333}
-.ref{color:#68737d;font-size:12px}
-</style></head>
-<body>
-<header><h1>{{TITLE}}</h1><p id="summary"></p></header>
-<main>
-<h2 id="maptitle">Map</h2>
-<div class="row"><svg id="map" width="760" height="520" role="img" aria-label="units in two dimensions, coloured by theme"></svg><div id="legend"></div></div>
-<h2>Documents × themes</h2>
-<div style="overflow-x:auto"><table class="grid" id="grid"></table></div>
-<h2>Themes</h2><div id="themes"></div>
-<h2>Echo groups: the same claim in different documents</h2><div id="groups"></div>
-</main>
-<div id="tip"></div>
-<script type="application/json" id="data">{{DATA}}</script>
-<script>
-"use strict";
-const R = JSON.parse(document.getElementById("data").textContent);
-const palette = ["#4e79a7","#f28e2b","#e15759","#76b7b2","#59a14f","#edc948","#b07aa1","#ff9da7","#9c755f","#bab0ac","#1f77b4","#d62728","#2ca02c","#9467bd","#8c564b","#e377c2","#17becf","#bcbd22"];
-const colour = t => t === null ? "#c9ced3" : palette[t % palette.length];
-const el = (tag, attrs, text) => { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; };
-const ref = p => { const q = R.passages[p]; return R.documents[q.doc].id + "#" + q.passage + " [" + q.start + ".." + q.end + "]"; };
-const unitRef = u => { const x = R.units[u], q = R.passages[x.passage]; return R.documents[q.doc].id + "#" + q.passage + " [" + x.start + ".." + x.end + "]"; };
-const units = R.unit + "s";
-const themeName = id => { const t = R.themes.find(t => t.id === id); return t ? "T" + t.id + ": " + t.label : "outlier"; };
-document.getElementById("summary").textContent = R.documents.length + " documents · " + R.passages.length + " passages · " + R.themes.length + " themes over " + R.units.length + " " + units + " · " + R.outliers.length + " outliers · " + R.echo_groups.length + " echo groups · model " + R.model + " · motif " + R.motif_version;
-document.getElementById("maptitle").textContent = "Map of " + units + " (hover for the text)";
+/// `data-rendered="ok"`, which the browser test looks for. Its placeholders
+/// are `{{TITLE}}` and `{{DATA}}`.
+const HTML_TEMPLATE: &str = include_str!("template.html");
 
-// Map
-const svg = document.getElementById("map"), NS = "http://www.w3.org/2000/svg", W = 760, H = 520, pad = 24, tip = document.getElementById("tip");
-R.units.forEach((p, i) => {
-  const c = document.createElementNS(NS, "circle");
-  c.setAttribute("cx", (pad + (p.x + 1) / 2 * (W - 2 * pad)).toFixed(1));
-  c.setAttribute("cy", (pad + (1 - (p.y + 1) / 2) * (H - 2 * pad)).toFixed(1));
-  c.setAttribute("r", p.theme === null ? 4 : 6);
-  c.setAttribute("fill", colour(p.theme));
-  c.addEventListener("mousemove", ev => {
-    tip.style.display = "block"; tip.style.left = (ev.clientX + 14) + "px"; tip.style.top = (ev.clientY + 10) + "px";
-    tip.innerHTML = ""; tip.append(el("b", {}, themeName(p.theme)), el("div", {class: "ref"}, unitRef(i)), el("div", {}, p.text.length > 400 ? p.text.slice(0, 399) + "…" : p.text));
-  });
-  c.addEventListener("mouseleave", () => { tip.style.display = "none"; });
-  svg.append(c);
-});
-const legend = document.getElementById("legend");
-R.themes.forEach(t => { const d = el("div"); d.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " (" + t.size + ")")); legend.append(d); });
-if (R.outliers.length) { const d = el("div"); d.append(el("span", {class: "sw", style: "background:" + colour(null)}), document.createTextNode("outliers (" + R.outliers.length + ")")); legend.append(d); }
+/// A template and its values that do not match: a bug in the code, not in the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TemplateError {
+    #[error("the template's placeholder {{{{{0}}}}} has no value")]
+    Unknown(String),
+    #[error("the value {0} has no placeholder in the template")]
+    Unused(String),
+}
 
-// Grid
-const grid = document.getElementById("grid"), head = el("tr");
-head.append(el("th", {class: "doc"}, "document"));
-R.themes.forEach(t => head.append(el("th", {title: t.label}, "T" + t.id)));
-grid.append(head);
-const most = Math.max(1, ...R.themes.flatMap(t => t.documents.map(d => d[1])));
-R.documents.forEach((d, di) => {
-  const tr = el("tr"); tr.append(el("td", {class: "doc", title: d.id}, d.id));
-  R.themes.forEach(t => {
-    const hit = t.documents.find(x => x[0] === di), n = hit ? hit[1] : 0;
-    const td = el("td", {class: "cell", title: d.id + " · T" + t.id + ": " + n + " " + units}, n ? String(n) : "");
-    if (n) td.style.background = "rgba(78,121,167," + (0.15 + 0.75 * n / most).toFixed(2) + ")";
-    tr.append(td);
-  });
-  grid.append(tr);
-});
-
-// Themes
-const themes = document.getElementById("themes");
-R.themes.forEach(t => {
-  const box = el("div", {class: "theme"});
-  const h = el("h3", {}, ""); h.append(el("span", {class: "sw", style: "background:" + colour(t.id)}), document.createTextNode("T" + t.id + ": " + t.label + " — " + t.size + " " + units + " in " + t.documents.length + (t.documents.length === 1 ? " document" : " documents")));
-  box.append(h);
-  const kws = el("div"); t.keywords.forEach(k => kws.append(el("span", {class: "kw"}, k))); box.append(kws);
-  t.central.forEach(u => { const q = el("blockquote", {}, R.units[u].text); q.append(el("div", {class: "ref"}, unitRef(u))); box.append(q); });
-  if (t.echo_groups.length) box.append(el("p", {}, "Overlapping claims in this theme: " + t.echo_groups.map(g => "E" + g + " “" + R.echo_groups[g].claim + "”").join("; ")));
-  themes.append(box);
-});
-
-// Echo groups
-const groups = document.getElementById("groups");
-if (!R.echo_groups.length) groups.append(el("p", {}, "No passages of different documents overlap above the threshold " + R.overlap_threshold.toFixed(3) + "."));
-R.echo_groups.forEach((g, gi) => {
-  const box = el("div", {class: "group"});
-  box.append(el("h3", {}, "E" + gi + ": “" + g.claim + "”"));
-  const ul = el("ul");
-  g.passages.forEach(p => { const li = el("li", {}, R.passages[p].text); li.append(el("div", {class: "ref"}, ref(p))); ul.append(li); });
-  box.append(ul);
-  box.append(el("div", {class: "ref"}, g.pairs.map(x => ref(x.a) + " ↔ " + ref(x.b) + " " + x.kind + " " + x.score.toFixed(3)).join(" · ")));
-  groups.append(box);
-});
-if (R.between_groups.length) groups.append(el("p", {class: "ref"}, "Pairs between two groups: " + R.between_groups.map(x => ref(x.a) + " ↔ " + ref(x.b) + " " + x.kind + " " + x.score.toFixed(3)).join(" · ")));
-document.body.setAttribute("data-rendered", "ok");
-</script>
-</body></html>
-"##;
+/// Fills the template's `{{NAME}}` placeholders (NAME: ASCII capitals,
+/// digits and `_`) from `values`, in one pass: each occurrence is replaced
+/// once and inserted text is never scanned again, so a value that reads
+/// `{{DATA}}` stays as it is. Other braces are copied. Every placeholder
+/// needs a value and every value a placeholder.
+fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut used = vec![false; values.len()];
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let len = after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')).unwrap_or(after.len());
+        if len == 0 || !after[len..].starts_with("}}") {
+            // Not a placeholder: keep one brace and look again from the next.
+            out.push('{');
+            rest = &rest[open + 1..];
+            continue;
+        }
+        let name = &after[..len];
+        let i = values.iter().position(|(n, _)| *n == name).ok_or_else(|| TemplateError::Unknown(name.to_string()))?;
+        used[i] = true;
+        out.push_str(values[i].1);
+        rest = &after[len + 2..];
+    }
+    out.push_str(rest);
+    match used.iter().position(|u| !u) {
+        Some(i) => Err(TemplateError::Unused(values[i].0.to_string())),
+        None => Ok(out),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -412,5 +346,64 @@ mod tests {
         let unit = |passage: usize, theme: Option<usize>| ReportUnit { passage, start: 0, end: 1, text: String::new(), theme, x: 0.0, y: 0.0 };
         let units = [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
         assert_eq!(Report::passage_themes(4, &units), vec![Some(2), Some(1), None, None]);
+    }
+
+    /// The page before the data's text, the data (up to the first `</script>` after its tag, as a browser reads it), the rest.
+    fn split_at_data(html: &str) -> (&str, &str, &str) {
+        let open = "<script type=\"application/json\" id=\"data\">";
+        let start = html.find(open).expect("the data script") + open.len();
+        let end = start + html[start..].find("</script>").expect("the data script ends");
+        (&html[..start], &html[start..end], &html[end..])
+    }
+
+    #[test]
+    fn title_is_inert_text() {
+        for title in ["{{DATA}}", "</title><script>alert(1)</script>", "{{TITLE}} & {{NOPE}}"] {
+            let report = Report { title: title.into(), ..sample() };
+            let html = report.to_html();
+            let escaped = escape_html(title);
+            assert_eq!(html.matches(&format!("<title>{escaped}</title>")).count(), 1, "{title}");
+            assert!(html.contains(&format!("<h1>{escaped}</h1>")), "{title}");
+            // The data is inlined once, and outside it only the template's own tags are there.
+            assert_eq!(html.matches("\"motif_version\"").count(), 1, "{title}");
+            let (before, data, after) = split_at_data(&html);
+            let page = format!("{before}{after}");
+            assert_eq!(page.matches("<script").count(), 2, "{title}");
+            assert_eq!(page.matches("</title>").count(), 1, "{title}");
+            assert_eq!(serde_json::from_str::<serde_json::Value>(data).expect("the inlined data is JSON")["title"], title);
+        }
+    }
+
+    #[test]
+    fn data_cannot_close_its_script() {
+        let mut report = sample();
+        report.passages[0].text = "a </script><script>alert(1)</script> </SCRIPT> b".into();
+        report.themes[0].label = "{{TITLE}}".into();
+        let html = report.to_html();
+        assert_eq!(html.to_ascii_lowercase().matches("</script").count(), 2, "only the template's two scripts end");
+        let (_, data, _) = split_at_data(&html);
+        let back: serde_json::Value = serde_json::from_str(data).expect("the inlined data is JSON");
+        assert_eq!(back["passages"][0]["text"], "a </script><script>alert(1)</script> </SCRIPT> b");
+        assert_eq!(back["themes"][0]["label"], "{{TITLE}}", "a value is never filled in again");
+    }
+
+    #[test]
+    fn page_has_the_rendered_hook_and_no_placeholder_left() {
+        let html = sample().to_html();
+        assert!(html.contains("document.body.setAttribute(\"data-rendered\", \"ok\")"));
+        assert!(!html.contains("{{"), "every placeholder is filled");
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn fill_is_one_pass_and_strict() {
+        let values = [("A", "{{B}}"), ("B", "b")];
+        assert_eq!(fill("{{A}}-{{B}}-{{A}}", &values), Ok("{{B}}-b-{{B}}".to_string()));
+        assert_eq!(fill("{ {{{B}}} {{b}} {{ B}} {{", &[("B", "x")]), Ok("{ {x} {{b}} {{ B}} {{".to_string()));
+        assert_eq!(fill("{{A}} {{C}}", &values), Err(TemplateError::Unknown("C".into())));
+        assert_eq!(fill("{{A}}", &values), Err(TemplateError::Unused("B".into())));
+        // The page's own placeholders are exactly the ones `to_html` fills.
+        assert!(fill(HTML_TEMPLATE, &[("TITLE", "t"), ("DATA", "{}")]).is_ok());
+        assert_eq!(fill(HTML_TEMPLATE, &[("TITLE", "t")]), Err(TemplateError::Unknown("DATA".into())));
     }
 }
