@@ -9,7 +9,8 @@
 //! fills it from `themes` and `overlaps`. Submodules: `map` (the 2-D
 //! projection of the units for the page's map) and `overlaps` (the
 //! `motif overlaps` writers: Markdown, JSON, CSV). The page is
-//! `template.html`, filled by `fill`.
+//! `template.html`, filled by `fill`; the Markdown escape `md_escape` is
+//! shared by both reports.
 
 pub mod map;
 pub mod overlaps;
@@ -165,7 +166,7 @@ impl Report {
         }
         md.push('\n');
         for (d, doc) in self.documents.iter().enumerate() {
-            let _ = write!(md, "| {} |", escape_md(&doc.id));
+            let _ = write!(md, "| {} |", md_escape(&doc.id));
             for t in &self.themes {
                 let count = t.documents.iter().find(|(i, _)| *i == d).map(|(_, c)| *c).unwrap_or(0);
                 let _ = write!(md, " {} |", if count > 0 { count.to_string() } else { "·".into() });
@@ -178,7 +179,7 @@ impl Report {
             let _ = writeln!(md, "### T{}: {} ({} {}, {docs} document{})\n", t.id, t.label, t.size, self.units_word(), if docs == 1 { "" } else { "s" });
             let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
             for &u in &t.central {
-                let _ = writeln!(md, "> {}\n> — {}\n", escape_md(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
+                let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
             }
             if !t.echo_groups.is_empty() {
                 let _ = writeln!(md, "Overlapping claims: {}\n", t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", "));
@@ -191,9 +192,9 @@ impl Report {
         for (g, group) in self.echo_groups.iter().enumerate() {
             let docs: std::collections::BTreeSet<usize> = group.passages.iter().map(|&p| self.passages[p].doc).collect();
             let _ = writeln!(md, "### E{g}: {} passages in {} documents\n", group.passages.len(), docs.len());
-            let _ = writeln!(md, "Claim: *{}*\n", escape_md(&group.claim));
+            let _ = writeln!(md, "Claim: *{}*\n", md_escape(&group.claim));
             for &p in &group.passages {
-                let _ = writeln!(md, "- {}: {}", self.passage_ref(p), escape_md(&snippet(&self.passages[p].text, 200)));
+                let _ = writeln!(md, "- {}: {}", self.passage_ref(p), md_escape(&snippet(&self.passages[p].text, 200)));
             }
             md.push('\n');
         }
@@ -220,16 +221,30 @@ fn capitalised(word: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
+/// Whitespace runs (line breaks of wrapped text included) as single spaces.
+fn flatten(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text flattened, cut to `max` characters with an ellipsis.
 fn snippet(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flatten(text);
     if flat.chars().count() <= max {
         return flat;
     }
     format!("{}…", flat.chars().take(max - 1).collect::<String>())
 }
 
-fn escape_md(s: &str) -> String {
-    s.replace('|', "\\|").replace('*', "\\*")
+/// Escapes the characters Markdown would read as markup (table pipes included).
+pub fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn escape_html(s: &str) -> String {
@@ -405,5 +420,13 @@ mod tests {
         // The page's own placeholders are exactly the ones `to_html` fills.
         assert!(fill(HTML_TEMPLATE, &[("TITLE", "t"), ("DATA", "{}")]).is_ok());
         assert_eq!(fill(HTML_TEMPLATE, &[("TITLE", "t")]), Err(TemplateError::Unknown("DATA".into())));
+    }
+
+    #[test]
+    fn markdown_escape_is_shared() {
+        assert_eq!(md_escape("a|b *c* d_e [f] <g> #h `i` \\"), "a\\|b \\*c\\* d\\_e \\[f\\] \\<g\\> \\#h \\`i\\` \\\\");
+        assert_eq!(overlaps::md_escape("x_y"), md_escape("x_y"));
+        assert_eq!(snippet("a  b\n c", 10), "a b c");
+        assert_eq!(snippet("abcdef", 4), "abc…");
     }
 }

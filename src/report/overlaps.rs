@@ -1,11 +1,14 @@
-//! Writers for overlaps: Markdown (for terminals and git viewers), JSON and
-//! CSV. They take the finished overlaps and echo groups and only format
-//! them; nothing here decides what overlaps.
+//! Writers for `motif overlaps`: Markdown (for terminals and git viewers),
+//! JSON and CSV. They take the finished overlaps and echo groups and only
+//! format them; nothing here decides what overlaps. The Markdown escape is
+//! the batch report's (`report::md_escape`).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::flatten;
+pub use super::md_escape;
 use crate::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 
@@ -360,23 +363,6 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Whitespace runs (line breaks of wrapped text included) as single spaces.
-fn flatten(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Escapes the characters Markdown would read as markup.
-pub fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The text flattened and escaped, with the words matching `others` in bold.
