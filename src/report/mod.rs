@@ -209,9 +209,12 @@ impl Report {
     }
 
     /// The page: `template.html` with the title (HTML-escaped) and the report
-    /// as JSON (with `</` written `<\/`, so no text can close its script).
+    /// as JSON, with `</` written `<\/` (no text can close its script) and
+    /// `<!--` written `<\u0021--` (a `<!--<script>` in a text would make the
+    /// browser read past the script's end). `<` only occurs inside JSON strings,
+    /// where both are valid escapes.
     pub fn to_html(&self) -> String {
-        let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/");
+        let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/").replace("<!--", "<\\u0021--");
         fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)]).expect("the page's placeholders are TITLE and DATA")
     }
 }
@@ -400,6 +403,20 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(data).expect("the inlined data is JSON");
         assert_eq!(back["passages"][0]["text"], "a </script><script>alert(1)</script> </SCRIPT> b");
         assert_eq!(back["themes"][0]["label"], "{{TITLE}}", "a value is never filled in again");
+    }
+
+    /// After `<!--` and `<script` a browser's tokenizer no longer ends the script at `</script>`
+    /// (the "script data double escaped" state), so the data must not contain `<!--`.
+    #[test]
+    fn data_cannot_hide_the_end_of_its_script() {
+        let mut report = sample();
+        report.units[0].text = "x <!--<script> y".into();
+        let html = report.to_html();
+        let (_, data, after) = split_at_data(&html);
+        assert!(!data.contains("<!--"), "{data}");
+        assert!(after.starts_with("</script>\n<script>"));
+        let back: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(back["units"][0]["text"], "x <!--<script> y");
     }
 
     #[test]
