@@ -41,9 +41,7 @@ pub mod matrix;
 pub mod model;
 
 pub mod overlaps;
-pub mod overlaps_report;
 pub mod pipeline;
-
 pub mod report;
 pub mod store;
 pub mod themes;

@@ -263,8 +263,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
     let units = &a.units;
     let found = &a.themes;
     let echoes = &a.echoes;
-    let rows: Vec<Vec<f32>> = units.vectors.rows().into_iter().map(|r| r.to_vec()).collect();
-    let xy = report::project_2d(&rows);
+    let xy = report::map::project_2d(units.view());
     let report_units: Vec<ReportUnit> = (0..units.len())
         .map(|u| ReportUnit {
             passage: units.list[u].passage,

@@ -13,7 +13,7 @@ use super::{open_source, output, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::UnitKind;
 use motif::index::Route as GraphRoute;
 use motif::overlaps::{self, Decision, Route, Settings};
-use motif::overlaps_report::{BoilerplateRow, Meta, PassageInfo, Report};
+use motif::report::overlaps::{BoilerplateRow, Meta, PassageInfo, Report};
 use motif::pipeline;
 
 pub const LONG_ABOUT: &str = "Passages from different documents that say the same thing, strongest first, grouped into \

@@ -1,11 +1,14 @@
-//! Writers for overlaps: Markdown (for terminals and git viewers), JSON and
-//! CSV. They take the finished overlaps and echo groups and only format
-//! them; nothing here decides what overlaps.
+//! Writers for `motif overlaps`: Markdown (for terminals and git viewers),
+//! JSON and CSV. They take the finished overlaps and echo groups and only
+//! format them; nothing here decides what overlaps. The Markdown escape is
+//! the batch report's (`report::md_escape`).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::flatten;
+pub use super::md_escape;
 use crate::overlaps::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 
@@ -52,6 +55,28 @@ pub struct Meta {
     pub candidates: usize,
     pub too_short: usize,
 }
+
+const CSV_HEADER: [&str; 19] = [
+    "pair",
+    "group",
+    "doc_a",
+    "passage_a",
+    "start_a",
+    "end_a",
+    "doc_b",
+    "passage_b",
+    "start_b",
+    "end_b",
+    "score",
+    "cosine",
+    "kind",
+    "sentence_a_start",
+    "sentence_a_end",
+    "sentence_b_start",
+    "sentence_b_end",
+    "sentence_score",
+    "sentence_kind",
+];
 
 pub struct Report<'a> {
     pub documents: &'a [String],
@@ -180,40 +205,39 @@ impl Report<'_> {
     }
 
     /// One row per matched sentence pair, with its pair's columns repeated.
+    /// Fields are quoted only where they need it (a comma, quote or line break).
     pub fn write_csv(&self, out: &mut dyn Write) -> io::Result<()> {
         let group_of = self.group_of();
-        writeln!(
-            out,
-            "pair,group,doc_a,passage_a,start_a,end_a,doc_b,passage_b,start_b,end_b,score,cosine,kind,sentence_a_start,sentence_a_end,sentence_b_start,sentence_b_end,sentence_score,sentence_kind"
-        )?;
+        let mut csv = csv::Writer::from_writer(out);
+        csv.write_record(CSV_HEADER)?;
         for (id, o) in self.overlaps.iter().enumerate() {
             let (a, b) = (&self.passages[o.a], &self.passages[o.b]);
             for s in &o.sentences {
-                writeln!(
-                    out,
-                    "{id},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    group_of[id],
-                    csv_field(&self.documents[a.doc]),
-                    a.ordinal,
-                    a.start,
-                    a.end,
-                    csv_field(&self.documents[b.doc]),
-                    b.ordinal,
-                    b.start,
-                    b.end,
-                    r4(o.score),
-                    r4(o.cosine),
+                let row: [&str; 19] = [
+                    &id.to_string(),
+                    &group_of[id].to_string(),
+                    &self.documents[a.doc],
+                    &a.ordinal.to_string(),
+                    &a.start.to_string(),
+                    &a.end.to_string(),
+                    &self.documents[b.doc],
+                    &b.ordinal.to_string(),
+                    &b.start.to_string(),
+                    &b.end.to_string(),
+                    &r4(o.score).to_string(),
+                    &r4(o.cosine).to_string(),
                     o.kind.as_str(),
-                    s.a.0,
-                    s.a.1,
-                    s.b.0,
-                    s.b.1,
-                    r4(s.score),
-                    s.kind.as_str()
-                )?;
+                    &s.a.0.to_string(),
+                    &s.a.1.to_string(),
+                    &s.b.0.to_string(),
+                    &s.b.1.to_string(),
+                    &r4(s.score).to_string(),
+                    s.kind.as_str(),
+                ];
+                csv.write_record(row)?;
             }
         }
-        Ok(())
+        csv.flush()
     }
 
     /// For each echo group: the claim's strongest sentence, then each
@@ -362,23 +386,6 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// Whitespace runs (line breaks of wrapped text included) as single spaces.
-fn flatten(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Escapes the characters Markdown would read as markup.
-pub fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The text flattened and escaped, with the words matching `others` in bold.
 pub fn marked(text: &str, others: &[&str]) -> String {
     let mut out = String::new();
@@ -414,14 +421,6 @@ fn flatten_keep_edges(s: &str) -> String {
         out.push(' ');
     }
     out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -493,8 +492,26 @@ mod tests {
     }
 
     #[test]
+    fn csv_keeps_its_header_and_quotes_what_needs_it() {
+        let (mut documents, passages, overlaps, groups, meta) = report_parts();
+        documents[0] = "say \"hi\"\nthere.txt".into();
+        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &groups, boilerplate: &[], meta: &meta };
+        let mut csv = Vec::new();
+        r.write_csv(&mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert_eq!(
+            csv,
+            "pair,group,doc_a,passage_a,start_a,end_a,doc_b,passage_b,start_b,end_b,score,cosine,kind,sentence_a_start,sentence_a_end,\
+             sentence_b_start,sentence_b_end,sentence_score,sentence_kind\n\
+             0,0,\"say \"\"hi\"\"\nthere.txt\",0,10,60,\"b, c.txt\",2,0,40,0.78,0.8,paraphrase,10,35,0,29,0.78,paraphrase\n"
+        );
+    }
+
+    #[test]
     fn markdown_escapes_markup() {
-        assert_eq!(md_escape("a*b_c [x] #1"), "a\\*b\\_c \\[x\\] \\#1");
+        assert_eq!(md_escape("a*b_c [x] #1"), "a\\*b_c \\[x\\] \\#1");
+        // An underscore inside a word cannot start emphasis; at a word's edge it can.
+        assert_eq!(md_escape("_edge_ seeds/000_44e9.txt"), "\\_edge\\_ seeds/000_44e9.txt");
         assert_eq!(marked("the *big* troops\nmoved", &["troops moved"]), "the \\*big\\* **troops moved**");
     }
 }

@@ -1,0 +1,453 @@
+//! The batch report: one `Report` value (documents, passages, the units
+//! themes group (sentences by default) with a 2-D map position, themes,
+//! echo groups of overlapping passages) and its three renderings: JSON for
+//! scripts, Markdown for terminals and git viewers, and one self-contained
+//! HTML page (no network, no server) with the map of units, the documents ×
+//! themes grid, the themes and the echo groups.
+//!
+//! The report knows nothing of how themes or overlaps are found; the CLI
+//! fills it from `themes` and `overlaps`. Submodules: `map` (the 2-D
+//! projection of the units for the page's map) and `overlaps` (the
+//! `motif overlaps` writers: Markdown, JSON, CSV). The page is
+//! `template.html`, filled by `fill`; the Markdown escape `md_escape` is
+//! shared by both reports.
+
+pub mod map;
+pub mod overlaps;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub title: String,
+    pub model: String,
+    pub motif_version: String,
+    /// What the themes group: "sentence" or "passage".
+    pub unit: String,
+    pub documents: Vec<ReportDocument>,
+    pub passages: Vec<ReportPassage>,
+    /// The units the themes group, in passage order.
+    pub units: Vec<ReportUnit>,
+    pub themes: Vec<ReportTheme>,
+    /// Units in no theme (indices into `units`).
+    pub outliers: Vec<usize>,
+    pub echo_groups: Vec<EchoGroup>,
+    /// Overlapping pairs whose passages fall in two different echo groups.
+    pub between_groups: Vec<EchoPair>,
+    /// The blended score (cosine and shared words) from which two passages
+    /// were taken to say the same thing.
+    pub overlap_threshold: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportDocument {
+    pub id: String,
+    pub passages: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportPassage {
+    /// Index into `documents`.
+    pub doc: usize,
+    /// Position within its document.
+    pub passage: usize,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// The theme most of its units fall in (ties: the lower id).
+    pub theme: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportUnit {
+    /// Index into `passages`.
+    pub passage: usize,
+    /// Byte offsets into the document.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub theme: Option<usize>,
+    /// Position on the map (first two principal components of the vectors).
+    pub x: f32,
+    pub y: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportTheme {
+    pub id: usize,
+    pub label: String,
+    pub keywords: Vec<String>,
+    /// Units in the theme.
+    pub size: usize,
+    /// Most central units first (indices into `units`).
+    pub central: Vec<usize>,
+    /// (document index, units of this theme in it).
+    pub documents: Vec<(usize, usize)>,
+    /// Indices into `echo_groups` of the groups whose passages lie mostly in this theme.
+    pub echo_groups: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EchoGroup {
+    /// Passages in the group (indices into `passages`).
+    pub passages: Vec<usize>,
+    pub pairs: Vec<EchoPair>,
+    /// The strongest sentence of the group's strongest pair: the claim.
+    pub claim: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EchoPair {
+    pub a: usize,
+    pub b: usize,
+    pub score: f32,
+    pub kind: String,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serialises")
+    }
+
+    fn passage_ref(&self, p: usize) -> String {
+        let passage = &self.passages[p];
+        format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, passage.start, passage.end)
+    }
+
+    fn unit_ref(&self, u: usize) -> String {
+        let unit = &self.units[u];
+        let passage = &self.passages[unit.passage];
+        format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, unit.start, unit.end)
+    }
+
+    /// "sentences" or "passages".
+    fn units_word(&self) -> String {
+        format!("{}s", self.unit)
+    }
+
+    /// The theme most of each passage's units fall in (ties: the lower id).
+    pub fn passage_themes(passages: usize, units: &[ReportUnit]) -> Vec<Option<usize>> {
+        let mut counts: Vec<std::collections::BTreeMap<usize, usize>> = vec![Default::default(); passages];
+        for u in units {
+            if let Some(t) = u.theme {
+                *counts[u.passage].entry(t).or_default() += 1;
+            }
+        }
+        counts.iter().map(|c| c.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t))).map(|(t, _)| *t)).collect()
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "# {}\n", self.title);
+        let _ = writeln!(
+            md,
+            "{} documents, {} passages, {} themes over {} {} ({} outliers), {} echo groups. Model {}; motif {}.\n",
+            self.documents.len(),
+            self.passages.len(),
+            self.themes.len(),
+            self.units.len(),
+            self.units_word(),
+            self.outliers.len(),
+            self.echo_groups.len(),
+            self.model,
+            self.motif_version
+        );
+        let _ = writeln!(md, "## Documents × themes\n");
+        let _ = writeln!(md, "{} of each theme in each document.\n", capitalised(&self.units_word()));
+        let _ = write!(md, "| document |");
+        for t in &self.themes {
+            let _ = write!(md, " T{} |", t.id);
+        }
+        let _ = write!(md, "\n|---|");
+        for _ in &self.themes {
+            let _ = write!(md, "---:|");
+        }
+        md.push('\n');
+        for (d, doc) in self.documents.iter().enumerate() {
+            let _ = write!(md, "| {} |", md_escape(&doc.id));
+            for t in &self.themes {
+                let count = t.documents.iter().find(|(i, _)| *i == d).map(|(_, c)| *c).unwrap_or(0);
+                let _ = write!(md, " {} |", if count > 0 { count.to_string() } else { "·".into() });
+            }
+            md.push('\n');
+        }
+        let _ = writeln!(md, "\n## Themes\n");
+        for t in &self.themes {
+            let docs = t.documents.len();
+            let _ = writeln!(md, "### T{}: {} ({} {}, {docs} document{})\n", t.id, t.label, t.size, self.units_word(), if docs == 1 { "" } else { "s" });
+            let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
+            for &u in &t.central {
+                let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
+            }
+            if !t.echo_groups.is_empty() {
+                let _ = writeln!(md, "Overlapping claims: {}\n", t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", "));
+            }
+        }
+        let _ = writeln!(md, "## Echo groups\n");
+        if self.echo_groups.is_empty() {
+            let _ = writeln!(md, "No passages of different documents overlap above the threshold {:.3}.\n", self.overlap_threshold);
+        }
+        for (g, group) in self.echo_groups.iter().enumerate() {
+            let docs: std::collections::BTreeSet<usize> = group.passages.iter().map(|&p| self.passages[p].doc).collect();
+            let _ = writeln!(md, "### E{g}: {} passages in {} documents\n", group.passages.len(), docs.len());
+            let _ = writeln!(md, "Claim: *{}*\n", md_escape(&group.claim));
+            for &p in &group.passages {
+                let _ = writeln!(md, "- {}: {}", self.passage_ref(p), md_escape(&snippet(&self.passages[p].text, 200)));
+            }
+            md.push('\n');
+        }
+        if !self.between_groups.is_empty() {
+            let _ = writeln!(md, "Pairs between two groups:\n");
+            for x in &self.between_groups {
+                let _ = writeln!(md, "- {} ↔ {} {} {:.3}", self.passage_ref(x.a), self.passage_ref(x.b), x.kind, x.score);
+            }
+            md.push('\n');
+        }
+        md
+    }
+
+    /// The page: `template.html` with the title (HTML-escaped) and the report
+    /// as JSON, with `</` written `<\/` (no text can close its script) and
+    /// `<!--` written `<\u0021--` (a `<!--<script>` in a text would make the
+    /// browser read past the script's end). `<` only occurs inside JSON strings,
+    /// where both are valid escapes.
+    pub fn to_html(&self) -> String {
+        let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/").replace("<!--", "<\\u0021--");
+        fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)]).expect("the page's placeholders are TITLE and DATA")
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Whitespace runs (line breaks of wrapped text included) as single spaces.
+fn flatten(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text flattened, cut to `max` characters with an ellipsis.
+fn snippet(text: &str, max: usize) -> String {
+    let flat = flatten(text);
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    format!("{}…", flat.chars().take(max - 1).collect::<String>())
+}
+
+/// Escapes the characters Markdown would read as markup (table pipes included).
+pub fn md_escape(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        // An underscore between letters or digits never starts emphasis in
+        // CommonMark (`file_name_2`), so it stays as written.
+        let inside_word = c == '_' && i > 0 && chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') && !inside_word {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The page: data inlined as JSON, drawn by a small script (SVG map,
+/// grid, themes, echo groups). When drawing finishes the body gets
+/// `data-rendered="ok"`, which the browser test looks for. Its placeholders
+/// are `{{TITLE}}` and `{{DATA}}`.
+const HTML_TEMPLATE: &str = include_str!("template.html");
+
+/// A template and its values that do not match: a bug in the code, not in the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TemplateError {
+    #[error("the template's placeholder {{{{{0}}}}} has no value")]
+    Unknown(String),
+    #[error("the value {0} has no placeholder in the template")]
+    Unused(String),
+}
+
+/// Fills the template's `{{NAME}}` placeholders (NAME: ASCII capitals,
+/// digits and `_`) from `values`, in one pass: each occurrence is replaced
+/// once and inserted text is never scanned again, so a value that reads
+/// `{{DATA}}` stays as it is. Other braces are copied. Every placeholder
+/// needs a value and every value a placeholder.
+fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut used = vec![false; values.len()];
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let len = after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')).unwrap_or(after.len());
+        if len == 0 || !after[len..].starts_with("}}") {
+            // Not a placeholder: keep one brace and look again from the next.
+            out.push('{');
+            rest = &rest[open + 1..];
+            continue;
+        }
+        let name = &after[..len];
+        let i = values.iter().position(|(n, _)| *n == name).ok_or_else(|| TemplateError::Unknown(name.to_string()))?;
+        used[i] = true;
+        out.push_str(values[i].1);
+        rest = &after[len + 2..];
+    }
+    out.push_str(rest);
+    match used.iter().position(|u| !u) {
+        Some(i) => Err(TemplateError::Unused(values[i].0.to_string())),
+        None => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let passages = (0..4)
+            .map(|i| ReportPassage { doc: i % 2, passage: i / 2, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None } })
+            .collect();
+        let units = (0..4)
+            .map(|i| ReportUnit { passage: i, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None }, x: 0.0, y: 0.0 })
+            .collect();
+        Report {
+            title: "t".into(),
+            model: "m".into(),
+            motif_version: "0".into(),
+            unit: "sentence".into(),
+            documents: vec![ReportDocument { id: "a.txt".into(), passages: 2 }, ReportDocument { id: "b|c.txt".into(), passages: 2 }],
+            passages,
+            units,
+            themes: vec![ReportTheme {
+                id: 0,
+                label: "troops deployment".into(),
+                keywords: vec!["troops".into()],
+                size: 3,
+                central: vec![0],
+                documents: vec![(0, 2), (1, 1)],
+                echo_groups: vec![0],
+            }],
+            outliers: vec![3],
+            echo_groups: vec![EchoGroup {
+                passages: vec![0, 1],
+                pairs: vec![EchoPair { a: 0, b: 1, score: 0.9, kind: "paraphrase".into() }],
+                claim: "text".into(),
+            }],
+            between_groups: vec![EchoPair { a: 1, b: 2, score: 0.65, kind: "paraphrase".into() }],
+            overlap_threshold: 0.7,
+        }
+    }
+
+    #[test]
+    fn html_inlines_data_safely() {
+        let html = sample().to_html();
+        assert!(!html.contains("text </script>"), "a passage must not close the data script");
+        assert!(html.contains("text <\\/script>"));
+        assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg")));
+    }
+
+    #[test]
+    fn markdown_has_grid_themes_and_groups() {
+        let md = sample().to_markdown();
+        assert!(md.contains("| b\\|c.txt | 1 |"), "{md}");
+        assert!(md.contains("### T0: troops deployment (3 sentences, 2 documents)"), "{md}");
+        assert!(md.contains("themes over 4 sentences (1 outliers)"), "{md}");
+        assert!(md.contains("### E0: 2 passages in 2 documents"));
+        assert!(md.contains("Pairs between two groups:"), "{md}");
+        assert!(md.contains("paraphrase 0.650"), "{md}");
+    }
+
+    #[test]
+    fn a_passage_takes_the_theme_of_most_of_its_units() {
+        let unit = |passage: usize, theme: Option<usize>| ReportUnit { passage, start: 0, end: 1, text: String::new(), theme, x: 0.0, y: 0.0 };
+        let units = [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
+        assert_eq!(Report::passage_themes(4, &units), vec![Some(2), Some(1), None, None]);
+    }
+
+    /// The page before the data's text, the data (up to the first `</script>` after its tag, as a browser reads it), the rest.
+    fn split_at_data(html: &str) -> (&str, &str, &str) {
+        let open = "<script type=\"application/json\" id=\"data\">";
+        let start = html.find(open).expect("the data script") + open.len();
+        let end = start + html[start..].find("</script>").expect("the data script ends");
+        (&html[..start], &html[start..end], &html[end..])
+    }
+
+    #[test]
+    fn title_is_inert_text() {
+        for title in ["{{DATA}}", "</title><script>alert(1)</script>", "{{TITLE}} & {{NOPE}}"] {
+            let report = Report { title: title.into(), ..sample() };
+            let html = report.to_html();
+            let escaped = escape_html(title);
+            assert_eq!(html.matches(&format!("<title>{escaped}</title>")).count(), 1, "{title}");
+            assert!(html.contains(&format!("<h1>{escaped}</h1>")), "{title}");
+            // The data is inlined once, and outside it only the template's own tags are there.
+            assert_eq!(html.matches("\"motif_version\"").count(), 1, "{title}");
+            let (before, data, after) = split_at_data(&html);
+            let page = format!("{before}{after}");
+            assert_eq!(page.matches("<script").count(), 2, "{title}");
+            assert_eq!(page.matches("</title>").count(), 1, "{title}");
+            assert_eq!(serde_json::from_str::<serde_json::Value>(data).expect("the inlined data is JSON")["title"], title);
+        }
+    }
+
+    #[test]
+    fn data_cannot_close_its_script() {
+        let mut report = sample();
+        report.passages[0].text = "a </script><script>alert(1)</script> </SCRIPT> b".into();
+        report.themes[0].label = "{{TITLE}}".into();
+        let html = report.to_html();
+        assert_eq!(html.to_ascii_lowercase().matches("</script").count(), 2, "only the template's two scripts end");
+        let (_, data, _) = split_at_data(&html);
+        let back: serde_json::Value = serde_json::from_str(data).expect("the inlined data is JSON");
+        assert_eq!(back["passages"][0]["text"], "a </script><script>alert(1)</script> </SCRIPT> b");
+        assert_eq!(back["themes"][0]["label"], "{{TITLE}}", "a value is never filled in again");
+    }
+
+    /// After `<!--` and `<script` a browser's tokenizer no longer ends the script at `</script>`
+    /// (the "script data double escaped" state), so the data must not contain `<!--`.
+    #[test]
+    fn data_cannot_hide_the_end_of_its_script() {
+        let mut report = sample();
+        report.units[0].text = "x <!--<script> y".into();
+        let html = report.to_html();
+        let (_, data, after) = split_at_data(&html);
+        assert!(!data.contains("<!--"), "{data}");
+        assert!(after.starts_with("</script>\n<script>"));
+        let back: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(back["units"][0]["text"], "x <!--<script> y");
+    }
+
+    #[test]
+    fn page_has_the_rendered_hook_and_no_placeholder_left() {
+        let html = sample().to_html();
+        assert!(html.contains("document.body.setAttribute(\"data-rendered\", \"ok\")"));
+        assert!(!html.contains("{{"), "every placeholder is filled");
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn fill_is_one_pass_and_strict() {
+        let values = [("A", "{{B}}"), ("B", "b")];
+        assert_eq!(fill("{{A}}-{{B}}-{{A}}", &values), Ok("{{B}}-b-{{B}}".to_string()));
+        assert_eq!(fill("{ {{{B}}} {{b}} {{ B}} {{", &[("B", "x")]), Ok("{ {x} {{b}} {{ B}} {{".to_string()));
+        assert_eq!(fill("{{A}} {{C}}", &values), Err(TemplateError::Unknown("C".into())));
+        assert_eq!(fill("{{A}}", &values), Err(TemplateError::Unused("B".into())));
+        // The page's own placeholders are exactly the ones `to_html` fills.
+        assert!(fill(HTML_TEMPLATE, &[("TITLE", "t"), ("DATA", "{}")]).is_ok());
+        assert_eq!(fill(HTML_TEMPLATE, &[("TITLE", "t")]), Err(TemplateError::Unknown("DATA".into())));
+    }
+
+    #[test]
+    fn markdown_escape_is_shared() {
+        assert_eq!(md_escape("a|b *c* d_e [f] <g> #h `i` \\"), "a\\|b \\*c\\* d\\_e \\[f\\] \\<g\\> \\#h \\`i\\` \\\\");
+        assert_eq!(overlaps::md_escape("x_y"), md_escape("x_y"));
+        assert_eq!(snippet("a  b\n c", 10), "a b c");
+        assert_eq!(snippet("abcdef", 4), "abc…");
+    }
+}
