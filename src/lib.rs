@@ -24,4 +24,5 @@ pub mod progress;
 pub mod report;
 pub mod split;
 pub mod store;
+pub mod text;
 pub mod themes;
