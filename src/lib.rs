@@ -44,4 +44,5 @@ pub mod overlaps;
 pub mod pipeline;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod themes;

@@ -16,6 +16,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::corpus::ingest::hex;
+
 const MANIFEST: &str = include_str!("../models/manifest.json");
 /// Written last into a cached model folder: its presence means every file was verified.
 const VERIFIED_MARKER: &str = "motif-verified.json";
@@ -249,10 +251,6 @@ pub fn verify_file(path: &Path, expected: &str) -> Result<(), ModelError> {
         return Err(ModelError::Checksum { file: path.display().to_string(), expected: expected.into(), actual });
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn copy_from_dir(model: &KnownModel, from: &Path, staging: &Path) -> Result<(), ModelError> {
@@ -517,7 +515,7 @@ mod tests {
             pooling: "mean".into(),
             normalize: true,
             max_tokens: 8,
-            files: BTreeMap::from([("a.json".to_string(), sha256_of(b"{}"))]),
+            files: BTreeMap::from([("a.json".to_string(), crate::corpus::ingest::sha256_hex(b"{}"))]),
             sources: vec![],
         };
         fs::write(src.path().join("a.json"), b"{ }").unwrap();
@@ -529,10 +527,6 @@ mod tests {
         fs::write(src.path().join("a.json"), b"{}").unwrap();
         fill(&model, None, Some(src.path()), &staging).unwrap();
         verify_all(&model, &staging).unwrap();
-    }
-
-    fn sha256_of(bytes: &[u8]) -> String {
-        hex(&Sha256::digest(bytes))
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! understands, decoded and checked, each with a content hash.
 //!
 //! A `Document`'s `text` is the text as motif read it (UTF-8, byte-order mark
-//! removed, tags stripped for HTML); every byte offset motif reports points
-//! into that text. Bad inputs (missing, binary, not UTF-8, empty folders) are
-//! errors that name the file; `IngestOptions::skip_bad` turns them into
-//! `Skipped` entries so a large run can go on.
+//! removed; for HTML, the readable text of the parsed page, see
+//! `html_to_text`); every byte offset motif reports points into that text.
+//! Bad inputs (missing, binary, not UTF-8, empty folders) are errors that
+//! name the file; `IngestOptions::skip_bad` turns them into `Skipped`
+//! entries so a large run can go on.
 
 use std::fs;
 use std::io::Read;
@@ -33,11 +34,19 @@ impl Document {
     }
 }
 
+/// Hex SHA-256 of `bytes`, as `sha256sum` writes it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of `bytes`, two digits a byte: the one hex writer, also
+/// for digests hashed elsewhere as a stream (`model`).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
     }
     out
 }
@@ -271,91 +280,135 @@ fn read_jsonl(name: &str, path: &Path, text: &str, opts: &IngestOptions, out: &m
     Ok(())
 }
 
-/// Extracts readable text from HTML: drops tags, scripts and styles, turns
-/// block elements into line breaks and decodes the common entities.
+/// Extracts readable text from HTML with a standard (html5ever) parser, so
+/// malformed markup is repaired as a browser would and every named and
+/// numeric entity is decoded. Comments, `head`, `script`, `style`,
+/// `noscript`, `template` and `iframe` are dropped. Block elements (`p`,
+/// `div`, `li`, headings, table rows, ...) become paragraph breaks (a blank
+/// line), so the splitter sees one paragraph per block; `br` is a line
+/// break, and two in a row a paragraph break. Other whitespace, as in a
+/// browser, collapses to one space, except for the line breaks of `pre`.
 pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&decode_entities(&rest[..lt]));
-        rest = &rest[lt..];
-        let Some(gt) = rest.find('>') else {
-            rest = "";
-            break;
-        };
-        let closing = rest[1..gt].starts_with('/');
-        let tag = rest[1..gt].trim_start_matches('/').to_ascii_lowercase();
-        let tag_name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-        rest = &rest[gt + 1..];
-        if !closing && matches!(tag_name.as_str(), "script" | "style" | "noscript") {
-            let close = format!("</{tag_name}");
-            let end = rest.to_ascii_lowercase().find(&close).unwrap_or(rest.len());
-            rest = &rest[end..];
-            continue;
-        }
-        if matches!(
-            tag_name.as_str(),
-            "p" | "br" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "section" | "article" | "title"
-        ) && !out.ends_with('\n')
-        {
-            out.push('\n');
-        }
-    }
-    out.push_str(&decode_entities(rest));
-    // Source indentation and runs of spaces carry no meaning in HTML.
-    out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
-}
+    use ego_tree::iter::Edge;
+    use scraper::{Html, Node};
 
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let semi = rest.find(';').filter(|&i| i <= 10);
-        let decoded = semi.and_then(|i| entity(&rest[1..i]).map(|c| (c, i)));
-        match decoded {
-            Some((c, i)) => {
-                out.push(c);
-                rest = &rest[i + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
+    let doc = Html::parse_document(html);
+    let mut out = TextOut::default();
+    // The dropped element being skipped, and how many `pre` are open.
+    let mut skipping = None;
+    let mut pre = 0usize;
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) if skipping.is_none() => match node.value() {
+                Node::Text(t) => out.text(t, pre > 0),
+                Node::Element(e) => match html_role(e.name()) {
+                    HtmlRole::Dropped => skipping = Some(node.id()),
+                    HtmlRole::Block => out.gap(Gap::Paragraph),
+                    HtmlRole::Cell => out.gap(Gap::Space),
+                    HtmlRole::LineBreak => out.line_break(),
+                    HtmlRole::Pre => {
+                        out.gap(Gap::Paragraph);
+                        pre += 1;
+                    }
+                    HtmlRole::Inline => {}
+                },
+                _ => {}
+            },
+            Edge::Open(_) => {}
+            Edge::Close(node) => {
+                if skipping == Some(node.id()) {
+                    skipping = None;
+                } else if skipping.is_none() {
+                    if let Node::Element(e) = node.value() {
+                        match html_role(e.name()) {
+                            HtmlRole::Block => out.gap(Gap::Paragraph),
+                            HtmlRole::Cell => out.gap(Gap::Space),
+                            HtmlRole::Pre => {
+                                out.gap(Gap::Paragraph);
+                                pre = pre.saturating_sub(1);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
             }
         }
     }
-    out.push_str(rest);
-    out
+    out.text
 }
 
-fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        return char::from_u32(code);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HtmlRole {
+    Dropped,
+    Block,
+    Pre,
+    Cell,
+    LineBreak,
+    Inline,
+}
+
+fn html_role(name: &str) -> HtmlRole {
+    match name {
+        "head" | "script" | "style" | "noscript" | "template" | "iframe" => HtmlRole::Dropped,
+        "pre" => HtmlRole::Pre,
+        "td" | "th" => HtmlRole::Cell,
+        "br" => HtmlRole::LineBreak,
+        "address" | "article" | "aside" | "blockquote" | "body" | "caption" | "dd" | "details" | "dialog" | "div"
+        | "dl" | "dt" | "fieldset" | "figcaption" | "figure" | "footer" | "form" | "h1" | "h2" | "h3" | "h4" | "h5"
+        | "h6" | "header" | "hgroup" | "hr" | "html" | "legend" | "li" | "main" | "menu" | "nav" | "ol" | "p"
+        | "section" | "summary" | "table" | "tbody" | "tfoot" | "thead" | "title" | "tr" | "ul" => HtmlRole::Block,
+        _ => HtmlRole::Inline,
     }
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" | "#39" => '\'',
-        "nbsp" => ' ',
-        "mdash" => '—',
-        "ndash" => '–',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "hellip" => '…',
-        _ => return None,
-    })
+}
+
+/// Separators between runs of text, weakest first: a pending separator is
+/// written only when more text follows, so none leads or trails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+enum Gap {
+    #[default]
+    None,
+    Space,
+    Line,
+    Paragraph,
+}
+
+#[derive(Default)]
+struct TextOut {
+    text: String,
+    gap: Gap,
+}
+
+impl TextOut {
+    fn gap(&mut self, gap: Gap) {
+        self.gap = self.gap.max(gap);
+    }
+
+    fn line_break(&mut self) {
+        // A second `br` in a row (nothing between) starts a new paragraph.
+        let gap = if self.gap >= Gap::Line { Gap::Paragraph } else { Gap::Line };
+        self.gap(gap);
+    }
+
+    fn text(&mut self, s: &str, pre: bool) {
+        for c in s.chars() {
+            if pre && c == '\n' {
+                self.line_break();
+            } else if c.is_whitespace() {
+                self.gap(Gap::Space);
+            } else {
+                if !self.text.is_empty() {
+                    match self.gap {
+                        Gap::None => {}
+                        Gap::Space => self.text.push(' '),
+                        Gap::Line => self.text.push('\n'),
+                        Gap::Paragraph => self.text.push_str("\n\n"),
+                    }
+                }
+                self.gap = Gap::None;
+                self.text.push(c);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -364,6 +417,14 @@ mod tests {
 
     fn opts() -> IngestOptions {
         IngestOptions::default()
+    }
+
+    #[test]
+    fn hashes_are_lower_case_hex() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert_eq!(hex(&[]), "");
+        // sha256sum of "abc".
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -442,6 +503,40 @@ mod tests {
     fn bom_is_dropped_and_html_is_flattened() {
         assert_eq!(decode("x", b"\xEF\xBB\xBFhi".to_vec()).unwrap(), "hi");
         let text = html_to_text("<html><head><style>p{}</style></head><body><p>One &amp; two</p><p>Caf&eacute;&#233;  <b>bold</b></p><script>x<y</script></body>");
-        assert_eq!(text.trim(), "One & two\nCaf&eacute;é bold");
+        assert_eq!(text, "One & two\n\nCaféé bold");
+    }
+
+    #[test]
+    fn html_comments_scripts_and_head_leak_nothing() {
+        let text = html_to_text(
+            "<head><title>Site name</title><meta charset=utf-8></head><p>Before<!-- a > b, hidden --> after</p>\
+             <script>var s = '</p><p>not text';</script><noscript>enable js</noscript><template><p>tpl</p></template><p>End</p>",
+        );
+        assert_eq!(text, "Before after\n\nEnd");
+    }
+
+    #[test]
+    fn html_entities_are_all_decoded() {
+        let text = html_to_text("<p>Caf&eacute; &#8217;s&nbsp;&nbsp;menu &amp;c &#x2014; &hellip; &lt;b&gt; &bogus; AT&T</p>");
+        assert_eq!(text, "Café ’s menu &c — … <b> &bogus; AT&T");
+    }
+
+    #[test]
+    fn html_blocks_become_paragraphs() {
+        let html = "<body>\n  <div><p>First\n   paragraph,\twrapped</p><div><h2>Heading</h2><ul><li>one</li><li>two <em>items</em></li></ul></div></div>\
+                    <p>line<br>break<br><br>new para</p><table><tr><td>a</td><td>b</td></tr></table><pre>x  y\nz</pre>inline <span>tail</span></body>";
+        let text = html_to_text(html);
+        assert_eq!(text, "First paragraph, wrapped\n\nHeading\n\none\n\ntwo items\n\nline\nbreak\n\nnew para\n\na b\n\nx y\nz\n\ninline tail");
+        let paragraphs: Vec<&str> = crate::corpus::split::paragraphs(&text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(paragraphs, ["First paragraph, wrapped", "Heading", "one", "two items", "line", "break", "new para", "a b", "x y", "z", "inline tail"]);
+    }
+
+    #[test]
+    fn malformed_html_does_not_panic() {
+        let text = html_to_text("<p>open <b>bold <div>block</p></b> text </i><<>> &#xD800; &#99999999; <p <a href='x>y</a> <!-- never closed");
+        assert!(text.starts_with("open bold\n\nblock"), "{text:?}");
+        for html in ["", "<", "<!--", "<script>", "</p>", "&", "&#", "<![CDATA[x]]>", "<svg><p>in svg</svg>", &"<div>".repeat(2_000)] {
+            let _ = html_to_text(html);
+        }
     }
 }

@@ -30,23 +30,45 @@ pub struct Pair {
 }
 
 /// Reads `score<TAB>sentence1<TAB>sentence2` lines after one header line
-/// (the layout of `stsb/*.tsv` and `mrpc/test.tsv`). Fields are split on
-/// tabs only: quotes are text, not quoting.
+/// (the layout of `stsb/*.tsv` and `mrpc/test.tsv`, whose first field is a
+/// 0/1 label). Fields are split on tabs only: quotes are text, not quoting
+/// (many sentences start or end with `"`). Fields after the third are
+/// ignored, and blank lines skipped.
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io { path: name.clone(), source })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .quoting(false)
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(text.as_bytes());
     let mut pairs = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
+    let mut record = csv::StringRecord::new();
+    loop {
+        // The reader skips empty lines and then reports the position before
+        // them: count them to get the record's own line.
+        let before = reader.position().clone();
+        let rest = text.as_bytes().get(before.byte() as usize..).unwrap_or_default();
+        let skipped = rest.iter().take_while(|&&b| b == b'\n').count();
+        let line = before.line() as usize + skipped;
+        let bad = |message: &str| EvalError::Format { path: name.clone(), line, message: message.into() };
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(bad(&e.to_string())),
+        }
+        if line == 1 || record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let bad = |message: &str| EvalError::Format { path: name.clone(), line: i + 1, message: message.into() };
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() < 3 {
+        if record.len() < 3 {
             return Err(bad("expected score<TAB>sentence1<TAB>sentence2"));
         }
-        let score = fields[0].trim().parse::<f64>().map_err(|_| bad("the first field is not a number"))?;
-        pairs.push(Pair { score, a: fields[1].to_string(), b: fields[2].to_string() });
+        let score = record[0].trim().parse::<f64>().map_err(|_| bad("the first field is not a number"))?;
+        // As `str::lines`, drop the `\r` of a `\r\n` line end.
+        let b = if record.len() == 3 { record[2].strip_suffix('\r').unwrap_or(&record[2]) } else { &record[2] };
+        pairs.push(Pair { score, a: record[1].to_string(), b: b.to_string() });
     }
     if pairs.is_empty() {
         return Err(EvalError::Empty { path: name });
@@ -230,6 +252,24 @@ mod tests {
         assert_eq!(pairs[0].a, "\"Quoted, start");
         std::fs::write(&f, "score\ts1\ts2\nx\ta\tb\n").unwrap();
         assert!(read_pairs(&f).unwrap_err().to_string().contains("p.tsv:2"));
+    }
+
+    #[test]
+    fn quotes_are_text_and_lines_are_counted_past_blank_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("q.tsv");
+        // A quote opening a field and never closed would swallow the rest of
+        // the file in a quoting CSV reader.
+        let body = "label\tsentence1\tsentence2\r\n1\t\"Yes,\" he said.\tHe said \"yes\"\r\n\n  \n0\t\"Open quote\tclose\"\tid\textra\n";
+        std::fs::write(&f, body).unwrap();
+        let pairs = read_pairs(&f).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!((pairs[0].score, pairs[0].a.as_str(), pairs[0].b.as_str()), (1.0, "\"Yes,\" he said.", "He said \"yes\""));
+        assert_eq!((pairs[1].score, pairs[1].a.as_str(), pairs[1].b.as_str()), (0.0, "\"Open quote", "close\""));
+        std::fs::write(&f, "h\n1\ta\tb\n\n\n2\tonly two\n").unwrap();
+        assert_eq!(read_pairs(&f).unwrap_err().to_string(), format!("{}:5: expected score<TAB>sentence1<TAB>sentence2", f.display()));
+        std::fs::write(&f, "h\n\n").unwrap();
+        assert!(matches!(read_pairs(&f).unwrap_err(), EvalError::Empty { .. }));
     }
     #[test]
     fn binary_scores_and_sweeps() {

@@ -1,9 +1,10 @@
 //! Inside one overlapping pair: which sentence of A says what which sentence
 //! of B says, how literally, and which words to mark.
 //!
-//! This module owns the lexical side of overlaps: words with byte offsets
-//! and a normalised form, the lexical similarity the overlap decision blends
-//! with the cosine (`lexical`), shared word sequences (`shared_runs`), the
+//! This module owns the lexical side of overlaps, on the words of
+//! `crate::text::words` (re-exported here): the lexical similarity the
+//! overlap decision blends with the cosine (`lexical`), shared word
+//! sequences (`shared_runs`), the
 //! verbatim / near-verbatim / paraphrase label (`kind`), the one-to-one
 //! alignment of sentences by their blended score (`align`), and the word
 //! ranges a report marks (`marks`). Everything works on plain text, byte
@@ -17,106 +18,7 @@ use serde::Serialize;
 use super::decision::Decision;
 use crate::matrix::dot;
 
-/// A word of a text: its byte range there, its normalised form (lower case,
-/// thousands separators and possessive `'s` dropped) and a light stem of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
-    pub start: usize,
-    pub end: usize,
-    pub norm: String,
-    pub stem: String,
-    /// False for the function words in `STOPWORDS`.
-    pub content: bool,
-}
-
-/// Function words, left out of the lexical similarity and never marked alone.
-const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does",
-    "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her",
-    "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself",
-    "just", "may", "me", "might", "more", "most", "must", "my", "myself", "no", "nor", "not", "now", "of", "off", "on",
-    "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "said", "same", "says", "she",
-    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there",
-    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were",
-    "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
-    "yourself", "yourselves", "s", "t",
-];
-
-fn is_stopword(w: &str) -> bool {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
-    SET.get_or_init(|| STOPWORDS.iter().copied().collect()).contains(w)
-}
-
-/// The words of `text`: runs of letters and digits. An apostrophe between
-/// letters stays inside a word (`don't`), a comma or point between digits
-/// too (`10,000`, `3.5`); hyphens and other punctuation separate words, so
-/// `Jong-un` matches `Jong Un`.
-pub fn words(text: &str) -> Vec<Word> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].1.is_alphanumeric() {
-            i += 1;
-            continue;
-        }
-        let start = chars[i].0;
-        let mut j = i + 1;
-        while j < chars.len() {
-            let c = chars[j].1;
-            if c.is_alphanumeric() {
-                j += 1;
-                continue;
-            }
-            let prev = chars[j - 1].1;
-            let next = chars.get(j + 1).map(|x| x.1);
-            let joins = match c {
-                '\'' | '’' => prev.is_alphabetic() && next.is_some_and(|n| n.is_alphabetic()),
-                ',' | '.' => prev.is_ascii_digit() && next.is_some_and(|n| n.is_ascii_digit()),
-                _ => false,
-            };
-            if !joins {
-                break;
-            }
-            j += 1;
-        }
-        let end = chars.get(j).map(|x| x.0).unwrap_or(text.len());
-        let norm = normalise(&text[start..end]);
-        let content = !is_stopword(&norm);
-        let stem = stem(&norm);
-        out.push(Word { start, end, norm, stem, content });
-        i = j;
-    }
-    out
-}
-
-fn normalise(word: &str) -> String {
-    let mut w: String = word.chars().map(|c| if c == '’' { '\'' } else { c }).flat_map(char::to_lowercase).collect();
-    if w.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        // 10,000 and 10000 are the same number.
-        w.retain(|c| c != ',');
-    }
-    if let Some(base) = w.strip_suffix("'s") {
-        w = base.to_string();
-    }
-    w
-}
-
-/// A light plural stemmer (Harman's "S" stemmer), so `troops` matches
-/// `troop` and `forces` matches `force` without conflating other words.
-fn stem(w: &str) -> String {
-    if w.len() > 4 && w.ends_with("ies") && !w.ends_with("eies") && !w.ends_with("aies") {
-        return format!("{}y", &w[..w.len() - 3]);
-    }
-    if w.len() > 3 && w.ends_with("es") && !(w.ends_with("aes") || w.ends_with("ees") || w.ends_with("oes")) {
-        return w[..w.len() - 1].to_string();
-    }
-    if w.len() > 3 && w.ends_with('s') && !(w.ends_with("us") || w.ends_with("ss")) {
-        return w[..w.len() - 1].to_string();
-    }
-    w.to_string()
-}
+pub use crate::text::{content_words, words, Word};
 
 /// Content words of a text, counted.
 fn content_bag(ws: &[Word]) -> HashMap<&str, usize> {
@@ -146,11 +48,6 @@ pub fn lexical_words(a: &[Word], b: &[Word]) -> f32 {
         return 0.0;
     }
     shared as f32 / smaller as f32
-}
-
-/// How many content words a text has (units with too few say no claim).
-pub fn content_words(text: &str) -> usize {
-    words(text).iter().filter(|w| w.content).count()
 }
 
 /// Word sequences two texts share, on normalised words.
@@ -340,24 +237,6 @@ pub fn marks(text: &str, others: &[&str]) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn norms(text: &str) -> Vec<String> {
-        words(text).into_iter().map(|w| w.norm).collect()
-    }
-
-    #[test]
-    fn words_keep_offsets_numbers_and_apostrophes() {
-        let text = "Korea’s 10,000 troops — don't (Kim Jong-un) 3.5x.";
-        let ws = words(text);
-        assert_eq!(norms(text), vec!["korea", "10000", "troops", "don't", "kim", "jong", "un", "3.5x"]);
-        for w in &ws {
-            assert!(text.is_char_boundary(w.start) && text.is_char_boundary(w.end));
-        }
-        assert_eq!(&text[ws[0].start..ws[0].end], "Korea’s");
-        assert_eq!(&text[ws[1].start..ws[1].end], "10,000");
-        assert_eq!(ws[2].stem, "troop");
-        assert!(!words("the of and").iter().any(|w| w.content));
-    }
 
     #[test]
     fn lexical_is_containment_of_content_stems() {

@@ -5,11 +5,12 @@
 //! terms per class and `f` the term's frequency over all classes. Terms
 //! frequent everywhere sink; terms frequent in one group rise.
 //!
-//! Owns tokenising (lower-cased runs of letters and digits of two or more
-//! characters, apostrophes inside words kept, possessive 's dropped), the
-//! English stop-word list, and bigrams: two adjacent words in the text,
-//! neither a stop word. Terms must occur in at least two passages when the
-//! corpus has ten or more, so that one passage's quirks are not keywords.
+//! Owns terms and their weights: unigrams, and bigrams (two adjacent words
+//! in the text, neither a stop word), over the words of
+//! `crate::text::keyword_words` (re-exported here as `words`) minus a
+//! `StopWords` set, by default `crate::text::ENGLISH_STOP_WORDS`. Terms
+//! must occur in at least two passages when the corpus has ten or more, so
+//! that one passage's quirks are not keywords.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -20,40 +21,7 @@ pub enum KeywordError {
     Io { path: String, source: std::io::Error },
 }
 
-/// scikit-learn's English stop words (Glasgow list), plus a few clitics
-/// that the tokeniser leaves behind.
-pub const ENGLISH_STOP_WORDS: &[&str] = &[
-    "a", "about", "above", "across", "after", "afterwards", "again", "against", "all", "almost", "alone",
-    "along", "already", "also", "although", "always", "am", "among", "amongst", "amoungst", "amount", "an",
-    "and", "another", "any", "anyhow", "anyone", "anything", "anyway", "anywhere", "are", "around", "as", "at",
-    "back", "be", "became", "because", "become", "becomes", "becoming", "been", "before", "beforehand",
-    "behind", "being", "below", "beside", "besides", "between", "beyond", "bill", "both", "bottom", "but", "by",
-    "call", "can", "cannot", "cant", "co", "con", "could", "couldnt", "cry", "de", "describe", "detail", "do",
-    "done", "down", "due", "during", "each", "eg", "eight", "either", "eleven", "else", "elsewhere", "empty",
-    "enough", "etc", "even", "ever", "every", "everyone", "everything", "everywhere", "except", "few",
-    "fifteen", "fifty", "fill", "find", "fire", "first", "five", "for", "former", "formerly", "forty", "found",
-    "four", "from", "front", "full", "further", "get", "give", "go", "had", "has", "hasnt", "have", "he",
-    "hence", "her", "here", "hereafter", "hereby", "herein", "hereupon", "hers", "herself", "him", "himself",
-    "his", "how", "however", "hundred", "i", "ie", "if", "in", "inc", "indeed", "interest", "into", "is", "it",
-    "its", "itself", "keep", "last", "latter", "latterly", "least", "less", "ltd", "made", "many", "may", "me",
-    "meanwhile", "might", "mill", "mine", "more", "moreover", "most", "mostly", "move", "much", "must", "my",
-    "myself", "name", "namely", "neither", "never", "nevertheless", "next", "nine", "no", "nobody", "none",
-    "noone", "nor", "not", "nothing", "now", "nowhere", "of", "off", "often", "on", "once", "one", "only",
-    "onto", "or", "other", "others", "otherwise", "our", "ours", "ourselves", "out", "over", "own", "part",
-    "per", "perhaps", "please", "put", "rather", "re", "same", "see", "seem", "seemed", "seeming", "seems",
-    "serious", "several", "she", "should", "show", "side", "since", "sincere", "six", "sixty", "so", "some",
-    "somehow", "someone", "something", "sometime", "sometimes", "somewhere", "still", "such", "system", "take",
-    "ten", "than", "that", "the", "their", "them", "themselves", "then", "thence", "there", "thereafter",
-    "thereby", "therefore", "therein", "thereupon", "these", "they", "thick", "thin", "third", "this", "those",
-    "though", "three", "through", "throughout", "thru", "thus", "to", "together", "too", "top", "toward",
-    "towards", "twelve", "twenty", "two", "un", "under", "until", "up", "upon", "us", "very", "via", "was",
-    "we", "well", "were", "what", "whatever", "when", "whence", "whenever", "where", "whereafter", "whereas",
-    "whereby", "wherein", "whereupon", "wherever", "whether", "which", "while", "whither", "who", "whoever",
-    "whole", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your",
-    "yours", "yourself", "yourselves", "said", "says", "say", "just", "like", "don't", "doesn't", "didn't",
-    "isn't", "aren't", "wasn't", "weren't", "won't", "can't", "it's", "i'm", "we're", "they're", "you're",
-    "he's", "she's", "that's", "there's", "i've", "we've", "they've", "i'd", "we'll", "i'll", "mr", "mrs", "ms",
-];
+pub use crate::text::{keyword_words as words, ENGLISH_STOP_WORDS};
 
 /// A set of words left out of keywords.
 #[derive(Debug, Clone)]
@@ -89,60 +57,6 @@ impl StopWords {
         }
         Ok(())
     }
-}
-
-/// Lower-cased words of a text, with a flag per word saying whether it
-/// follows the previous one directly (only spaces between): bigrams are
-/// formed only across such gaps, never across punctuation.
-pub fn words(text: &str) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut adjacent = false;
-    let mut gap_clean = true;
-    let chars: Vec<char> = text.chars().collect();
-    let flush = |current: &mut String, out: &mut Vec<(String, bool)>, adjacent: bool| {
-        let mut w = std::mem::take(current);
-        while w.ends_with('\'') {
-            w.pop();
-        }
-        if let Some(stem) = w.strip_suffix("'s") {
-            w = stem.to_string();
-        }
-        if w.chars().count() >= 2 {
-            out.push((w, adjacent));
-            true
-        } else {
-            false
-        }
-    };
-    for (i, &c) in chars.iter().enumerate() {
-        let c = if c == '\u{2019}' { '\'' } else { c };
-        let inner_apostrophe = c == '\''
-            && !current.is_empty()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
-        // 28,500 and 1.5 stay one word.
-        let inner_separator = (c == ',' || c == '.')
-            && current.ends_with(|p: char| p.is_ascii_digit())
-            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-        if c.is_alphanumeric() || inner_apostrophe || inner_separator {
-            if current.is_empty() {
-                adjacent = gap_clean && !out.is_empty();
-            }
-            current.extend(c.to_lowercase());
-        } else {
-            if !current.is_empty() {
-                let pushed = flush(&mut current, &mut out, adjacent);
-                gap_clean = pushed;
-            }
-            if !(c == ' ' || c == '\t') {
-                gap_clean = false;
-            }
-        }
-    }
-    if !current.is_empty() {
-        flush(&mut current, &mut out, adjacent);
-    }
-    out
 }
 
 /// The terms of one passage: unigrams and bigrams without stop words.
@@ -264,15 +178,6 @@ pub fn label(keywords: &[Keyword]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_keep_inner_apostrophes_and_mark_gaps() {
-        let w = words("North Korea's troops, the U.S. army; rock'n'roll 28,500 men.");
-        let just: Vec<&str> = w.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(just, ["north", "korea", "troops", "the", "army", "rock'n'roll", "28,500", "men"]);
-        let adj: Vec<bool> = w.iter().map(|x| x.1).collect();
-        assert_eq!(adj, [false, true, true, false, false, false, true, true]);
-    }
 
     #[test]
     fn bigrams_skip_stop_words_and_punctuation() {
