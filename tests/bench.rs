@@ -6,6 +6,7 @@ mod common;
 use common::*;
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bench_json_has_every_stage_with_positive_figures() {
     let out = run_ok(motif().current_dir(repo()).args(["bench", "--json", "--passages", "64", "--vectors", "2000"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

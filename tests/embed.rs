@@ -17,6 +17,7 @@ fn seeds() -> String {
 /// 0.9999 of sentence-transformers' own vectors, and every reference
 /// paragraph is a passage whose offsets slice exactly its text.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn parity_with_sentence_transformers() {
     let (Some(ref_paras), Some(ref_sentences)) =
         (data_file("reference/minilm_seeds.jsonl"), data_file("reference/minilm_sentences.jsonl"))
@@ -79,6 +80,7 @@ fn parity_with_sentence_transformers() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn stsb_spearman_matches_sentence_transformers() {
     let Some(test) = data_file("stsb/test.tsv") else { return };
     let out = run_ok(motif().args(["eval", "stsb", "--json"]).arg(&test));
@@ -94,6 +96,7 @@ fn stsb_spearman_matches_sentence_transformers() {
 /// vectors ≥ 0.99 and at most 0.5 STS-B points lost. Skips with the reason
 /// on CPUs without AMX.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bf16_stays_close_to_the_reference() {
     let (Some(ref_paras), Some(test)) = (data_file("reference/minilm_seeds.jsonl"), data_file("stsb/test.tsv")) else {
         return;
@@ -101,7 +104,7 @@ fn bf16_stays_close_to_the_reference() {
     let out = motif().current_dir(repo()).args(["embed", "seeds", "--precision", "bf16"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && stderr.contains("needs AMX") {
-        eprintln!("SKIPPED: {}", stderr.trim());
+        common::skip(stderr.trim());
         return;
     }
     assert!(out.status.success(), "{stderr}");
@@ -128,6 +131,7 @@ fn bf16_stays_close_to_the_reference() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn npy_output_holds_one_row_per_passage() {
     let dir = tempfile::tempdir().unwrap();
     let npy = dir.path().join("v.npy");
@@ -149,6 +153,7 @@ fn npy_output_holds_one_row_per_passage() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn long_paragraphs_become_token_windows_not_truncations() {
     let dir = tempfile::tempdir().unwrap();
     let words: Vec<String> = (0..700).map(|i| format!("Übergröße{i}")).collect();
@@ -176,6 +181,7 @@ fn long_paragraphs_become_token_windows_not_truncations() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bad_inputs_get_one_line_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.txt");
@@ -206,6 +212,7 @@ fn bad_inputs_get_one_line_errors_naming_the_file() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn missing_model_offline_names_the_fetch_command() {
     let cache = tempfile::tempdir().unwrap();
     let err = run_err(motif().env("MOTIF_CACHE_DIR", cache.path()).env("MOTIF_OFFLINE", "1").args(["embed", &seeds()]));
@@ -215,6 +222,7 @@ fn missing_model_offline_names_the_fetch_command() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn fetch_from_a_local_copy_refuses_corruption_then_caches_a_good_copy() {
     let out = run_ok(motif().args(["model", "path"]));
     let cached = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
@@ -245,6 +253,7 @@ fn fetch_from_a_local_copy_refuses_corruption_then_caches_a_good_copy() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn a_model_folder_loads_by_path_with_its_own_pooling() {
     let out = run_ok(motif().args(["model", "path"]));
     let cached = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());

@@ -118,6 +118,7 @@ fn assert_same_results(a: &[Value], b: &[Value]) {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn incremental_runs_give_the_same_index_as_a_fresh_one() {
     let ws = workspace();
     let cwd = ws.path();
@@ -220,6 +221,7 @@ fn incremental_runs_give_the_same_index_as_a_fresh_one() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn a_killed_index_run_leaves_a_usable_index_and_the_next_run_completes() {
     let ws = workspace();
     let cwd = ws.path();
@@ -290,6 +292,7 @@ fn copy_index(from: &Path, to: &Path) {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bad_indexes_get_clear_errors_and_no_change() {
     let ws = workspace();
     let cwd = ws.path();
@@ -405,10 +408,11 @@ fn bad_indexes_get_clear_errors_and_no_change() {
 /// minutes on a CPU, so the vectors are cached under the temp directory;
 /// run with `cargo test --release -- --ignored bbc`.
 #[test]
-#[ignore]
+#[ignore = "embeds all BBC paragraphs (minutes): cargo test --release -- --ignored bbc"]
 fn bbc_recall_at_10_is_at_least_0_99() {
     let bbc = repo().join("../shared/data/bbc/bbc.jsonl");
     if !bbc.is_file() {
+        assert!(std::env::var_os("CI").is_none(), "{} not found, which CI must have", bbc.display());
         eprintln!("SKIPPED: {} not found", bbc.display());
         return;
     }

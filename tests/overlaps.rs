@@ -61,6 +61,7 @@ fn pair_set(v: &Value) -> HashSet<String> {
 /// offsets located in the files; the k-NN route finds at least 99 % of the
 /// pairs the exact route finds.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn seeds_claims_are_linked_and_knn_recalls_exact() {
     let estimate_001 = sentence("001_", "While the exact number and roles of these troops remain unclear");
     let confirmed_003 = sentence("003_", "The USA has confirmed that 3,000 North Korean troops");
@@ -109,6 +110,7 @@ fn seeds_claims_are_linked_and_knn_recalls_exact() {
 /// Passage-level Markdown names the documents and marks words; output is
 /// identical run to run; CSV has its header.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn passage_output_is_deterministic_in_every_format() {
     let md = |extra: &[&str]| run_ok(motif().current_dir(repo()).args(["overlaps", "--threshold", "0.7"]).args(extra).arg("seeds")).stdout;
     let first = md(&[]);
@@ -134,6 +136,7 @@ fn passage_output_is_deterministic_in_every_format() {
 /// A footer repeated in many documents and unrelated to them is left out,
 /// unless --keep-boilerplate; the real shared claim stays.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn boilerplate_is_left_out_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let topics = [
@@ -169,6 +172,7 @@ fn boilerplate_is_left_out_by_default() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bad_input_gives_one_line_errors() {
     let err = run_err(motif().args(["overlaps", "no/such/file.txt"]));
     assert!(err.contains("no/such/file.txt"), "{err}");
@@ -185,6 +189,7 @@ fn bad_input_gives_one_line_errors() {
 /// cosine (sentence-transformers: 72.5 % / 81.8 tuned on the test set; the
 /// default gives 71.6 % / 81.7).
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn eval_mrpc_reports_default_and_best() {
     let Some(file) = data_file("mrpc/test.tsv") else { return };
     let out = run_ok(motif().args(["eval", "mrpc", "--json"]).arg(&file));
@@ -204,6 +209,7 @@ fn eval_mrpc_reports_default_and_best() {
 /// Reuse corpus: cut and light answers overlap their source far more than
 /// non-plagiarised ones, and verbatim dominates in cut.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn eval_reuse_separates_grades() {
     let Some(_) = data_file("reuse/clough_stevenson/pairs.tsv") else { return };
     let dir = data_dir().unwrap().join("reuse/clough_stevenson");
@@ -222,6 +228,7 @@ fn eval_reuse_separates_grades() {
 /// `--index DIR` reads the stored passages and vectors and finds the same
 /// overlaps as reading the files directly.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn index_and_files_give_the_same_overlaps() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("ix");

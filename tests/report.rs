@@ -15,6 +15,7 @@ fn chromium() -> Option<PathBuf> {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn report_on_seeds_writes_html_markdown_and_json() {
     let work = tempfile::tempdir().unwrap();
     let seeds = work.path().join("seeds");
@@ -69,7 +70,7 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(!page.contains("src=\"http") && !page.contains("href=\"http"), "the page must load nothing from the network");
     let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: no chromium on PATH to draw report.html (apt-get install chromium)");
+        common::skip("no chromium on PATH to draw report.html (apt-get install chromium)");
         return;
     };
     let profile = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ use common::{data_file, motif, run_err, run_ok};
 fn seeds() -> Option<PathBuf> {
     let found = [common::repo().join("seeds"), common::repo().join("../shared/seeds")].into_iter().find(|p| p.is_dir());
     if found.is_none() {
-        eprintln!("SKIPPED: no seeds/ corpus beside the repository");
+        common::skip("no seeds/ corpus beside the repository");
     }
     found
 }
@@ -39,6 +39,7 @@ fn keywords(theme: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
     let Some((_dir, index)) = seeds_index() else { return };
     let (first, t) = themes_json(&index, &[]);
@@ -120,6 +121,7 @@ fn member_text(seeds: &std::path::Path, m: &serde_json::Value) -> String {
 /// the troop numbers, what North Korea gains, and how South Korea and its
 /// allies respond, each its own theme over three or more of the articles.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn seeds_themes_separate_troops_gains_and_south_korea() {
     let Some(seeds) = seeds() else { return };
     let Some((_dir, index)) = seeds_index() else { return };
@@ -159,6 +161,7 @@ fn seeds_themes_separate_troops_gains_and_south_korea() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn outliers_reassigned_forced_counts_and_stop_words() {
     let Some((dir, index)) = seeds_index() else { return };
     let (_, t) = themes_json(&index, &["--reassign-outliers"]);
@@ -180,6 +183,7 @@ fn outliers_reassigned_forced_counts_and_stop_words() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn bad_input_gives_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nothing-here");
@@ -201,6 +205,7 @@ fn bad_input_gives_one_clear_error() {
 /// Every 20th BBC article (112 of 2,225, all five labels): fast enough for
 /// CI, and still a real check that the themes follow the topics.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn eval_themes_on_a_bbc_subset() {
     let Some(bbc) = data_file("bbc/bbc.jsonl") else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +230,7 @@ fn eval_themes_on_a_bbc_subset() {
 /// seven minutes on a 2-core CPU (embedding), so run it on purpose:
 /// `cargo test --release --test themes -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "embeds all 2,225 BBC articles (minutes): cargo test --release --test themes -- --ignored"]
 fn eval_themes_on_all_of_bbc() {
     let Some(bbc) = data_file("bbc/bbc.jsonl") else { return };
     let out = run_ok(motif().args(["eval", "themes", bbc.to_str().unwrap(), "--json"]));

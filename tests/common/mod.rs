@@ -22,14 +22,26 @@ pub fn data_dir() -> Option<PathBuf> {
 }
 
 /// The shared data file, or None after printing why the test is skipped.
+/// Under CI (`CI` set), where the data is always present, a missing file
+/// fails the test instead: a skip must never pass for a result there.
 pub fn data_file(rel: &str) -> Option<PathBuf> {
     match data_dir().map(|d| d.join(rel)).filter(|p| p.is_file()) {
         Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => panic!("{rel} not found under ../shared/data, which CI must have"),
         None => {
             eprintln!("SKIPPED: {rel} not found under ../shared/data (set MOTIF_DATA_DIR)");
             None
         }
     }
+}
+
+/// Says why a test cannot run here. Under CI (`CI` set), which installs
+/// everything the tests need, that is a failure, not a skip.
+pub fn skip(reason: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("cannot run under CI: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
 }
 
 pub fn run_ok(cmd: &mut Command) -> Output {
