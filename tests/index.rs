@@ -2,27 +2,25 @@
 //! real binary, over copies of `seeds/` in temporary directories.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
-/// The binary, run in `cwd`.
+use common::repo;
+
+/// The binary, run in `cwd`, with no index or model from the environment.
 fn motif(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motif"));
-    cmd.current_dir(cwd).env("MOTIF_NO_PROGRESS", "1").env_remove("MOTIF_INDEX").env_remove("MOTIF_MODEL").stdin(Stdio::null());
+    let mut cmd = common::motif();
+    cmd.current_dir(cwd).env_remove("MOTIF_INDEX").env_remove("MOTIF_MODEL");
     cmd
 }
 
 fn ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run motif");
-    assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    out
+    common::run_ok(cmd)
 }
 
 fn json(cmd: &mut Command) -> Value {
@@ -32,11 +30,7 @@ fn json(cmd: &mut Command) -> Value {
 
 /// Runs a command that must fail; returns its stderr.
 fn fails(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run motif");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "{cmd:?} should have failed; stdout:\n{}", String::from_utf8_lossy(&out.stdout));
-    assert!(!err.contains("panicked"), "{cmd:?} panicked:\n{err}");
-    err
+    common::run_err(cmd)
 }
 
 /// A temporary directory holding a copy of seeds/ (as `seeds/`).

@@ -13,7 +13,7 @@ use super::{open_source, output, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::UnitKind;
 use motif::index::Route as GraphRoute;
 use motif::overlaps::{self, Decision, Route, Settings};
-use motif::report::overlaps::{BoilerplateRow, Meta, PassageInfo, Report};
+use motif::report::overlaps::{BoilerplateRow, Meta, Report};
 use motif::pipeline;
 
 pub const LONG_ABOUT: &str = "Passages from different documents that say the same thing, strongest first, grouped into \
@@ -140,8 +140,6 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
             echoes.capped, settings.max_k
         );
     }
-    let passages: Vec<PassageInfo> =
-        corpus.passages.iter().map(|p| PassageInfo { doc: p.doc, ordinal: p.ordinal, start: p.start, end: p.end, text: p.text.clone() }).collect();
     let boilerplate: Vec<BoilerplateRow> = echoes
         .boilerplate
         .iter()
@@ -176,7 +174,7 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
     };
     let report = Report {
         documents: &corpus.documents,
-        passages: &passages,
+        passages: &corpus.passages,
         overlaps: &echoes.overlaps,
         groups: &echoes.groups,
         boilerplate: &boilerplate,

@@ -63,9 +63,11 @@ impl Passage {
         self.start..self.end
     }
 
-    /// The text of a part of this passage, given in document offsets.
+    /// The text of a byte range of the document that lies in this passage
+    /// (empty where it does not).
     pub fn slice(&self, span: (usize, usize)) -> &str {
-        &self.text[span.0 - self.start..span.1 - self.start]
+        let (s, e) = (span.0.saturating_sub(self.start), span.1.saturating_sub(self.start));
+        self.text.get(s.min(self.text.len())..e.min(self.text.len())).unwrap_or("")
     }
 }
 

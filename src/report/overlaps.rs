@@ -10,26 +10,8 @@ use serde::Serialize;
 use super::flatten;
 pub use super::md_escape;
 use crate::overlaps::align;
+use crate::corpus::Passage;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
-
-/// A passage as the report shows it: document (index into the document
-/// names), ordinal in the document, byte range in the document, text.
-#[derive(Debug, Clone)]
-pub struct PassageInfo {
-    pub doc: usize,
-    pub ordinal: usize,
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-}
-
-impl PassageInfo {
-    /// The text of a byte range of the document that lies in this passage.
-    pub fn slice(&self, range: (usize, usize)) -> &str {
-        let (s, e) = (range.0.saturating_sub(self.start), range.1.saturating_sub(self.start));
-        self.text.get(s.min(self.text.len())..e.min(self.text.len())).unwrap_or("")
-    }
-}
 
 /// A unit left out as boilerplate, located.
 #[derive(Debug, Clone, Serialize)]
@@ -80,7 +62,7 @@ const CSV_HEADER: [&str; 19] = [
 
 pub struct Report<'a> {
     pub documents: &'a [String],
-    pub passages: &'a [PassageInfo],
+    pub passages: &'a [Passage],
     pub overlaps: &'a [Overlap],
     pub groups: &'a [Group],
     pub boilerplate: &'a [BoilerplateRow],
@@ -194,12 +176,15 @@ impl Report<'_> {
                 pairs: &g.pairs,
             })
             .collect();
-        let value = serde_json::json!({
-            "meta": self.meta,
-            "pairs": pairs,
-            "groups": groups,
-            "boilerplate": self.boilerplate,
-        });
+        // Fields in this order, as earlier versions wrote them.
+        #[derive(Serialize)]
+        struct JsonReport<'b> {
+            boilerplate: &'b [BoilerplateRow],
+            groups: Vec<JsonGroup<'b>>,
+            meta: &'b Meta,
+            pairs: Vec<JsonPair<'b>>,
+        }
+        let value = JsonReport { boilerplate: self.boilerplate, groups, meta: self.meta, pairs };
         serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)
     }
@@ -428,11 +413,11 @@ mod tests {
     use super::*;
     use crate::overlaps::align::Kind;
 
-    fn report_parts() -> (Vec<String>, Vec<PassageInfo>, Vec<Overlap>, Vec<Group>, Meta) {
+    fn report_parts() -> (Vec<String>, Vec<Passage>, Vec<Overlap>, Vec<Group>, Meta) {
         let documents = vec!["a.txt".to_string(), "b, c.txt".to_string()];
         let passages = vec![
-            PassageInfo { doc: 0, ordinal: 0, start: 10, end: 60, text: "About 10,000 troops went. Nothing *else* here.".into() },
-            PassageInfo { doc: 1, ordinal: 2, start: 0, end: 40, text: "Some 10,000 troops were sent.".into() },
+            Passage { doc: 0, ordinal: 0, start: 10, end: 60, windowed: false, text: "About 10,000 troops went. Nothing *else* here.".into() },
+            Passage { doc: 1, ordinal: 2, start: 0, end: 40, windowed: false, text: "Some 10,000 troops were sent.".into() },
         ];
         let overlaps = vec![Overlap {
             a: 0,
