@@ -2,24 +2,20 @@
 //! motif's figures can be set beside published ones.
 //!
 //! STS-B: Spearman rank correlation (×100) between the cosine of the two
-//! sentences' vectors and the human score.
+//! sentences' vectors and the human score (`stsb`). Also the pieces the
+//! other evaluations share: reading scored pairs, rank correlations, a
+//! binary decision's figures at a threshold, the best threshold, ROC AUC.
 
 use std::path::Path;
+use std::time::Instant;
 
-use crate::embed::{EmbedError, Embedder};
+use serde::Serialize;
+
+use super::figures::round2;
+pub use super::EvalError;
+use crate::embed::Embedder;
 use crate::matrix::{dot, row};
-
-#[derive(Debug, thiserror::Error)]
-pub enum EvalError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("{path}:{line}: {message}")]
-    Format { path: String, line: usize, message: String },
-    #[error("{path}: no pairs found")]
-    Empty { path: String },
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-}
+use crate::pipeline::{stage, Progress};
 
 /// A scored sentence pair.
 #[derive(Debug, Clone)]
@@ -27,6 +23,8 @@ pub struct Pair {
     pub score: f64,
     pub a: String,
     pub b: String,
+    /// Its line in the file read (from 1; 0 when made otherwise).
+    pub line: usize,
 }
 
 /// Reads `score<TAB>sentence1<TAB>sentence2` lines after one header line
@@ -36,7 +34,7 @@ pub struct Pair {
 /// ignored, and blank lines skipped.
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io { path: name.clone(), source })?;
+    let text = super::read_file(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b'\t')
         .quoting(false)
@@ -68,7 +66,7 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
         let score = record[0].trim().parse::<f64>().map_err(|_| bad("the first field is not a number"))?;
         // As `str::lines`, drop the `\r` of a `\r\n` line end.
         let b = if record.len() == 3 { record[2].strip_suffix('\r').unwrap_or(&record[2]) } else { &record[2] };
-        pairs.push(Pair { score, a: record[1].to_string(), b: b.to_string() });
+        pairs.push(Pair { score, a: record[1].to_string(), b: b.to_string(), line });
     }
     if pairs.is_empty() {
         return Err(EvalError::Empty { path: name });
@@ -84,6 +82,37 @@ pub fn pair_cosines(embedder: &dyn Embedder, pairs: &[Pair], progress: &mut dyn 
     let vectors = embedder.embed(&unique, progress)?;
     let index = |s: &str| unique.binary_search(&s).expect("every sentence was embedded");
     Ok(pairs.iter().map(|p| dot(row(&vectors, index(&p.a)), row(&vectors, index(&p.b))) as f64).collect())
+}
+
+/// Spearman and Pearson correlation of cosine against the gold score.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stsb {
+    pub model: String,
+    pub pairs: usize,
+    /// Spearman ×100.
+    #[serde(serialize_with = "round2")]
+    pub spearman: f64,
+    /// Pearson ×100.
+    #[serde(serialize_with = "round2")]
+    pub pearson: f64,
+    /// Embedding and scoring.
+    #[serde(serialize_with = "round2")]
+    pub seconds: f64,
+}
+
+/// The STS-B figures of scored pairs: Spearman (×100, the standard
+/// figure) and Pearson of each pair's cosine against its score.
+pub fn stsb(pairs: &[Pair], embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Stsb, EvalError> {
+    let start = Instant::now();
+    let cosines = stage(progress, "sentences", pairs.len() * 2, |p| pair_cosines(embedder, pairs, p))?;
+    let gold: Vec<f64> = pairs.iter().map(|p| p.score).collect();
+    Ok(Stsb {
+        model: embedder.name().to_string(),
+        pairs: pairs.len(),
+        spearman: spearman(&cosines, &gold) * 100.0,
+        pearson: pearson(&cosines, &gold) * 100.0,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Ranks from 1, ties sharing their mean rank (as scipy's `rankdata`).
