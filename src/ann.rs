@@ -717,7 +717,7 @@ pub fn clustered_vectors(n: usize, dim: usize, clusters: usize, spread: f32, see
     for i in 0..n {
         let c = &centres[(i % clusters.max(1)) * dim..][..dim];
         let mut v: Vec<f32> = c.iter().map(|&x| x + spread * normal()).collect();
-        crate::embed::normalize(&mut v);
+        crate::matrix::normalize(&mut v);
         out.extend_from_slice(&v);
     }
     out

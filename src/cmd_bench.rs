@@ -11,9 +11,10 @@ use serde::Serialize;
 use motif::ann::{self, Graph, Params as GraphParams, Rows};
 use motif::bench::{self, EmbedBench, Machine};
 use motif::cluster::{self, Params as ClusterParams, Vectors};
-use motif::progress;
+use motif::embed::SentenceModel;
 
-use crate::{load_embedder, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
+use crate::progress;
+use crate::{into_flat, load_sentence_model, read_corpus, round, InputArgs, ModelArgs, ReadArgs};
 
 #[derive(Args)]
 pub struct BenchAllArgs {
@@ -66,11 +67,11 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
 
     // Index and clustering need distinct vectors: the corpus's when it has
     // enough, else generated ones of the same dimension.
-    let dim = embedder.info.dim;
+    let dim = embedder.info().dim;
     let unique = distinct.len().min(embed.passages);
     let (vectors, source) = if unique >= args.vectors.min(5_000) {
-        let v = embedder.embed(&distinct[..unique])?;
-        (v.concat(), "corpus")
+        let (v, _) = embedder.embed_with_stats(&distinct[..unique], &mut |_| {})?;
+        (into_flat(v), "corpus")
     } else {
         (ann::clustered_vectors(args.vectors, dim, 50, 0.6, 7), "generated")
     };
@@ -148,7 +149,7 @@ fn bench_cluster(vectors: &[f32], dim: usize) -> Result<ClusterBench> {
 /// The embedding stage both `motif bench` and `motif bench embed` start with.
 pub(crate) struct EmbedRun {
     pub machine: Machine,
-    pub embedder: motif::embed::Embedder,
+    pub embedder: SentenceModel,
     pub load_seconds: f64,
     pub paths: Vec<String>,
     /// The corpus's passages, each once, in corpus order.
@@ -167,7 +168,7 @@ pub(crate) fn run_embed(
 ) -> Result<EmbedRun> {
     let machine = Machine::detect();
     let start = Instant::now();
-    let embedder = load_embedder(model)?;
+    let embedder = load_sentence_model(model)?;
     let load_seconds = start.elapsed().as_secs_f64();
     let paths = if corpus.is_empty() {
         if !std::path::Path::new("seeds").is_dir() {
@@ -195,7 +196,7 @@ pub(crate) fn run_embed(
 pub(crate) fn embed_json(run: &EmbedRun) -> serde_json::Value {
     serde_json::json!({
         "machine": run.machine,
-        "model": run.embedder.info.name,
+        "model": run.embedder.info().name,
         "device": run.embedder.device_name(),
         "corpus": run.paths,
         "model_load_seconds": round(run.load_seconds, 3),
@@ -211,7 +212,7 @@ pub(crate) fn print_embed(run: &EmbedRun) {
     println!(
         "motif     {} | model {} on {} | {:?} | batch {}",
         m.motif_version,
-        run.embedder.info.name,
+        run.embedder.info().name,
         run.embedder.device_name(),
         e.precision,
         e.batch_size

@@ -14,12 +14,11 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use motif::ann::{self, Graph, Hit, Params, Rows};
-use motif::embed::{DeviceChoice, Precision};
-use motif::model;
-use motif::progress;
+use motif::embed::{Embedder, DEFAULT_MODEL};
 use motif::store::{Manifest, NewDoc, NewIndex, NewPassage, Store, StoreError, VectorTable};
 
-use crate::{ellipsize, load_embedder, read_corpus, round, InputArgs, ModelArgs};
+use crate::progress;
+use crate::{choose_model, ellipsize, load_embedder, read_corpus, round, DeviceArg, InputArgs, ModelArgs, PrecisionArg};
 
 #[derive(Args, Clone)]
 pub struct IndexDirArg {
@@ -32,20 +31,20 @@ pub struct IndexDirArg {
 /// the index was built with, so a custom model never has to be repeated.
 #[derive(Args, Clone)]
 pub struct IndexModelArgs {
-    /// A known model name or a sentence-transformers folder (default: the index's own model; all-MiniLM-L6-v2 for a new index).
+    /// A known model name, a sentence-transformers folder, or `hash` (default: the index's own model; all-MiniLM-L6-v2 for a new index).
     #[arg(long, short = 'm', env = "MOTIF_MODEL")]
     model: Option<String>,
     /// Where the model runs.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-    device: DeviceChoice,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
     /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Number format of the model's matrix multiplies: f32 (reference) or
     /// bf16 (about 2.5× faster on AMX CPUs; cosine to the f32 vectors
     /// 0.99999 on average, so both can share one index).
-    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = Precision::F32)]
-    precision: Precision,
+    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
 }
 
 #[derive(Args, Clone)]
@@ -229,13 +228,13 @@ pub fn cmd_index(args: IndexArgs) -> Result<()> {
         .model
         .clone()
         .or_else(|| existing.as_ref().map(|m| m.model.clone()))
-        .unwrap_or_else(|| model::DEFAULT_MODEL.to_string());
-    let model_dir = model::resolve(&model_name, true)?;
-    let fingerprint = model_dir.fingerprint()?;
+        .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+    let model_choice = choose_model(&model_name)?;
+    let fingerprint = model_choice.fingerprint()?;
     if let Some(m) = &existing {
         // Fail before loading the model or reading any document.
         if m.model_fingerprint != fingerprint {
-            Store::open_read(&dir)?.check_model(&model_dir.name, &fingerprint, m.dim)?;
+            Store::open_read(&dir)?.check_model(model_choice.name(), &fingerprint, m.dim)?;
         }
     }
     let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
@@ -247,17 +246,17 @@ pub fn cmd_index(args: IndexArgs) -> Result<()> {
     }
     let embedder = load_embedder(&ModelArgs { model: model_name.clone(), device: args.model.device, batch_size: args.model.batch_size, precision: args.model.precision })?;
     let new = NewIndex {
-        model: model_dir.name.clone(),
+        model: model_choice.name().to_string(),
         model_fingerprint: fingerprint.clone(),
-        dim: embedder.info.dim,
+        dim: embedder.dim(),
         split: split.clone(),
         params,
     };
     // Read the documents before touching the index, so that bad input
     // leaves no trace; the diff against the store waits for the lock.
-    let corpus = read_corpus(&args.input, &embedder)?;
+    let corpus = read_corpus(&args.input, &*embedder)?;
     let (mut store, created) = Store::open_write(&dir, &new)?;
-    store.check_model(&model_dir.name, &fingerprint, embedder.info.dim)?;
+    store.check_model(model_choice.name(), &fingerprint, embedder.dim())?;
     store.check_split(&split)?;
     // A corrupted graph is reported before anything changes, unless the
     // user asked for a rebuild.
@@ -343,8 +342,8 @@ pub fn cmd_index(args: IndexArgs) -> Result<()> {
     }
     for chunk in &chunks {
         let texts: Vec<&str> = chunk.iter().flat_map(|&i| by_doc[i].iter().map(|&p| corpus.text(&corpus.passages[p]))).collect();
-        let (vectors, _) = embedder.embed_with_progress(&texts, &mut |n| bar.inc(n as u64))?;
-        let mut next = vectors.iter();
+        let vectors = crate::standard_layout(embedder.embed(&texts, &mut |n| bar.inc(n as u64))?);
+        let mut next = crate::row_slices(&vectors);
         let docs: Vec<NewDoc> = chunk
             .iter()
             .map(|&i| {
@@ -567,20 +566,21 @@ fn print_rows(out: &mut dyn Write, rows: &[ResultRow], indent: &str) -> io::Resu
 }
 
 /// Loads the index's model (or the one named, which must be the same).
-fn query_embedder(store: &Store, args: &IndexModelArgs) -> Result<motif::embed::Embedder> {
+fn query_embedder(store: &Store, args: &IndexModelArgs) -> Result<Box<dyn Embedder>> {
     let m = store.manifest();
     let name = args.model.clone().unwrap_or_else(|| m.model.clone());
-    let dir = model::resolve(&name, true).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
-    store.check_model(&dir.name, &dir.fingerprint()?, m.dim)?;
+    let choice = choose_model(&name).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
+    store.check_model(choice.name(), &choice.fingerprint()?, m.dim)?;
     let embedder = load_embedder(&ModelArgs { model: name, device: args.device, batch_size: args.batch_size, precision: args.precision })?;
-    store.check_model(&dir.name, &dir.fingerprint()?, embedder.info.dim)?;
+    store.check_model(choice.name(), &choice.fingerprint()?, embedder.dim())?;
     Ok(embedder)
 }
 
 pub fn cmd_query(args: QueryArgs) -> Result<()> {
     let store = Store::open_read(&args.dir.index)?;
     let embedder = query_embedder(&store, &args.model)?;
-    let query = embedder.embed(&[args.text.as_str()])?.pop().context("the model returned no vector")?;
+    let vectors = embedder.embed(&[args.text.as_str()], &mut |_| {})?;
+    let query = vectors.outer_iter().next().context("the model returned no vector")?.to_vec();
     let searcher = Searcher::open(&store, &args.search)?;
     let hits = searcher.search(&query, args.k, &|_| false, 0);
     let rows = result_rows(&store, &searcher, &hits, None)?;
@@ -834,7 +834,7 @@ pub fn cmd_bench_index(args: BenchIndexArgs) -> Result<()> {
                 for j in 0..n - rows {
                     let base_row = &base[(j % rows) * dim..][..dim];
                     let mut v: Vec<f32> = base_row.iter().zip(&noise[j * dim..][..dim]).map(|(b, e)| b + 0.02 * e).collect();
-                    motif::embed::normalize(&mut v);
+                    motif::matrix::normalize(&mut v);
                     data.extend_from_slice(&v);
                 }
             }

@@ -109,12 +109,12 @@ struct Source {
     /// A saved graph over the passage vectors, when the index has a fresh one.
     graph: Option<Graph>,
     model_name: String,
-    embedder: Option<Embedder>,
+    embedder: Option<Box<dyn Embedder>>,
     model_args: ModelArgs,
 }
 
 impl Source {
-    fn embedder(&mut self) -> Result<&Embedder> {
+    fn embedder(&mut self) -> Result<&dyn Embedder> {
         loaded(&mut self.embedder, &self.model_args)
     }
 }
@@ -122,9 +122,9 @@ impl Source {
 fn from_paths(args: &OverlapsArgs) -> Result<Source> {
     let embedder = load_embedder(&args.model)?;
     let input = InputArgs::new(args.paths.clone(), &args.read);
-    let corpus = read_corpus(&input, &embedder)?;
+    let corpus = read_corpus(&input, &*embedder)?;
     let texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
-    let vectors = crate::embed_passages(&embedder, &texts)?;
+    let vectors = crate::embed_passages(&*embedder, &texts)?;
     let passages = corpus
         .passages
         .iter()
@@ -133,10 +133,10 @@ fn from_paths(args: &OverlapsArgs) -> Result<Source> {
     Ok(Source {
         documents: corpus.documents.iter().map(|d| d.id.clone()).collect(),
         passages,
-        vectors: vectors.concat(),
-        dim: embedder.info.dim,
+        vectors: crate::into_flat(vectors),
+        dim: embedder.dim(),
         graph: None,
-        model_name: embedder.info.name.clone(),
+        model_name: embedder.name().to_string(),
         embedder: Some(embedder),
         model_args: args.model.clone(),
     })
@@ -182,7 +182,7 @@ fn knn_route<'a>(graph: &'a Graph, rows: Rows<'a>) -> impl FnMut(usize, usize) -
 }
 
 fn build_graph(rows: Rows) -> Graph {
-    let bar = motif::progress::items_bar(rows.len() as u64, "graph");
+    let bar = crate::progress::items_bar(rows.len() as u64, "graph");
     let (graph, _) = Graph::build(rows, Params::default(), false, &mut |n| bar.inc(n as u64));
     bar.finish_and_clear();
     graph
@@ -416,11 +416,11 @@ pub struct EvalMrpcArgs {
 fn pair_features(file: &Path, model: &ModelArgs) -> Result<(Vec<eval::Pair>, Vec<f64>, Vec<f64>, String)> {
     let pairs = eval::read_pairs(file)?;
     let embedder = load_embedder(model)?;
-    let bar = motif::progress::items_bar((pairs.len() * 2) as u64, "sentences");
-    let cosines = eval::pair_cosines(&embedder, &pairs, &mut |n| bar.inc(n as u64))?;
+    let bar = crate::progress::items_bar((pairs.len() * 2) as u64, "sentences");
+    let cosines = eval::pair_cosines(&*embedder, &pairs, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     let lexical: Vec<f64> = pairs.iter().map(|p| align::lexical(&p.a, &p.b) as f64).collect();
-    Ok((pairs, cosines, lexical, embedder.info.name.clone()))
+    Ok((pairs, cosines, lexical, embedder.name().to_string()))
 }
 
 fn blend(cos: &[f64], lex: &[f64], w: f64) -> Vec<f64> {
@@ -651,8 +651,8 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
         }
     }
     let embedder = load_embedder(&args.model)?;
-    let vectors = crate::embed_passages(&embedder, &texts)?.concat();
-    let rows = Rows::new(&vectors, embedder.info.dim);
+    let vectors = crate::into_flat(crate::embed_passages(&*embedder, &texts)?);
+    let rows = Rows::new(&vectors, embedder.dim());
     let settings = Settings { decision, ..Settings::default() };
     let graph = build_graph(rows);
     let mut knn = knn_route(&graph, rows);
@@ -728,7 +728,7 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
         let out = serde_json::json!({
             "task": "reuse",
             "dir": args.dir.display().to_string(),
-            "model": embedder.info.name,
+            "model": embedder.name(),
             "threshold": decision.threshold,
             "lexical_weight": decision.lexical_weight,
             "answers": answers.len(),
@@ -747,7 +747,7 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
         units.len(),
         decision.threshold,
         decision.lexical_weight,
-        embedder.info.name
+        embedder.name()
     );
     println!("{:<6} {:>7} {:>12} {:>14} {:>9} {:>9} {:>7} {:>11}", "grade", "answers", "with overlap", "overlapping %", "sentences", "verbatim", "near", "paraphrase");
     for r in &rows_out {

@@ -205,7 +205,7 @@ struct Passages {
     source: String,
     /// The model that embeds sentences: the one the vectors came from.
     model: ModelArgs,
-    embedder: Option<Embedder>,
+    embedder: Option<Box<dyn Embedder>>,
 }
 
 /// What is clustered: sentences or passages, each tied to its passage.
@@ -319,12 +319,12 @@ fn from_index(dir: &Path, model: &ModelArgs) -> Result<Passages> {
 
 fn from_files(input: &InputArgs, model: &ModelArgs, cached: Option<&Path>) -> Result<Passages> {
     let embedder = load_embedder(model)?;
-    let corpus = read_corpus(input, &embedder)?;
+    let corpus = read_corpus(input, &*embedder)?;
     let texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
-    let dim = embedder.info.dim;
+    let dim = embedder.dim();
     let vectors = match cached {
         Some(path) => read_npy(path, texts.len(), dim)?,
-        None => embed_passages(&embedder, &texts)?.concat(),
+        None => crate::into_flat(embed_passages(&*embedder, &texts)?),
     };
     Ok(Passages {
         doc_names: corpus.documents.iter().map(|d| d.id.clone()).collect(),

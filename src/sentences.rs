@@ -40,7 +40,7 @@ impl SentenceVectors {
         texts.iter().all(|t| self.index.contains_key(*t))
     }
 
-    pub(crate) fn embed_missing(&mut self, embedder: &Embedder, texts: &[&str]) -> Result<()> {
+    pub(crate) fn embed_missing(&mut self, embedder: &dyn Embedder, texts: &[&str]) -> Result<()> {
         let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.index.contains_key(*t)).collect();
         missing.sort_unstable();
         missing.dedup();
@@ -48,7 +48,7 @@ impl SentenceVectors {
             return Ok(());
         }
         let vectors = crate::embed_passages(embedder, &missing)?;
-        for (t, v) in missing.iter().zip(&vectors) {
+        for (t, v) in missing.iter().zip(crate::row_slices(&vectors)) {
             self.insert(t, v);
         }
         Ok(())
@@ -104,7 +104,7 @@ impl SentenceUnits {
         passage_vectors: &[f32],
         dim: usize,
         sv: &mut SentenceVectors,
-        embedder: &mut Option<Embedder>,
+        embedder: &mut Option<Box<dyn Embedder>>,
         model: &ModelArgs,
     ) -> Result<()> {
         for (u, &i) in self.passage.iter().enumerate() {
@@ -123,9 +123,9 @@ impl SentenceUnits {
 }
 
 /// The embedder in `slot`, loaded from `model` the first time it is needed.
-pub(crate) fn loaded<'a>(slot: &'a mut Option<Embedder>, model: &ModelArgs) -> Result<&'a Embedder> {
+pub(crate) fn loaded<'a>(slot: &'a mut Option<Box<dyn Embedder>>, model: &ModelArgs) -> Result<&'a dyn Embedder> {
     if slot.is_none() {
         *slot = Some(load_embedder(model)?);
     }
-    Ok(slot.as_ref().expect("just loaded"))
+    Ok(slot.as_deref().expect("just loaded"))
 }
