@@ -1,11 +1,12 @@
 //! Criterion benchmarks of the embedding pipeline on the bundled seeds:
 //! splitting, tokenizing, one model batch, and the whole corpus.
-//! `motif bench embed --corpus ...` measures the same on any corpus.
+//! `motif bench embed --corpus ...` measures the same on any corpus; the
+//! kernels alone are benchmarked in `crates/motif-bert/benches/kernels.rs`.
 
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use motif::embed::{DeviceChoice, SentenceModel as Embedder};
+use motif::embed::{LoadOptions, ModelConfig, SentenceModel, DEFAULT_MODEL};
 use motif::corpus::ingest::{read_inputs, IngestOptions};
 use motif::corpus::split::Splitter;
 
@@ -14,9 +15,17 @@ fn seeds() -> Vec<motif::corpus::ingest::Document> {
     read_inputs(&[dir], &IngestOptions::default()).expect("seeds/ is readable").documents
 }
 
+/// The model cache the command line uses: `$MOTIF_CACHE_DIR`, else `~/.cache/motif`.
+fn cache_config() -> ModelConfig {
+    let dir = std::env::var_os("MOTIF_CACHE_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".cache/motif")
+    });
+    ModelConfig::new(dir)
+}
+
 fn embedding(c: &mut Criterion) {
-    let model = motif::model::resolve(motif::model::DEFAULT_MODEL, true).expect("the default model (motif model fetch)");
-    let embedder = Embedder::load(&model, DeviceChoice::Cpu).expect("model loads");
+    let model = motif_bert::model::resolve(DEFAULT_MODEL, &cache_config(), &mut |_| {}).expect("the default model (motif model fetch)");
+    let embedder = SentenceModel::load(&model, &LoadOptions::default()).expect("model loads");
     let docs = seeds();
     let splitter = Splitter::default();
     let passages: Vec<(usize, std::ops::Range<usize>)> = docs
@@ -44,58 +53,12 @@ fn embedding(c: &mut Criterion) {
     for batch in [1usize, 32] {
         let slice = &texts[..batch.min(texts.len())];
         g.throughput(Throughput::Elements(slice.len() as u64));
-        g.bench_with_input(BenchmarkId::new("batch", batch), slice, |b, s| b.iter(|| embedder.embed(s).unwrap()));
+        g.bench_with_input(BenchmarkId::new("batch", batch), slice, |b, s| b.iter(|| embedder.embed_with_stats(s, &mut |_| {}).unwrap()));
     }
     g.throughput(Throughput::Elements(texts.len() as u64));
-    g.bench_function("seeds_corpus", |b| b.iter(|| embedder.embed(&texts).unwrap()));
+    g.bench_function("seeds_corpus", |b| b.iter(|| embedder.embed_with_stats(&texts, &mut |_| {}).unwrap()));
     g.finish();
 }
 
-/// The bf16 AMX linear layer alone, at the FFN's shape for a batch of 32
-/// passages of ~80 tokens (throughput in FLOP): how near the tiles run to
-/// their peak, apart from the rest of the model. Skipped without AMX.
-fn amx_linear(c: &mut Criterion) {
-    use motif::embed::amx::{self, PackedWeight};
-    use motif::embed::cpu::Init;
-    if !amx::available() {
-        eprintln!("SKIPPED amx_linear: no AMX-BF16 on this CPU");
-        return;
-    }
-    let t = 2624;
-    let mut g = c.benchmark_group("amx_linear");
-    for (k, n) in [(384usize, 1536usize), (1536, 384), (384, 1152)] {
-        let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
-        let bias = vec![0.5f32; n];
-        let packed = PackedWeight::new(&w, n, k).expect("widths are multiples of 32");
-        let mut dst = vec![0f32; t * n];
-        g.throughput(Throughput::Elements((2 * t * k * n) as u64));
-        g.bench_function(BenchmarkId::new("flop", format!("{t}x{k}x{n}")), |b| {
-            b.iter(|| amx::linear(&mut dst, &x, &packed, t, Init::Bias(&bias)))
-        });
-    }
-    g.finish();
-}
-
-/// The f32 linear layer (the `gemm` crate, rows split over the threads) at
-/// the same shapes: the share of the machine's f32 peak the multiplies get.
-fn f32_linear(c: &mut Criterion) {
-    use motif::embed::cpu::{linear_f32, Init};
-    let t = 2624;
-    let threads = rayon::current_num_threads();
-    let mut g = c.benchmark_group("f32_linear");
-    for (k, n) in [(384usize, 1536usize), (1536, 384), (384, 1152), (384, 384)] {
-        let x: Vec<f32> = (0..t * k).map(|i| ((i * 7919 % 97) as f32 - 48.0) / 50.0).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 89) as f32 - 44.0) / 60.0).collect();
-        let bias = vec![0.5f32; n];
-        let mut dst = vec![0f32; t * n];
-        g.throughput(Throughput::Elements((2 * t * k * n) as u64));
-        g.bench_function(BenchmarkId::new("flop", format!("{t}x{k}x{n}")), |b| {
-            b.iter(|| linear_f32(&mut dst, &x, &w, t, k, n, threads, Init::Bias(&bias)))
-        });
-    }
-    g.finish();
-}
-
-criterion_group!(benches, embedding, amx_linear, f32_linear);
+criterion_group!(benches, embedding);
 criterion_main!(benches);

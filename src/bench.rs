@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::embed::{EmbedError, EmbedStats, SentenceModel};
+use crate::embed::{EmbedError, EmbedStats, Precision, SentenceModel};
+
+pub use motif_bert::backend::native::gemm_peak_gflops;
 
 /// The machine a figure was measured on.
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +42,7 @@ fn simd_features() -> Vec<&'static str> {
     probe!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni", "avx512bf16");
     // Usable, not only present: `--precision bf16` needs the kernel's
     // permission too.
-    if crate::embed::amx::available() {
+    if motif_bert::backend::native::amx::available() {
         out.push("amx-bf16");
     }
     out
@@ -85,20 +87,20 @@ pub struct EmbedBench {
     /// Arithmetic rate of the model's work (linear layers and attention).
     pub gflops: f64,
     pub batch_size: usize,
-    pub precision: crate::embed::Precision,
+    pub precision: Precision,
 }
 
 /// Times tokenization alone, then the whole embedding (which tokenizes again,
 /// overlapped with the model, as real runs do).
-pub fn bench_embed(embedder: &SentenceModel, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<EmbedBench, EmbedError> {
+pub fn bench_embed(model: &SentenceModel, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<EmbedBench, EmbedError> {
     let start = Instant::now();
-    let ids = embedder.token_ids(texts)?;
+    let ids = model.token_ids(texts)?;
     let tokenize_seconds = start.elapsed().as_secs_f64();
     let token_count: usize = ids.iter().map(Vec::len).sum();
     drop(ids);
 
     let start = Instant::now();
-    let (_, stats): (_, EmbedStats) = embedder.embed_with_progress(texts, progress)?;
+    let (_, stats): (_, EmbedStats) = model.embed_with_stats(texts, progress)?;
     let embed_seconds = start.elapsed().as_secs_f64();
     Ok(EmbedBench {
         passages: texts.len(),
@@ -110,36 +112,8 @@ pub fn bench_embed(embedder: &SentenceModel, texts: &[&str], progress: &mut dyn 
         embed_seconds,
         passages_per_second: texts.len() as f64 / embed_seconds.max(1e-9),
         tokens_per_second: stats.tokens as f64 / embed_seconds.max(1e-9),
-        gflops: embedder.info.flops(stats.tokens, stats.attention_pairs) / embed_seconds.max(1e-9) / 1e9,
-        batch_size: embedder.batch_size,
-        precision: embedder.info.precision,
+        gflops: model.info().flops(stats.tokens, stats.attention_pairs) / embed_seconds.max(1e-9) / 1e9,
+        batch_size: model.batch_size(),
+        precision: model.info().precision,
     })
-}
-
-/// The machine's f32 matrix-multiply rate in GFLOP/s: the best of a few
-/// 1024³ products through the same GEMM the CPU backend uses, on `threads`
-/// threads. Embedding's own rate divided by this is how close it gets.
-pub fn gemm_peak_gflops(threads: usize) -> f64 {
-    const N: usize = 1024;
-    let a: Vec<f32> = (0..N * N).map(|i| (i % 13) as f32 * 0.01).collect();
-    let b: Vec<f32> = (0..N * N).map(|i| (i % 7) as f32 * 0.01).collect();
-    let mut c = vec![0f32; N * N];
-    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    let mut best = f64::MAX;
-    for _ in 0..4 {
-        let start = Instant::now();
-        // SAFETY: three N×N row-major buffers, strides to match.
-        unsafe {
-            gemm::gemm(
-                N, N, N,
-                c.as_mut_ptr(), 1, N as isize, false,
-                a.as_ptr(), 1, N as isize,
-                b.as_ptr(), 1, N as isize,
-                0.0, 1.0, false, false, false, parallelism,
-            );
-        }
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    std::hint::black_box(&c);
-    2.0 * (N * N * N) as f64 / best / 1e9
 }

@@ -38,7 +38,7 @@ pub mod embed;
 pub mod eval;
 pub mod index;
 pub mod matrix;
-pub mod model;
+
 
 pub mod overlaps;
 pub mod pipeline;

@@ -115,7 +115,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
 
     // Index and clustering need distinct vectors: the corpus's when it has
     // enough, else generated ones of the same dimension.
-    let dim = embedder.info.dim;
+    let dim = embedder.info().dim;
     let unique = distinct.len().min(embed.passages);
     let (vectors, source) = if unique >= args.vectors.min(5_000) {
         (motif::embed::Embedder::embed(embedder, &distinct[..unique], &mut |_| {})?, "corpus")
@@ -240,7 +240,7 @@ pub(crate) fn run_embed(
 pub(crate) fn embed_json(run: &EmbedRun) -> serde_json::Value {
     serde_json::json!({
         "machine": run.machine,
-        "model": run.embedder.info.name,
+        "model": run.embedder.info().name,
         "device": run.embedder.device_name(),
         "corpus": run.paths,
         "model_load_seconds": round(run.load_seconds, 3),
@@ -256,7 +256,7 @@ pub(crate) fn print_embed(run: &EmbedRun) {
     println!(
         "motif     {} | model {} on {} | {:?} | batch {}",
         m.motif_version,
-        run.embedder.info.name,
+        run.embedder.info().name,
         run.embedder.device_name(),
         e.precision,
         e.batch_size
@@ -275,20 +275,7 @@ pub(crate) fn print_embed(run: &EmbedRun) {
 
 /// The concrete model (benchmarks read its token counts and FLOPs).
 fn load_model(model: &ModelArgs) -> Result<SentenceModel> {
-    let name = model.name_or(None);
-    let dir = motif::model::resolve(&name, true)?;
-    let precision = match model.precision {
-        PrecisionArg::F32 => motif::embed::Precision::F32,
-        PrecisionArg::Bf16 => motif::embed::Precision::Bf16,
-    };
-    let device = match model.device {
-        super::DeviceArg::Cpu => motif::embed::DeviceChoice::Cpu,
-        super::DeviceArg::Cuda => motif::embed::DeviceChoice::Cuda,
-        super::DeviceArg::Auto => motif::embed::DeviceChoice::Auto,
-    };
-    let mut m = SentenceModel::load_with(&dir, device, precision).with_context(|| format!("loading model {}", dir.name))?;
-    m.batch_size = model.batch_size.max(1);
-    Ok(m)
+    model.load_transformer(&model.name_or(None))
 }
 
 fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {

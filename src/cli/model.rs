@@ -7,7 +7,10 @@ use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
-use motif::model::{self, SourceKind};
+use motif::embed::{DEFAULT_MODEL, HASH_DIM, HASH_MODEL};
+use motif_bert::model::{self, SourceKind};
+
+use super::{choose_model, fetch_progress, model_config};
 
 /// Where a known model's files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,7 +40,7 @@ pub enum ModelCommand {
     /// Fetch a known model into the cache (verified by SHA-256); nothing happens when it is there.
     Fetch {
         /// The model's name.
-        #[arg(default_value = model::DEFAULT_MODEL)]
+        #[arg(default_value = DEFAULT_MODEL)]
         name: String,
         /// Use only this source.
         #[arg(long, value_enum)]
@@ -48,7 +51,7 @@ pub enum ModelCommand {
     },
     /// Print where a model's files are (fetching it if needed): for scripts.
     Path {
-        #[arg(default_value = model::DEFAULT_MODEL)]
+        #[arg(default_value = DEFAULT_MODEL)]
         name: String,
     },
 }
@@ -57,9 +60,11 @@ pub enum ModelCommand {
 struct ModelRow<'a> {
     name: &'a str,
     present: bool,
-    path: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    builtin: bool,
+    path: Option<String>,
     dim: usize,
-    pooling: &'a str,
+    pooling: Option<&'a str>,
     max_tokens: usize,
     sources: Vec<&'static str>,
     description: &'a str,
@@ -73,47 +78,66 @@ fn source_name(kind: SourceKind) -> &'static str {
 }
 
 pub fn run(command: ModelCommand) -> Result<()> {
+    let config = model_config();
     match command {
         ModelCommand::List { json } => {
-            let rows: Vec<ModelRow> = model::manifest()
+            let mut rows: Vec<ModelRow> = model::manifest()
                 .models
                 .iter()
                 .map(|m| ModelRow {
                     name: &m.name,
-                    present: model::is_present(m),
-                    path: model::model_dir(m).display().to_string(),
+                    present: config.is_present(m),
+                    builtin: false,
+                    path: Some(config.model_dir(m).display().to_string()),
                     dim: m.dim,
-                    pooling: &m.pooling,
+                    pooling: Some(&m.pooling),
                     max_tokens: m.max_tokens,
                     sources: m.sources.iter().map(|s| source_name(s.kind())).collect(),
                     description: &m.description,
                 })
                 .collect();
+            rows.push(ModelRow {
+                name: HASH_MODEL,
+                present: true,
+                builtin: true,
+                path: None,
+                dim: HASH_DIM,
+                pooling: None,
+                max_tokens: 256,
+                sources: vec!["built-in"],
+                description: "motif's built-in test embedder: hashed words, no model to fetch, deterministic; texts sharing words come out close (not a semantic model)",
+            });
             if json {
                 return super::print_json(&rows);
             }
             println!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
             for r in &rows {
-                println!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, if r.present { "yes" } else { "no" }, r.dim, r.pooling, r.sources.join(", "));
+                let sources = if r.builtin { "built in: hashed words, for tests (not semantic)".to_string() } else { r.sources.join(", ") };
+                println!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, if r.present { "yes" } else { "no" }, r.dim, r.pooling.unwrap_or("-"), sources);
             }
-            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", model::cache_dir().join("models").display());
+            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
             println!("Any sentence-transformers BERT-family folder also works: --model PATH");
             Ok(())
         }
         ModelCommand::Fetch { name, source, from } => {
-            let known = model::find_known(&name).with_context(|| {
-                format!("unknown model \"{name}\"; known: {}", model::manifest().models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "))
-            })?;
-            if model::is_present(known) && from.is_none() {
-                println!("{} is already present in {}", known.name, model::model_dir(known).display());
+            if name.eq_ignore_ascii_case(HASH_MODEL) {
+                println!("{HASH_MODEL} is built in: there is nothing to fetch");
                 return Ok(());
             }
-            let dir = model::fetch(known, source.map(SourceKind::from), from.as_deref())?;
+            let known = model::find_known(&name)
+                .with_context(|| format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", model::known_names()))?;
+            if config.is_present(known) && from.is_none() {
+                println!("{} is already present in {}", known.name, config.model_dir(known).display());
+                return Ok(());
+            }
+            let dir = model::fetch(known, &config, source.map(SourceKind::from), from.as_deref(), &mut fetch_progress())?;
             println!("{} fetched and verified into {}", known.name, dir.display());
             Ok(())
         }
         ModelCommand::Path { name } => {
-            println!("{}", model::resolve(&name, true)?.dir.display());
+            let choice = choose_model(&name)?;
+            let dir = choice.dir().with_context(|| format!("{HASH_MODEL} is built in: it has no files"))?;
+            println!("{}", dir.display());
             Ok(())
         }
     }

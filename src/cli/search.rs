@@ -13,7 +13,6 @@ use super::{ellipsize, round, IndexArg, ModelArgs};
 use motif::corpus::Corpus;
 use motif::index::Hit;
 use motif::matrix::row;
-use motif::model;
 use motif::pipeline;
 
 #[derive(Args, Clone)]
@@ -117,10 +116,11 @@ pub fn query(args: QueryArgs) -> Result<()> {
     let store = args.dir.open()?;
     let m = store.manifest().clone();
     let name = args.model.name_or(Some(&m.model));
-    let dir = model::resolve(&name, true).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
-    store.check_model(&dir.name, &dir.fingerprint()?, m.dim)?;
+    let choice = super::choose_model(&name).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
+    let fingerprint = choice.fingerprint()?;
+    store.check_model(choice.name(), &fingerprint, m.dim)?;
     let embedder = args.model.load(&name)?;
-    store.check_model(&dir.name, &dir.fingerprint()?, embedder.dim())?;
+    store.check_model(choice.name(), &fingerprint, embedder.dim())?;
     let query = embedder.embed(&[args.text.as_str()], &mut |_| {})?;
     let corpus = store.load_corpus()?;
     let (searcher, note) = pipeline::searcher(&store, &corpus, args.search.exact, args.search.ef, &mut Bars::new())?;

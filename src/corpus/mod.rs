@@ -141,23 +141,10 @@ pub fn read(inputs: &[String], opts: &ReadOptions, embedder: &dyn Embedder) -> R
     }
     let mut passages = Vec::new();
     for (i, doc) in ingested.documents.iter().enumerate() {
-        let cut = opts.splitter.split(i, &doc.text, &ModelTokens(embedder)).map_err(|source| CorpusError::Split { doc: doc.id.clone(), source })?;
+        let cut = opts.splitter.split(i, &doc.text, embedder).map_err(|source| CorpusError::Split { doc: doc.id.clone(), source })?;
         passages.extend(cut);
     }
     Ok(ReadDocuments { documents: ingested.documents, passages, skipped: ingested.skipped, empty: ingested.empty })
-}
-
-/// The embedder's tokens, as the splitter sees them.
-struct ModelTokens<'a>(&'a dyn Embedder);
-
-impl split::TokenSpans for ModelTokens<'_> {
-    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
-        self.0.token_spans(text).map_err(|e| e.to_string())
-    }
-
-    fn max_content_tokens(&self) -> usize {
-        self.0.max_content_tokens()
-    }
 }
 
 /// Document names, passages and one unit-length vector per passage: what

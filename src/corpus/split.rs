@@ -3,20 +3,32 @@
 //!
 //! A unit longer than the model can read is never truncated: it is cut into
 //! overlapping token windows, and each window is marked `windowed` so that
-//! callers can report it. Token positions come from a `TokenSpans`, which the
-//! embedder implements; the splitter knows nothing of models.
+//! callers can report it. Token positions come from a `TokenSpans`, which
+//! every `Embedder` is; the splitter knows nothing of models.
 
 use std::ops::Range;
 
 use super::Passage;
+use crate::embed::{EmbedError, Embedder};
 
 /// Where the model's tokens fall in a text.
 pub trait TokenSpans {
     /// Byte ranges of the text's tokens, special tokens excluded.
-    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String>;
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError>;
     /// How many content tokens the model reads at once (its maximum minus
     /// the special tokens it adds).
     fn max_content_tokens(&self) -> usize;
+}
+
+/// Any embedder can be given to `Splitter::split`, `&dyn Embedder` included.
+impl<E: Embedder + ?Sized> TokenSpans for E {
+    fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError> {
+        Embedder::token_spans(self, text)
+    }
+
+    fn max_content_tokens(&self) -> usize {
+        Embedder::max_content_tokens(self)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,12 +57,12 @@ impl Default for Splitter {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot tokenize a passage: {0}")]
-pub struct SplitError(String);
+#[error("cannot tokenize a passage")]
+pub struct SplitError(#[source] EmbedError);
 
 impl Splitter {
     /// Splits one document's text into passages, numbered from 0.
-    pub fn split(&self, doc: usize, text: &str, tokens: &dyn TokenSpans) -> Result<Vec<Passage>, SplitError> {
+    pub fn split<T: TokenSpans + ?Sized>(&self, doc: usize, text: &str, tokens: &T) -> Result<Vec<Passage>, SplitError> {
         let max = tokens.max_content_tokens().max(1);
         let units: Vec<Range<usize>> = match self.mode {
             SplitMode::Paragraph => paragraphs(text),
@@ -73,12 +85,12 @@ impl Splitter {
 
 /// Cuts a unit into token windows of at most `size` tokens, sharing
 /// `overlap` tokens between neighbours. A unit that fits is returned whole.
-fn windows(
+fn windows<T: TokenSpans + ?Sized>(
     text: &str,
     unit: Range<usize>,
     size: usize,
     overlap: usize,
-    tokens: &dyn TokenSpans,
+    tokens: &T,
 ) -> Result<Vec<(Range<usize>, bool)>, SplitError> {
     // A WordPiece token covers at least one byte, so a short unit cannot
     // overflow and need not be tokenized here.
@@ -215,7 +227,7 @@ mod tests {
     /// windowing can be checked without a model.
     struct Words(usize);
     impl TokenSpans for Words {
-        fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, String> {
+        fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError> {
             let mut out = Vec::new();
             let mut start = None;
             for (i, c) in text.char_indices() {

@@ -8,41 +8,13 @@
 //! precision and then NaN), and tokens are kept flat as (batch × length,
 //! hidden) so every projection is a plain 2-D GEMM.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
-use serde::Deserialize;
 
-use super::{Backend, EmbedError, Pooling, Precision, TokenBatch};
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct BertConfig {
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub intermediate_size: usize,
-    #[serde(default = "default_act")]
-    pub hidden_act: String,
-    pub max_position_embeddings: usize,
-    #[serde(default = "default_type_vocab")]
-    pub type_vocab_size: usize,
-    #[serde(default = "default_eps")]
-    pub layer_norm_eps: f64,
-    #[serde(default)]
-    pub model_type: Option<String>,
-}
-
-fn default_act() -> String {
-    "gelu".into()
-}
-fn default_type_vocab() -> usize {
-    2
-}
-fn default_eps() -> f64 {
-    1e-12
-}
+use super::weights::{BertConfig, Weights};
+use super::{Backend, Pooling, Precision, TokenBatch};
+use crate::error::Error;
 
 /// Added to the attention scores of padding positions. Finite, so that it
 /// stays finite in f16/bf16; exp(-10000) is 0 in every float type.
@@ -54,6 +26,10 @@ struct Dense {
 }
 
 impl Dense {
+    fn load(w: &Weights, name: &str) -> Result<Dense, Error> {
+        Ok(Dense { weight: w.get(&format!("{name}.weight"))?, bias: w.get(&format!("{name}.bias"))? })
+    }
+
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)
     }
@@ -66,6 +42,10 @@ struct Norm {
 }
 
 impl Norm {
+    fn load(w: &Weights, name: &str, eps: f64) -> Result<Norm, Error> {
+        Ok(Norm { weight: w.get(&format!("{name}.weight"))?, bias: w.get(&format!("{name}.bias"))?, eps: eps as f32 })
+    }
+
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
     }
@@ -94,68 +74,10 @@ pub struct CandleBert {
     device: Device,
 }
 
-/// Finds tensors whatever prefix a checkpoint uses (`bert.`, `model.`, none)
-/// and whichever LayerNorm naming (`weight`/`bias` or `gamma`/`beta`).
-pub(super) struct Weights {
-    tensors: HashMap<String, Tensor>,
-    prefix: String,
-    file: String,
-}
-
-impl Weights {
-    /// Reads model.safetensors as f32 tensors on `device`.
-    pub(super) fn load(dir: &Path, device: &Device, dtype: DType) -> Result<Weights, EmbedError> {
-        let path = dir.join("model.safetensors");
-        let file = path.display().to_string();
-        let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
-        let tensors = candle_core::safetensors::load(&path, device).map_err(|e| model_err(e.to_string()))?;
-        let tensors: HashMap<String, Tensor> = tensors
-            .into_iter()
-            .map(|(k, t)| t.to_dtype(dtype).map(|t| (k, t)))
-            .collect::<candle_core::Result<_>>()
-            .map_err(|e| model_err(e.to_string()))?;
-        let prefix = ["", "bert.", "model.", "0.auto_model."]
-            .into_iter()
-            .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
-            .ok_or_else(|| model_err("no BERT embeddings (embeddings.word_embeddings.weight) in this file".into()))?
-            .to_string();
-        Ok(Weights { tensors, prefix, file })
-    }
-
-    /// A tensor's values, flattened row-major.
-    pub(super) fn vec(&self, name: &str) -> Result<Vec<f32>, EmbedError> {
-        self.get(name)?
-            .flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| EmbedError::Model { path: self.file.clone(), message: format!("{name}: {e}") })
-    }
-
-    pub(super) fn get(&self, name: &str) -> Result<Tensor, EmbedError> {
-        let full = format!("{}{name}", self.prefix);
-        if let Some(t) = self.tensors.get(&full) {
-            return Ok(t.clone());
-        }
-        let legacy = full.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
-        self.tensors
-            .get(&legacy)
-            .cloned()
-            .ok_or_else(|| EmbedError::Model { path: self.file.clone(), message: format!("missing tensor {full}") })
-    }
-
-    fn dense(&self, name: &str) -> Result<Dense, EmbedError> {
-        Ok(Dense { weight: self.get(&format!("{name}.weight"))?, bias: self.get(&format!("{name}.bias"))? })
-    }
-
-    fn norm(&self, name: &str, eps: f64) -> Result<Norm, EmbedError> {
-        Ok(Norm { weight: self.get(&format!("{name}.weight"))?, bias: self.get(&format!("{name}.bias"))?, eps: eps as f32 })
-    }
-}
-
 impl CandleBert {
-    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device, precision: Precision) -> Result<Self, EmbedError> {
-        let path = dir.join("model.safetensors");
-        let file = path.display().to_string();
-        let model_err = |message: String| EmbedError::Model { path: file.clone(), message };
+    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device, precision: Precision) -> Result<Self, Error> {
+        let path = dir.join("config.json");
+        let model_err = |message: String| Error::Model { path: path.clone(), message };
         if !config.hidden_act.starts_with("gelu") {
             return Err(model_err(format!("activation {} is not supported (BERT-family models use gelu)", config.hidden_act)));
         }
@@ -165,32 +87,32 @@ impl CandleBert {
         let dtype = match precision {
             Precision::F32 => DType::F32,
             Precision::Bf16 if device.is_cuda() => DType::BF16,
-            Precision::Bf16 => return Err(model_err("bf16 on the CPU runs on the native backend, not candle's".into())),
+            Precision::Bf16 => return Err(Error::Device("bf16 on the CPU runs on the native backend, not candle's".into())),
         };
         let w = Weights::load(dir, device, dtype)?;
         let eps = config.layer_norm_eps;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
-            let q = w.dense(&format!("{p}.attention.self.query"))?;
-            let k = w.dense(&format!("{p}.attention.self.key"))?;
-            let v = w.dense(&format!("{p}.attention.self.value"))?;
-            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|e| model_err(e.to_string()));
+            let q = Dense::load(&w, &format!("{p}.attention.self.query"))?;
+            let k = Dense::load(&w, &format!("{p}.attention.self.key"))?;
+            let v = Dense::load(&w, &format!("{p}.attention.self.value"))?;
+            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|source| Error::Weights { path: w.path().to_path_buf(), source });
             let qkv = Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
             layers.push(Layer {
                 qkv,
-                attn_out: w.dense(&format!("{p}.attention.output.dense"))?,
-                attn_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
-                up: w.dense(&format!("{p}.intermediate.dense"))?,
-                down: w.dense(&format!("{p}.output.dense"))?,
-                out_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
+                attn_out: Dense::load(&w, &format!("{p}.attention.output.dense"))?,
+                attn_norm: Norm::load(&w, &format!("{p}.attention.output.LayerNorm"), eps)?,
+                up: Dense::load(&w, &format!("{p}.intermediate.dense"))?,
+                down: Dense::load(&w, &format!("{p}.output.dense"))?,
+                out_norm: Norm::load(&w, &format!("{p}.output.LayerNorm"), eps)?,
             });
         }
         Ok(CandleBert {
             word: w.get("embeddings.word_embeddings.weight")?,
             position: w.get("embeddings.position_embeddings.weight")?,
             token_type: w.get("embeddings.token_type_embeddings.weight")?,
-            embed_norm: w.norm("embeddings.LayerNorm", eps)?,
+            embed_norm: Norm::load(&w, "embeddings.LayerNorm", eps)?,
             layers,
             heads: config.num_attention_heads,
             head_dim: config.hidden_size / config.num_attention_heads,
@@ -252,12 +174,12 @@ impl CandleBert {
 }
 
 impl Backend for CandleBert {
-    fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, Error> {
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let hidden = self.encode(batch)?.to_dtype(DType::F32)?;
             self.pool(&hidden, batch)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
         };
-        run().map_err(|e| EmbedError::Compute(e.to_string()))
+        Ok(run()?)
     }
 
     fn device_name(&self) -> String {

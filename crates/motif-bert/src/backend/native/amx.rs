@@ -11,8 +11,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::cpu::kernels::Head;
-use super::cpu::Init;
+use super::kernels::{round_bf16, softmax_bf16, to_bf16, Aligned, Head, Init};
 
 /// Rows of an AMX tile, and f32 columns of an accumulator tile.
 const TILE: usize = 16;
@@ -48,60 +47,6 @@ pub fn available() -> bool {
         #[cfg(not(target_arch = "x86_64"))]
         false
     })
-}
-
-/// A growable buffer of plain numbers (f32, u16) starting on a 64-byte
-/// boundary. Tile loads and stores of rows that straddle cache lines ran
-/// 2-3× slower here (measured with a probe of tileloadd alone), and `Vec`
-/// only promises the element's alignment.
-pub struct Aligned<T> {
-    lines: Vec<Line>,
-    len: usize,
-    _t: std::marker::PhantomData<T>,
-}
-
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
-
-impl<T: Copy> Default for Aligned<T> {
-    fn default() -> Self {
-        Aligned { lines: Vec::new(), len: 0, _t: std::marker::PhantomData }
-    }
-}
-
-impl<T: Copy> Aligned<T> {
-    /// `len` zeroed values.
-    pub fn zeroed(len: usize) -> Self {
-        let mut a = Self::default();
-        a.fit(len);
-        a
-    }
-
-    /// The first `len` values, growing (with zeros) when needed; values
-    /// already there are kept.
-    pub fn fit(&mut self, len: usize) -> &mut [T] {
-        let lines = (len * std::mem::size_of::<T>()).div_ceil(64);
-        if self.lines.len() < lines {
-            self.lines.resize(lines, Line([0; 64]));
-        }
-        self.len = self.len.max(len);
-        // SAFETY: the lines hold at least len values of T (a plain number
-        // type, for which zero bytes are a valid value), 64-byte aligned.
-        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr() as *mut T, len) }
-    }
-
-    pub fn as_slice(&self) -> &[T] {
-        // SAFETY: as in `fit`; len values were made available.
-        unsafe { std::slice::from_raw_parts(self.lines.as_ptr() as *const T, self.len) }
-    }
-}
-
-/// Round-to-nearest-even f32 → bf16.
-#[inline(always)]
-pub fn to_bf16(x: f32) -> u16 {
-    let bits = x.to_bits();
-    ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) as u16
 }
 
 /// A weight matrix (n × k, PyTorch's Linear layout) packed for AMX: for
@@ -167,7 +112,7 @@ pub fn linear(dst: &mut [f32], x: &[f32], w: &PackedWeight, t: usize, init: Init
     ROUNDED.with_borrow_mut(|a| {
         let a = a.fit(t.next_multiple_of(2 * TILE) * k);
         a[..t * k].par_chunks_mut(k * 64).zip(x[..t * k].par_chunks(k * 64)).for_each(|(d, s)| {
-            crate::embed::cpu::kernels::round_bf16(s, 1.0, d);
+            round_bf16(s, 1.0, d);
         });
         linear_bf16(dst, a, w, t, init);
     });
@@ -320,7 +265,7 @@ pub struct HeadScratch {
 /// One attention head over one sequence on AMX tiles: softmax(scale·Q·Kᵀ)·V
 /// with Q, K, V and the probabilities rounded to bf16, scores and outputs in
 /// f32, the output rounded to bf16 (it feeds the next bf16 multiply). The
-/// same contract as `cpu::kernels::attend` otherwise, for head widths that
+/// same contract as `kernels::attend` otherwise, for head widths that
 /// are multiples of 32.
 ///
 /// Layouts: Q and P are plain row-major A operands; Kᵀ and V are packed as
@@ -341,7 +286,7 @@ pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mu
 
     let qs = scratch.q.fit(rows * hd);
     for r in 0..len {
-        crate::embed::cpu::kernels::round_bf16(row(q, r), scale, &mut qs[r * hd..(r + 1) * hd]);
+        round_bf16(row(q, r), scale, &mut qs[r * hd..(r + 1) * hd]);
     }
     qs[len * hd..].fill(0);
     // Kᵀ tile (key block jb, head-column block b): row p, key j holds
@@ -385,7 +330,7 @@ pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mu
     }
     for r in 0..len {
         let (sr, pr) = (&mut s[r * keys..(r + 1) * keys], &mut ps[r * keys..(r + 1) * keys]);
-        crate::embed::cpu::kernels::softmax_bf16(&mut sr[..len], &mut pr[..len]);
+        softmax_bf16(&mut sr[..len], &mut pr[..len]);
         pr[len..].fill(0);
     }
     ps[len * keys..].fill(0);
@@ -398,7 +343,7 @@ pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mu
             store_tile(out.as_mut_ptr(), TILE);
             for r in 0..TILE.min(len - ib * TILE) {
                 let d = std::slice::from_raw_parts_mut(dst.add((ib * TILE + r) * out_stride + cb * TILE), TILE);
-                crate::embed::cpu::kernels::round_bf16(&out[r * TILE..(r + 1) * TILE], 1.0, d);
+                round_bf16(&out[r * TILE..(r + 1) * TILE], 1.0, d);
             }
         }
     }
@@ -438,12 +383,12 @@ unsafe fn store_tile(c: *mut f32, width: usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kernels::{cpu_has, naive_attention, test_head, test_qkv};
     use super::*;
 
     #[test]
     fn matches_f32_within_bf16_rounding() {
-        if !available() {
-            eprintln!("SKIPPED: no AMX-BF16 on this CPU");
+        if !cpu_has(available(), "AMX-BF16", "matches_f32_within_bf16_rounding") {
             return;
         }
         let (t, k, n) = (70, 64, 64);
@@ -477,11 +422,9 @@ mod tests {
 
     #[test]
     fn attention_matches_the_naive_formula_within_bf16_rounding() {
-        if !available() {
-            eprintln!("SKIPPED: no AMX-BF16 on this CPU");
+        if !cpu_has(available(), "AMX-BF16", "attention_matches_the_naive_formula_within_bf16_rounding") {
             return;
         }
-        use crate::embed::cpu::kernels::{naive_attention, test_head, test_qkv};
         // Lengths below, at and across tile edges (16 rows, 32 keys).
         for (len, hd) in [(1, 32), (16, 32), (17, 32), (33, 32), (70, 64), (130, 32)] {
             let (qkv, stride) = test_qkv(len, hd);

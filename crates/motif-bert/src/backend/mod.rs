@@ -1,0 +1,124 @@
+//! The model runtimes behind one trait, and the choices that pick one.
+//!
+//! A `Backend` turns a padded batch of token ids into one pooled vector per
+//! row; it knows nothing of text. Two exist: `native::CpuBert` (f32 GEMM and
+//! fused, multiversioned kernels; bf16 on AMX tiles) for the CPU, and
+//! `candle::CandleBert` for CUDA or, when asked for, the CPU to compare. Both
+//! read the same `weights::BertConfig` and `weights::Weights`.
+
+pub mod candle;
+pub mod native;
+pub mod weights;
+
+use candle_core::Device;
+
+use crate::error::{chain, Error};
+
+/// One padded batch of token ids, row-major `rows × len`.
+pub struct TokenBatch {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+    pub mask: Vec<u32>,
+    pub rows: usize,
+    pub len: usize,
+}
+
+/// A model runtime: turns a padded batch into one pooled vector per row.
+pub trait Backend: Send + Sync {
+    fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, Error>;
+    fn device_name(&self) -> String;
+}
+
+/// How token vectors become one passage vector (from the model folder's
+/// `1_Pooling/config.json`; mean when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    Mean,
+    Cls,
+    Max,
+}
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The CPU (always available).
+    #[default]
+    Cpu,
+    /// The first CUDA GPU (needs a build with the `cuda` feature).
+    Cuda,
+    /// A CUDA GPU when one is usable, else the CPU (`SelectedDevice::fallback` says why).
+    Auto,
+}
+
+/// Number format of the model's matrix multiplies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats: the reference, in parity with sentence-transformers.
+    #[default]
+    F32,
+    /// bfloat16 products with f32 sums: on CPUs with AMX (Intel Sapphire
+    /// Rapids and newer) and on CUDA GPUs. Faster, slightly different vectors.
+    Bf16,
+}
+
+/// Which runtime computes the model on the CPU. On a GPU it is always
+/// candle's (the native kernels are CPU code).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The native kernels: about twice candle's CPU speed here.
+    #[default]
+    Native,
+    /// candle's CPU backend, to compare against.
+    Candle,
+}
+
+/// The device a `DeviceChoice` came to.
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    pub device: Device,
+    /// Why `DeviceChoice::Auto` ended on the CPU (None when it found a GPU,
+    /// or for an explicit choice).
+    pub fallback: Option<String>,
+}
+
+pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, Error> {
+    match choice {
+        DeviceChoice::Cpu => Ok(SelectedDevice { device: Device::Cpu, fallback: None }),
+        DeviceChoice::Cuda => Ok(SelectedDevice { device: cuda_device()?, fallback: None }),
+        DeviceChoice::Auto => Ok(match cuda_device() {
+            Ok(device) => SelectedDevice { device, fallback: None },
+            Err(e) => SelectedDevice { device: Device::Cpu, fallback: Some(chain(&e)) },
+        }),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device, Error> {
+    Device::new_cuda(0).map_err(Error::Cuda)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device() -> Result<Device, Error> {
+    Err(Error::Device(
+        "this motif was built without CUDA; rebuild with `cargo build --release --features cuda` (needs the CUDA toolkit)".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_falls_back_to_the_cpu_and_says_why() {
+        let cpu = select_device(DeviceChoice::Cpu).unwrap();
+        assert!(cpu.device.is_cpu() && cpu.fallback.is_none());
+        let auto = select_device(DeviceChoice::Auto).unwrap();
+        if auto.device.is_cpu() {
+            let why = auto.fallback.expect("a fallback to the CPU carries its reason");
+            assert!(why.contains("CUDA"), "{why}");
+        } else {
+            assert!(auto.fallback.is_none());
+        }
+    }
+}

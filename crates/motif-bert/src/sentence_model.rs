@@ -1,0 +1,265 @@
+//! A sentence-transformers model ready to embed: texts in, unit-length
+//! vectors out.
+//!
+//! `SentenceModel` owns everything up to the backend: it tokenizes, sorts
+//! texts by token count so each batch carries little padding, pads each
+//! batch to its own longest text, pools (in the backend), normalises, and
+//! returns the vectors in the caller's order as one matrix. The backend is
+//! chosen once, at load, from `LoadOptions`.
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use ndarray::Array2;
+use serde::Deserialize;
+
+use crate::backend::candle::CandleBert;
+use crate::backend::native::CpuBert;
+use crate::backend::weights::{read_json, BertConfig};
+use crate::backend::{select_device, Backend, BackendKind, DeviceChoice, Pooling, Precision};
+use crate::error::Error;
+use crate::model::ModelDir;
+use crate::tokenize::Tokens;
+
+/// How a model is loaded and run; the defaults are the reference setting
+/// (CPU, f32, native kernels, batches of 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub device: DeviceChoice,
+    pub precision: Precision,
+    /// Texts per model call; 16-32 suits CPUs, larger suits GPUs (0 counts as 1).
+    pub batch_size: usize,
+    pub backend: BackendKind,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { device: DeviceChoice::Cpu, precision: Precision::F32, batch_size: 32, backend: BackendKind::Native }
+    }
+}
+
+/// What a model is, for manifests, reports and `--json` output.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub name: String,
+    pub dim: usize,
+    /// Tokens the model reads at once, special tokens included.
+    pub max_tokens: usize,
+    pub pooling: Pooling,
+    pub precision: Precision,
+    /// Floating-point operations per token in the linear layers (2 per multiply-add).
+    pub linear_flops_per_token: f64,
+    /// Operations per (query token, key token) pair in attention, all layers.
+    pub attention_flops_per_pair: f64,
+}
+
+impl ModelInfo {
+    /// The work of one forward pass over sequences of the given lengths.
+    pub fn flops(&self, tokens: usize, attention_pairs: usize) -> f64 {
+        self.linear_flops_per_token * tokens as f64 + self.attention_flops_per_pair * attention_pairs as f64
+    }
+}
+
+/// Counts of one `embed_with_stats` call, for benchmarks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EmbedStats {
+    pub texts: usize,
+    /// Tokens the model read, special tokens included, padding excluded.
+    pub tokens: usize,
+    /// Positions a padded batch would hold (the native backend skips padding).
+    pub padded_tokens: usize,
+    /// Σ length² over texts: the (query, key) pairs attention computes.
+    pub attention_pairs: usize,
+}
+
+pub struct SentenceModel {
+    backend: Box<dyn Backend>,
+    tokens: Tokens,
+    info: ModelInfo,
+    batch_size: usize,
+    /// Why `DeviceChoice::Auto` ended on the CPU.
+    fallback: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: Option<usize>,
+}
+
+impl SentenceModel {
+    /// Loads a sentence-transformers folder: config.json, model.safetensors,
+    /// tokenizer.json, and 1_Pooling/config.json and sentence_bert_config.json
+    /// when present. A known model must have been fetched (`model::ensure`).
+    pub fn load(model: &ModelDir, options: &LoadOptions) -> Result<Self, Error> {
+        let dir = &model.dir;
+        for required in ["config.json", "model.safetensors", "tokenizer.json"] {
+            if !dir.join(required).is_file() {
+                return Err(Error::Model {
+                    path: dir.clone(),
+                    message: format!("no {required}: a model folder needs config.json, model.safetensors and tokenizer.json"),
+                });
+            }
+        }
+        let config: BertConfig = read_json(&dir.join("config.json"))?;
+        if let Some(t) = &config.model_type {
+            if !matches!(t.as_str(), "bert" | "roberta" | "xlm-roberta" | "camembert") && !t.contains("bert") {
+                return Err(Error::Model {
+                    path: dir.join("config.json"),
+                    message: format!("model_type {t} is not BERT-family; motif runs BERT-family encoders"),
+                });
+            }
+        }
+        let pooling = pooling_of(dir)?;
+        let max_tokens = if dir.join("sentence_bert_config.json").is_file() {
+            read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))?.max_seq_length
+        } else {
+            None
+        }
+        .or(model.known.map(|k| k.max_tokens))
+        .unwrap_or(512)
+        .min(config.max_position_embeddings);
+
+        let tokens = Tokens::load(&dir.join("tokenizer.json"), max_tokens)?;
+        let selected = select_device(options.device)?;
+        let device = selected.device;
+        // The native backend on the CPU; candle where it has a device we
+        // don't (CUDA), or when asked for, to compare.
+        let backend: Box<dyn Backend> = if !device.is_cpu() || options.backend == BackendKind::Candle {
+            Box::new(CandleBert::load(dir, &config, pooling, &device, options.precision)?)
+        } else {
+            Box::new(CpuBert::load(dir, &config, pooling, options.precision)?)
+        };
+        let (h, layers) = (config.hidden_size as f64, config.num_hidden_layers as f64);
+        let info = ModelInfo {
+            name: model.name.clone(),
+            dim: config.hidden_size,
+            max_tokens,
+            pooling,
+            precision: options.precision,
+            // Q, K, V and output projections (4h²) and the feed-forward pair (2·h·inter).
+            linear_flops_per_token: 2.0 * layers * (4.0 * h * h + 2.0 * h * config.intermediate_size as f64),
+            // Q·Kᵀ and P·V: h multiply-adds each per pair.
+            attention_flops_per_pair: 2.0 * layers * 2.0 * h,
+        };
+        Ok(SentenceModel { backend, tokens, info, batch_size: options.batch_size.max(1), fallback: selected.fallback })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Where it runs ("cpu", "cuda:0"), with the reason when `--device auto`
+    /// found no GPU: "cpu (auto: …)".
+    pub fn device_name(&self) -> String {
+        match &self.fallback {
+            Some(why) => format!("{} (auto: {why})", self.backend.device_name()),
+            None => self.backend.device_name(),
+        }
+    }
+
+    /// Why `DeviceChoice::Auto` ended on the CPU; None when it did not.
+    pub fn device_fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+
+    /// Content tokens the model reads at once: its maximum less the two
+    /// special tokens ([CLS], [SEP]) it adds.
+    pub fn max_content_tokens(&self) -> usize {
+        self.info.max_tokens.saturating_sub(2).max(1)
+    }
+
+    /// Unit-length vectors, one row per text in input order, with counts of
+    /// the work done; calls `progress(n)` as n more texts are done. Texts
+    /// longer than the model's maximum are truncated as sentence-transformers
+    /// does (the splitter windows passages so that none is).
+    ///
+    /// The next chunk is tokenized on another thread while the model runs,
+    /// so the tokenizer's time hides behind the model's.
+    pub fn embed_with_stats(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<(Array2<f32>, EmbedStats), Error> {
+        // Sorting within chunks keeps padding low without holding every
+        // text's tokens in memory at once.
+        const CHUNK: usize = 2048;
+        let dim = self.info.dim;
+        let mut out = vec![0f32; texts.len() * dim];
+        let mut stats = EmbedStats { texts: texts.len(), ..Default::default() };
+        std::thread::scope(|scope| -> Result<(), Error> {
+            let (tx, rx) = mpsc::sync_channel::<Result<(usize, Vec<Vec<u32>>), Error>>(1);
+            scope.spawn(move || {
+                for (c, chunk) in texts.chunks(CHUNK).enumerate() {
+                    if tx.send(self.tokens.ids(chunk).map(|ids| (c * CHUNK, ids))).is_err() {
+                        return;
+                    }
+                }
+            });
+            for message in rx {
+                let (offset, ids) = message?;
+                let mut order: Vec<usize> = (0..ids.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
+                for rows in order.chunks(self.batch_size) {
+                    let batch = self.tokens.pad(rows.iter().map(|&i| ids[i].as_slice()));
+                    stats.tokens += rows.iter().map(|&i| ids[i].len()).sum::<usize>();
+                    stats.padded_tokens += batch.rows * batch.len;
+                    stats.attention_pairs += rows.iter().map(|&i| ids[i].len() * ids[i].len()).sum::<usize>();
+                    let vectors = self.backend.embed_batch(&batch)?;
+                    for (&i, mut v) in rows.iter().zip(vectors) {
+                        if v.len() != dim {
+                            return Err(Error::Shape { expected: dim, got: v.len() });
+                        }
+                        normalize(&mut v);
+                        let row = offset + i;
+                        out[row * dim..(row + 1) * dim].copy_from_slice(&v);
+                    }
+                    progress(rows.len());
+                }
+            }
+            Ok(())
+        })?;
+        let matrix = Array2::from_shape_vec((texts.len(), dim), out).expect("the buffer holds texts × dim values");
+        Ok((matrix, stats))
+    }
+
+    /// Token ids with special tokens, truncated to the model's maximum.
+    pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>, Error> {
+        self.tokens.ids(texts)
+    }
+
+    /// Byte ranges of the text's tokens: no special tokens, no truncation.
+    pub fn token_offsets(&self, text: &str) -> Result<Vec<(usize, usize)>, Error> {
+        self.tokens.offsets(text)
+    }
+}
+
+/// The pooling named by `1_Pooling/config.json`; mean when it is absent.
+fn pooling_of(dir: &Path) -> Result<Pooling, Error> {
+    let path = dir.join("1_Pooling/config.json");
+    if !path.is_file() {
+        return Ok(Pooling::Mean);
+    }
+    let p: PoolingConfig = read_json(&path)?;
+    Ok(if p.pooling_mode_cls_token {
+        Pooling::Cls
+    } else if p.pooling_mode_max_tokens {
+        Pooling::Max
+    } else {
+        Pooling::Mean
+    })
+}
+
+fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
