@@ -30,7 +30,8 @@ fn once(n: usize) {
     let graph = cluster::fuzzy_graph(&knn);
     let c = cluster::cluster_graph(v, &knn, &graph, &params).unwrap();
     let rest_s = t.elapsed().as_secs_f64();
-    let peak = motif::bench::peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
+    let peak =
+        motif::bench::peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
     println!(
         "cluster {n} x {DIM} on {threads} threads: k-NN graph (k = {k}) {knn_s:.1} s, weights + Louvain + outliers {rest_s:.1} s, \
          total {:.1} s; {} groups, {} outliers; peak RSS {peak} (vectors alone {:.0} MiB)",

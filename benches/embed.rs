@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use motif::embed::{LoadOptions, ModelConfig, SentenceModel, DEFAULT_MODEL};
 use motif::corpus::ingest::{read_inputs, IngestOptions};
 use motif::corpus::split::Splitter;
+use motif::embed::{LoadOptions, ModelConfig, SentenceModel, DEFAULT_MODEL};
 
 fn seeds() -> Vec<motif::corpus::ingest::Document> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds").to_string();
@@ -24,7 +24,8 @@ fn cache_config() -> ModelConfig {
 }
 
 fn embedding(c: &mut Criterion) {
-    let model = motif_bert::model::resolve(DEFAULT_MODEL, &cache_config(), &mut |_| {}).expect("the default model (motif model fetch)");
+    let model = motif_bert::model::resolve(DEFAULT_MODEL, &cache_config(), &mut |_| {})
+        .expect("the default model (motif model fetch)");
     let embedder = SentenceModel::load(&model, &LoadOptions::default()).expect("model loads");
     let docs = seeds();
     let splitter = Splitter::default();
@@ -39,7 +40,9 @@ fn embedding(c: &mut Criterion) {
     let mut g = c.benchmark_group("split");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("paragraphs_seeds", |b| {
-        b.iter(|| docs.iter().enumerate().map(|(i, d)| splitter.split(i, &d.text, &embedder).unwrap().len()).sum::<usize>())
+        b.iter(|| {
+            docs.iter().enumerate().map(|(i, d)| splitter.split(i, &d.text, &embedder).unwrap().len()).sum::<usize>()
+        })
     });
     g.finish();
 
@@ -53,7 +56,9 @@ fn embedding(c: &mut Criterion) {
     for batch in [1usize, 32] {
         let slice = &texts[..batch.min(texts.len())];
         g.throughput(Throughput::Elements(slice.len() as u64));
-        g.bench_with_input(BenchmarkId::new("batch", batch), slice, |b, s| b.iter(|| embedder.embed_with_stats(s, &mut |_| {}).unwrap()));
+        g.bench_with_input(BenchmarkId::new("batch", batch), slice, |b, s| {
+            b.iter(|| embedder.embed_with_stats(s, &mut |_| {}).unwrap())
+        });
     }
     g.throughput(Throughput::Elements(texts.len() as u64));
     g.bench_function("seeds_corpus", |b| b.iter(|| embedder.embed_with_stats(&texts, &mut |_| {}).unwrap()));

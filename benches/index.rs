@@ -55,7 +55,13 @@ fn store(c: &mut Criterion) {
     let data = clustered_vectors(n, DIM, 50, 0.8, 3);
     let rows = data.view();
     let names: Vec<String> = (0..n / 10).map(|d| format!("doc{d:05}.txt")).collect();
-    let new = NewIndex { model: "bench".into(), model_fingerprint: "0".repeat(64), dim: DIM, split: "paragraph".into(), params: Params::default() };
+    let new = NewIndex {
+        model: "bench".into(),
+        model_fingerprint: "0".repeat(64),
+        dim: DIM,
+        split: "paragraph".into(),
+        params: Params::default(),
+    };
     let mut g = c.benchmark_group("store");
     g.sample_size(10).throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new(cpu("write_then_load_corpus"), n), |b| {
@@ -71,7 +77,14 @@ fn store(c: &mut Criterion) {
                     hash: "h",
                     bytes: 100,
                     passages: (0..10)
-                        .map(|p| NewPassage { ordinal: p, start: p * 10, end: p * 10 + 9, windowed: false, text: "text", vector: row(&rows, d * 10 + p) })
+                        .map(|p| NewPassage {
+                            ordinal: p,
+                            start: p * 10,
+                            end: p * 10 + 9,
+                            windowed: false,
+                            text: "text",
+                            vector: row(&rows, d * 10 + p),
+                        })
                         .collect(),
                 })
                 .collect();

@@ -25,11 +25,24 @@ impl Machine {
     pub fn detect() -> Machine {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|s| s.trim().to_string())
+            })
             .unwrap_or_else(|| std::env::consts::ARCH.to_string());
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(cores);
-        Machine { cpu, cores, threads, simd: simd_features(), os: std::env::consts::OS.to_string(), motif_version: env!("CARGO_PKG_VERSION") }
+        // The pool the kernels and analyses run on (`--threads` sizes it).
+        let threads = rayon::current_num_threads();
+        Machine {
+            cpu,
+            cores,
+            threads,
+            simd: simd_features(),
+            os: std::env::consts::OS.to_string(),
+            motif_version: env!("CARGO_PKG_VERSION"),
+        }
     }
 }
 
@@ -92,7 +105,11 @@ pub struct EmbedBench {
 
 /// Times tokenization alone, then the whole embedding (which tokenizes again,
 /// overlapped with the model, as real runs do).
-pub fn bench_embed(model: &SentenceModel, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<EmbedBench, EmbedError> {
+pub fn bench_embed(
+    model: &SentenceModel,
+    texts: &[&str],
+    progress: &mut dyn FnMut(usize),
+) -> Result<EmbedBench, EmbedError> {
     let start = Instant::now();
     let ids = model.token_ids(texts)?;
     let tokenize_seconds = start.elapsed().as_secs_f64();

@@ -39,7 +39,6 @@ pub mod eval;
 pub mod index;
 pub mod matrix;
 
-
 pub mod overlaps;
 pub mod pipeline;
 pub mod report;

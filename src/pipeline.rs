@@ -47,7 +47,12 @@ impl Progress for Quiet {
 }
 
 /// Runs `f` as one stage of `progress`.
-pub fn stage<T>(progress: &mut dyn Progress, what: &str, total: usize, f: impl FnOnce(&mut dyn FnMut(usize)) -> T) -> T {
+pub fn stage<T>(
+    progress: &mut dyn Progress,
+    what: &str,
+    total: usize,
+    f: impl FnOnce(&mut dyn FnMut(usize)) -> T,
+) -> T {
     progress.begin(what, total);
     let out = f(&mut |n| progress.advance(n));
     progress.end();
@@ -202,7 +207,9 @@ pub fn searcher<'a>(
                 store.dir().display(),
                 state.name()
             );
-            let (g, _) = stage(progress, "graph", corpus.passages.len(), |p| Graph::build(corpus.vectors.view(), params, false, p));
+            let (g, _) = stage(progress, "graph", corpus.passages.len(), |p| {
+                Graph::build(corpus.vectors.view(), params, false, p)
+            });
             (Searcher::with_graph(corpus.vectors.view(), g, ef), Some(note))
         }
     })
@@ -212,7 +219,13 @@ pub fn searcher<'a>(
 
 /// The k-NN graph of a unit set, over the units with at least
 /// `min_content_words` content words, with `k` neighbours each.
-pub fn neighbours(units: &Units, min_content_words: usize, k: usize, route: Route, progress: &mut dyn Progress) -> Neighbours {
+pub fn neighbours(
+    units: &Units,
+    min_content_words: usize,
+    k: usize,
+    route: Route,
+    progress: &mut dyn Progress,
+) -> Neighbours {
     let members = themes::members(&units.text_refs(), min_content_words);
     stage(progress, "neighbours", members.len(), |p| Neighbours::build(units.view(), members, k, route, p))
 }
@@ -236,7 +249,12 @@ pub struct Analysis {
 
 /// Cuts the corpus into units, builds their k-NN graph once, and finds the
 /// overlaps and the themes in it.
-pub fn analyse(corpus: &Corpus, embedder: &dyn Embedder, s: &AnalysisSettings, progress: &mut dyn Progress) -> Result<Analysis, PipelineError> {
+pub fn analyse(
+    corpus: &Corpus,
+    embedder: &dyn Embedder,
+    s: &AnalysisSettings,
+    progress: &mut dyn Progress,
+) -> Result<Analysis, PipelineError> {
     let units = units(corpus, s.unit, embedder, progress)?;
     // Both analyses leave out units with too few content words; one
     // setting for both, so one graph serves both.
@@ -245,14 +263,20 @@ pub fn analyse(corpus: &Corpus, embedder: &dyn Embedder, s: &AnalysisSettings, p
     let members = themes::members(&units.text_refs(), min_words).len();
     let k = s.overlaps.k.max(themes::neighbours_needed(members, &themes_opts));
     let graph = neighbours(&units, min_words, k, s.route, progress);
-    let echoes = overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, &mut |_| {})?;
+    let echoes =
+        overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, &mut |_| {})?;
     let found = themes::find(&units, &graph, &themes_opts)?;
     Ok(Analysis { units, graph, echoes, themes: found })
 }
 
 /// The corpus's units of a kind (sentences are embedded, except those that
 /// are whole passages).
-pub fn units(corpus: &Corpus, kind: UnitKind, embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Units, EmbedError> {
+pub fn units(
+    corpus: &Corpus,
+    kind: UnitKind,
+    embedder: &dyn Embedder,
+    progress: &mut dyn Progress,
+) -> Result<Units, EmbedError> {
     stage(progress, "sentences", 0, |p| corpus.units(kind, embedder, p))
 }
 
@@ -280,7 +304,14 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         .passages
         .iter()
         .enumerate()
-        .map(|(i, p)| ReportPassage { doc: p.doc, passage: p.ordinal, start: p.start, end: p.end, text: p.text.clone(), theme: passage_theme[i] })
+        .map(|(i, p)| ReportPassage {
+            doc: p.doc,
+            passage: p.ordinal,
+            start: p.start,
+            end: p.end,
+            text: p.text.clone(),
+            theme: passage_theme[i],
+        })
         .collect();
     let echo_pair = |i: usize| {
         let o = &echoes.overlaps[i];
@@ -292,7 +323,8 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         .map(|g| {
             let strongest = &echoes.overlaps[g.pairs[0]];
             let first = &corpus.passages[strongest.a];
-            let claim = strongest.sentences.first().map(|s| first.slice(s.a).to_string()).unwrap_or_else(|| first.text.clone());
+            let claim =
+                strongest.sentences.first().map(|s| first.slice(s.a).to_string()).unwrap_or_else(|| first.text.clone());
             EchoGroup { passages: g.members.clone(), pairs: g.pairs.iter().map(|&i| echo_pair(i)).collect(), claim }
         })
         .collect();
@@ -322,8 +354,12 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             echo_groups: groups_of_theme.get(&t.id).cloned().unwrap_or_default(),
         })
         .collect();
-    let documents: Vec<ReportDocument> =
-        corpus.documents.iter().zip(corpus.passage_counts()).map(|(id, passages)| ReportDocument { id: id.clone(), passages }).collect();
+    let documents: Vec<ReportDocument> = corpus
+        .documents
+        .iter()
+        .zip(corpus.passage_counts())
+        .map(|(id, passages)| ReportDocument { id: id.clone(), passages })
+        .collect();
     Report {
         title,
         model: corpus.model.clone(),
@@ -335,7 +371,81 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         themes,
         outliers: found.outliers.clone(),
         echo_groups,
-        between_groups: overlaps::between_groups(echoes.overlaps.len(), &echoes.groups).into_iter().map(echo_pair).collect(),
+        between_groups: overlaps::between_groups(echoes.overlaps.len(), &echoes.groups)
+            .into_iter()
+            .map(echo_pair)
+            .collect(),
         overlap_threshold,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::ingest::Document;
+    use crate::corpus::Passage;
+    use crate::embed::HashEmbedder;
+
+    /// Documents of one paragraph each, embedded with the hashing embedder.
+    fn corpus(texts: &[&str]) -> Corpus {
+        let documents: Vec<Document> =
+            texts.iter().enumerate().map(|(i, t)| Document::new(format!("d{i}"), None, t.to_string())).collect();
+        let passages = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Passage {
+                doc: i,
+                ordinal: 0,
+                start: 0,
+                end: d.text.len(),
+                windowed: false,
+                text: d.text.clone(),
+            })
+            .collect();
+        let read = ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() };
+        Corpus::embed(read, &HashEmbedder::new(64), &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn one_graph_serves_overlaps_and_themes() {
+        let mut texts = Vec::new();
+        for i in 0..6 {
+            texts.push(format!("Troops from the north crossed the river near the border town {i}. Officials confirmed the troops crossed the river."));
+            texts.push(format!(
+                "The harvest festival drew farmers selling apples and pears at market stall {i}. Farmers sold apples."
+            ));
+        }
+        texts.push("Okay.".to_string());
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let c = corpus(&refs);
+        let embedder = HashEmbedder::new(64);
+        let settings = AnalysisSettings {
+            unit: UnitKind::Sentence,
+            overlaps: overlaps::Settings::default(),
+            themes: themes::Options {
+                cluster: themes::cluster::Params { min_size: 3, ..Default::default() },
+                ..Default::default()
+            },
+            route: Route::Auto,
+        };
+        let a = analyse(&c, &embedder, &settings, &mut Quiet).unwrap();
+        // The graph holds every sentence with enough content words, and only those.
+        let short = a.units.texts.iter().position(|t| t == "Okay.").unwrap();
+        assert!(a.graph.local(short).is_none());
+        assert_eq!(a.graph.len(), a.units.len() - 1);
+        assert!(a.graph.knn.k >= settings.overlaps.k.min(a.graph.len() - 1));
+        // Overlaps link the restated claim across documents, never within one.
+        assert!(!a.echoes.overlaps.is_empty());
+        assert!(a.echoes.overlaps.iter().all(|o| c.passages[o.a].doc != c.passages[o.b].doc));
+        // Themes come out of the same graph: the two topics, the short sentence an outlier.
+        assert!(a.themes.themes.len() >= 2, "{:?}", a.themes.themes.iter().map(|t| &t.label).collect::<Vec<_>>());
+        assert!(a.themes.outliers.contains(&short));
+        let r = report(&c, &a, "t".into(), settings.overlaps.decision.threshold);
+        assert_eq!(r.units.len(), a.units.len());
+        assert_eq!(r.themes.len(), a.themes.themes.len());
+        // Same corpus and settings, same analysis.
+        let b = analyse(&c, &embedder, &settings, &mut Quiet).unwrap();
+        assert_eq!(a.themes, b.themes);
+        assert_eq!(a.echoes.overlaps, b.echoes.overlaps);
     }
 }

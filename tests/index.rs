@@ -25,7 +25,8 @@ fn ok(cmd: &mut Command) -> Output {
 
 fn json(cmd: &mut Command) -> Value {
     let out = ok(cmd);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{cmd:?}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{cmd:?}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Runs a command that must fail; returns its stderr.
@@ -45,8 +46,10 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn seed_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir.join("seeds")).unwrap().map(|e| format!("seeds/{}", e.unwrap().file_name().to_string_lossy())).collect();
+    let mut names: Vec<String> = fs::read_dir(dir.join("seeds"))
+        .unwrap()
+        .map(|e| format!("seeds/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
     names.sort();
     names
 }
@@ -57,7 +60,9 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// Every stored passage with its vector, read straight from SQLite.
 fn stored_passages(index: &Path) -> Vec<(String, i64, i64, i64, String, Vec<f32>)> {
-    let conn = rusqlite::Connection::open_with_flags(index.join("index.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(index.join("index.sqlite"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let mut stmt = conn
         .prepare(
             "SELECT d.name, p.ordinal, p.byte_start, p.byte_end, p.text, v.vector FROM passages p
@@ -198,7 +203,10 @@ fn incremental_runs_give_the_same_index_as_a_fresh_one() {
     let total = json(motif(cwd).args(["info", "--json"]))["passages"].as_u64().unwrap() as usize;
     assert_eq!(same.len(), total - 1, "every passage but itself");
     assert!(same.iter().any(|h| h["doc"] == names[0].as_str()));
-    assert!(same.iter().all(|h| !(h["doc"] == names[0].as_str() && h["passage"] == 1)), "a passage is not similar to itself");
+    assert!(
+        same.iter().all(|h| !(h["doc"] == names[0].as_str() && h["passage"] == 1)),
+        "a passage is not similar to itself"
+    );
     let err = fails(motif(cwd).args(["similar", "seeds/nope.txt"]));
     assert!(err.contains("seeds/nope.txt: no such document"), "{err}");
 
@@ -220,7 +228,12 @@ fn a_killed_index_run_leaves_a_usable_index_and_the_next_run_completes() {
     let ws = workspace();
     let cwd = ws.path();
     // Commit after every document, and kill the writer after its first commit.
-    let mut child = motif(cwd).args(["index", "seeds", "--commit-every", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = motif(cwd)
+        .args(["index", "seeds", "--commit-every", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let db = cwd.join(".motif/index.sqlite");
     let start = Instant::now();
     let committed = loop {
@@ -270,7 +283,9 @@ fn file_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap())
         // SQLite's -wal/-shm files come and go with connections.
-        .filter(|e| !e.file_name().to_string_lossy().ends_with("-shm") && !e.file_name().to_string_lossy().ends_with("-wal"))
+        .filter(|e| {
+            !e.file_name().to_string_lossy().ends_with("-shm") && !e.file_name().to_string_lossy().ends_with("-wal")
+        })
         .map(|e| (e.file_name().to_string_lossy().into_owned(), fs::read(e.path()).unwrap()))
         .collect();
     out.sort();
@@ -318,7 +333,12 @@ fn bad_indexes_get_clear_errors_and_no_change() {
     }
     fs::write(&db, &bytes).unwrap();
     let before = file_bytes(&broken);
-    for args in [vec!["info"], vec!["query", "troops"], vec!["similar", "seeds/000_44e9cad41cf57f3b.txt"], vec!["index", "seeds"]] {
+    for args in [
+        vec!["info"],
+        vec!["query", "troops"],
+        vec!["similar", "seeds/000_44e9cad41cf57f3b.txt"],
+        vec!["index", "seeds"],
+    ] {
         let err = fails(motif(cwd).args(&args).args(["--index", "broken-db"]));
         assert!(err.contains("broken-db/index.sqlite: not a usable motif index database"), "{args:?}: {err}");
         assert_eq!(file_bytes(&broken), before, "{args:?} changed the files");
@@ -347,7 +367,12 @@ fn bad_indexes_get_clear_errors_and_no_change() {
     g[mid] ^= 0x10;
     fs::write(graph.join("graph.hnsw"), &g).unwrap();
     let before = file_bytes(&graph);
-    for args in [vec!["query", "troops"], vec!["similar", "seeds/000_44e9cad41cf57f3b.txt"], vec!["info"], vec!["index", "seeds"]] {
+    for args in [
+        vec!["query", "troops"],
+        vec!["similar", "seeds/000_44e9cad41cf57f3b.txt"],
+        vec!["info"],
+        vec!["index", "seeds"],
+    ] {
         let err = fails(motif(cwd).args(&args).args(["--index", "bad-graph"]));
         assert!(err.contains("bad-graph/graph.hnsw: corrupted HNSW graph file"), "{args:?}: {err}");
         assert_eq!(file_bytes(&graph), before, "{args:?} changed the files");
@@ -414,7 +439,9 @@ fn bbc_recall_at_10_is_at_least_0_99() {
     if !cache.is_file() {
         ok(motif(&repo()).args(["embed", "--format", "npy", "--output"]).arg(&cache).arg(&bbc));
     }
-    let out = json(motif(&repo()).args(["bench", "index", "--n", "0", "--queries", "100000", "--json", "--vectors"]).arg(&cache));
+    let out = json(
+        motif(&repo()).args(["bench", "index", "--n", "0", "--queries", "100000", "--json", "--vectors"]).arg(&cache),
+    );
     let recall = out["motif"]["recall_at_k"].as_f64().unwrap();
     println!("BBC paragraphs: {} vectors, recall@10 {recall}", out["vectors"]);
     println!("{}", serde_json::to_string_pretty(&out).unwrap());

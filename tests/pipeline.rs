@@ -24,7 +24,8 @@ fn fake() -> Command {
 
 fn json(cmd: &mut Command) -> Value {
     let out = run_ok(cmd);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// A small corpus of news-like paragraphs: three documents share a claim
@@ -81,24 +82,39 @@ fn report_finds_the_shared_claim_and_its_themes_match_motif_themes() {
         .unwrap()
         .iter()
         .map(|g| {
-            let mut d: Vec<String> = g["passages"].as_array().unwrap().iter().map(|p| doc_of(&passages[p.as_u64().unwrap() as usize]["doc"])).collect();
+            let mut d: Vec<String> = g["passages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| doc_of(&passages[p.as_u64().unwrap() as usize]["doc"]))
+                .collect();
             d.sort();
             d.dedup();
             d
         })
         .collect();
-    assert!(group_docs.iter().any(|d| d.len() == 3 && d.iter().all(|n| !n.ends_with("d.txt"))), "groups {group_docs:?}");
-    assert!(group_docs.iter().all(|d| d.iter().all(|n| !n.ends_with("d.txt"))), "the unrelated document echoes nothing: {group_docs:?}");
+    assert!(
+        group_docs.iter().any(|d| d.len() == 3 && d.iter().all(|n| !n.ends_with("d.txt"))),
+        "groups {group_docs:?}"
+    );
+    assert!(
+        group_docs.iter().all(|d| d.iter().all(|n| !n.ends_with("d.txt"))),
+        "the unrelated document echoes nothing: {group_docs:?}"
+    );
     for name in ["report.html", "report.md"] {
         assert!(fs::metadata(out.join(name)).unwrap().len() > 1000, "{name}");
     }
 
     // `motif themes` reads the same index through the same graph: same themes.
     let themes = json(fake().args(["themes", "--json", "--min-size", "2", "--index"]).arg(&index));
-    let sizes = |v: &Value, key: &str| -> Vec<u64> { v["themes"].as_array().unwrap().iter().map(|t| t[key].as_u64().unwrap()).collect() };
+    let sizes = |v: &Value, key: &str| -> Vec<u64> {
+        v["themes"].as_array().unwrap().iter().map(|t| t[key].as_u64().unwrap()).collect()
+    };
     assert_eq!(sizes(&themes, "size"), sizes(&report, "size"));
     assert_eq!(themes["units"].as_u64().unwrap() as usize, report["units"].as_array().unwrap().len());
-    let labels = |v: &Value| -> Vec<String> { v["themes"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap().to_string()).collect() };
+    let labels = |v: &Value| -> Vec<String> {
+        v["themes"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap().to_string()).collect()
+    };
     assert_eq!(labels(&themes), labels(&report));
 
     // Same index, same report, byte for byte.
@@ -130,7 +146,8 @@ fn incremental_indexing_matches_a_fresh_index_of_the_final_corpus() {
     let grown = dir.path().join("grown");
     run_ok(fake().arg("index").arg(&docs).arg("--index").arg(&grown));
     // Edit one, remove one, add one; prune.
-    fs::write(docs.join("b.txt"), "Seoul officials now say twelve thousand North Korean troops are in Russia.").unwrap();
+    fs::write(docs.join("b.txt"), "Seoul officials now say twelve thousand North Korean troops are in Russia.")
+        .unwrap();
     fs::remove_file(docs.join("d.txt")).unwrap();
     fs::write(docs.join("e.txt"), "Russia denied that any foreign troops fight near Kursk.").unwrap();
     let summary = json(fake().arg("index").arg(&docs).arg("--index").arg(&grown).args(["--prune", "--json"]));
@@ -145,7 +162,11 @@ fn incremental_indexing_matches_a_fresh_index_of_the_final_corpus() {
         let q = |idx: &Path| json(fake().args(["similar", &name, "--json", "-k", "4", "--index"]).arg(idx));
         let (g, f) = (q(&grown), q(&fresh));
         let key = |v: &Value| -> Vec<(String, u64)> {
-            v.as_array().unwrap().iter().map(|h| (h["doc"].as_str().unwrap().to_string(), h["passage"].as_u64().unwrap())).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h["doc"].as_str().unwrap().to_string(), h["passage"].as_u64().unwrap()))
+                .collect()
         };
         assert_eq!(key(&g), key(&f), "{target}");
     }
@@ -159,7 +180,16 @@ fn a_title_is_text_not_a_template() {
     let dir = tempfile::tempdir().unwrap();
     let docs = corpus(dir.path());
     let out = dir.path().join("rep");
-    run_ok(fake().arg("report").arg(&docs).arg("--index").arg(dir.path().join("idx")).arg("--out").arg(&out).args(["--title", "{{DATA}} & <b>"]));
+    run_ok(
+        fake()
+            .arg("report")
+            .arg(&docs)
+            .arg("--index")
+            .arg(dir.path().join("idx"))
+            .arg("--out")
+            .arg(&out)
+            .args(["--title", "{{DATA}} & <b>"]),
+    );
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
     assert_eq!(title, "<title>{{DATA}} &amp; &lt;b&gt;");
@@ -175,7 +205,8 @@ fn seeds_run_end_to_end_with_every_unit_accounted_for() {
     assert_eq!(members + t["outlier_units"].as_array().unwrap().len(), t["units"].as_u64().unwrap() as usize);
     let o = json(fake().args(["overlaps", "--granularity", "sentence", "--json", "--index"]).arg(&index));
     assert!(o.is_object());
-    let exact = json(fake().args(["overlaps", "--granularity", "sentence", "--exact", "--json", "--index"]).arg(&index));
+    let exact =
+        json(fake().args(["overlaps", "--granularity", "sentence", "--exact", "--json", "--index"]).arg(&index));
     // The exact k-NN graph (below 20,000 units) finds what scoring all pairs finds.
     assert_eq!(o["pairs"], exact["pairs"]);
     let info = json(fake().args(["info", "--json", "--index"]).arg(&index));

@@ -23,7 +23,8 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     let out_dir = work.path().join("report");
     run_ok(motif().current_dir(work.path()).args(["report", "seeds", "--out", "report"]));
 
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
     let passages = json["passages"].as_array().unwrap().len();
     let units = json["units"].as_array().unwrap();
     let themes = json["themes"].as_array().unwrap();
@@ -31,16 +32,27 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     assert!(units.len() > passages, "{} sentences in {passages} passages", units.len());
     for u in units {
         let p = &json["passages"][u["passage"].as_u64().unwrap() as usize];
-        assert!(p["start"].as_u64() <= u["start"].as_u64() && u["end"].as_u64() <= p["end"].as_u64(), "a sentence lies inside its passage: {u}");
+        assert!(
+            p["start"].as_u64() <= u["start"].as_u64() && u["end"].as_u64() <= p["end"].as_u64(),
+            "a sentence lies inside its passage: {u}"
+        );
     }
     assert_eq!(json["documents"].as_array().unwrap().len(), 5);
     assert!(passages > 50, "{passages} passages");
     assert!(themes.len() >= 3, "{} themes", themes.len());
     assert!(!json["echo_groups"].as_array().unwrap().is_empty(), "the seeds repeat claims");
     // Every pair `motif overlaps` finds is kept: inside a group or between two.
-    let inside: usize = json["echo_groups"].as_array().unwrap().iter().map(|g| g["pairs"].as_array().unwrap().len()).sum();
+    let inside: usize =
+        json["echo_groups"].as_array().unwrap().iter().map(|g| g["pairs"].as_array().unwrap().len()).sum();
     let between = json["between_groups"].as_array().unwrap().len();
-    let out = run_ok(motif().current_dir(work.path()).args(["overlaps", "--granularity", "sentence", "--json", "--index", ".motif"]));
+    let out = run_ok(motif().current_dir(work.path()).args([
+        "overlaps",
+        "--granularity",
+        "sentence",
+        "--json",
+        "--index",
+        ".motif",
+    ]));
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inside + between, found["pairs"].as_array().unwrap().len(), "{inside} in groups, {between} between");
     let spanning = themes.iter().filter(|t| t["documents"].as_array().unwrap().len() >= 3).count();
@@ -49,7 +61,11 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     let out = run_ok(motif().current_dir(work.path()).args(["themes", "--json", "--index", ".motif"]));
     let alone: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let summary = |ts: &serde_json::Value| -> Vec<(String, u64)> {
-        ts.as_array().unwrap().iter().map(|t| (t["label"].as_str().unwrap().to_string(), t["size"].as_u64().unwrap())).collect()
+        ts.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["label"].as_str().unwrap().to_string(), t["size"].as_u64().unwrap()))
+            .collect()
     };
     assert_eq!(summary(&json["themes"]), summary(&alone["themes"]));
 
@@ -68,21 +84,36 @@ fn report_on_seeds_writes_html_markdown_and_json() {
 
     let html = out_dir.join("report.html");
     let page = std::fs::read_to_string(&html).unwrap();
-    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"), "the page must load nothing from the network");
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "the page must load nothing from the network"
+    );
     let Some(browser) = chromium() else {
         common::skip("no chromium on PATH to draw report.html (apt-get install chromium)");
         return;
     };
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(["--virtual-time-budget=5000", "--dump-dom"])
         .arg(format!("file://{}", html.display()))
         .output()
         .expect("chromium runs");
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        dom.contains("data-rendered=\"ok\""),
+        "the page's script did not finish: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(dom.matches("<circle").count(), units.len(), "one point per sentence on the map");
     let docs = 5;
     assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");

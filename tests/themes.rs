@@ -89,7 +89,10 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
         themes.iter().filter(|th| th["documents"].as_array().unwrap().len() >= 3).collect();
     assert!(spanning.len() >= 3, "themes spanning 3+ documents: {}\n{t:#}", spanning.len());
     let words: Vec<String> = spanning.iter().flat_map(|th| keywords(th)).collect();
-    assert!(words.iter().any(|w| w.contains("troops") || w.contains("soldiers") || w.contains("deployed")), "{words:?}");
+    assert!(
+        words.iter().any(|w| w.contains("troops") || w.contains("soldiers") || w.contains("deployed")),
+        "{words:?}"
+    );
     assert!(words.iter().any(|w| w == "south korea" || w == "south korean"), "{words:?}");
 
     // Another seed is as valid a run, and deterministic too.
@@ -100,7 +103,12 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
     // Text output names themes, documents and outliers.
     let out = run_ok(motif().args(["themes", "--index", &index]));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("theme 0") && text.contains("documents:") && text.contains("sentences of 79 passages from 5 documents"), "{text}");
+    assert!(
+        text.contains("theme 0")
+            && text.contains("documents:")
+            && text.contains("sentences of 79 passages from 5 documents"),
+        "{text}"
+    );
 
     // Whole passages are still a choice.
     let (_, p) = themes_json(&index, &["--unit", "passage"]);
@@ -114,7 +122,8 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
 fn member_text(seeds: &std::path::Path, m: &serde_json::Value) -> String {
     let name = std::path::Path::new(m["doc"].as_str().unwrap()).file_name().unwrap().to_owned();
     let text = std::fs::read(seeds.join(name)).unwrap();
-    String::from_utf8_lossy(&text[m["start"].as_u64().unwrap() as usize..m["end"].as_u64().unwrap() as usize]).into_owned()
+    String::from_utf8_lossy(&text[m["start"].as_u64().unwrap() as usize..m["end"].as_u64().unwrap() as usize])
+        .into_owned()
 }
 
 /// The three themes, by sentences a reader would file under each:
@@ -130,17 +139,30 @@ fn seeds_themes_separate_troops_gains_and_south_korea() {
     // Theme id of every marker sentence found in a theme.
     let theme_of = |needle: &str| -> Option<u64> {
         themes.iter().find_map(|th| {
-            th["members"].as_array().unwrap().iter().any(|m| member_text(&seeds, m).contains(needle)).then(|| th["id"].as_u64().unwrap())
+            th["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| member_text(&seeds, m).contains(needle))
+                .then(|| th["id"].as_u64().unwrap())
         })
     };
     let majority = |needles: &[&str]| -> (u64, usize) {
         let ids: Vec<u64> = needles.iter().filter_map(|n| theme_of(n)).collect();
-        let best = ids.iter().copied().max_by_key(|id| (ids.iter().filter(|x| *x == id).count(), std::cmp::Reverse(*id))).expect("markers in themes");
+        let best = ids
+            .iter()
+            .copied()
+            .max_by_key(|id| (ids.iter().filter(|x| *x == id).count(), std::cmp::Reverse(*id)))
+            .expect("markers in themes");
         (best, ids.iter().filter(|&&x| x == best).count())
     };
     let spans = |id: u64| themes[id as usize]["documents"].as_array().unwrap().len();
 
-    let (troops, n) = majority(&["up to 10,000 troops deployed", "The USA has confirmed that 3,000", "estimates suggest approximately 3,000"]);
+    let (troops, n) = majority(&[
+        "up to 10,000 troops deployed",
+        "The USA has confirmed that 3,000",
+        "estimates suggest approximately 3,000",
+    ]);
     assert_eq!(n, 3, "the three troop estimates in one theme\n{t:#}");
     let (gains, n) = majority(&[
         "strategic benefits outweigh the costs",
@@ -150,11 +172,15 @@ fn seeds_themes_separate_troops_gains_and_south_korea() {
         "expectations of increased military and economic aid",
     ]);
     assert!(n >= 4, "what North Korea gains: {n} of 5 sentences in theme {gains}\n{t:#}");
-    let south_korea = theme_of("South Korea is likely to deepen its ties with the US-led Indo-Pacific alliance").expect("in a theme");
+    let south_korea =
+        theme_of("South Korea is likely to deepen its ties with the US-led Indo-Pacific alliance").expect("in a theme");
     let keywords = keywords(&themes[south_korea as usize]);
     assert!(keywords.iter().any(|k| k.contains("south korea") || k.contains("pacific")), "{keywords:?}");
 
-    assert!(troops != gains && gains != south_korea && troops != south_korea, "troops {troops}, gains {gains}, South Korea {south_korea}\n{t:#}");
+    assert!(
+        troops != gains && gains != south_korea && troops != south_korea,
+        "troops {troops}, gains {gains}, South Korea {south_korea}\n{t:#}"
+    );
     for id in [troops, gains, south_korea] {
         assert!(spans(id) >= 3, "theme {id} spans {} documents", spans(id));
     }
@@ -198,7 +224,8 @@ fn bad_input_gives_one_clear_error() {
     let err = run_err(motif().args(["eval", "themes", unlabelled.to_str().unwrap(), "--resolution", "0"]));
     assert!(err.contains("resolution"), "{err}");
 
-    let err = run_err(motif().args(["themes", "--index", missing.to_str().unwrap(), "--stopwords", "/no/such/stop.txt"]));
+    let err =
+        run_err(motif().args(["themes", "--index", missing.to_str().unwrap(), "--stopwords", "/no/such/stop.txt"]));
     assert!(err.contains("error"), "{err}");
 }
 

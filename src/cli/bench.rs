@@ -2,7 +2,6 @@
 //! load, tokenizing, embedding, index build and queries, clustering — with
 //! peak memory, the machine's description and its matrix-multiply peak.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -109,7 +108,9 @@ struct ClusterBench {
 
 pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     let passages = args.passages.max(1);
-    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().cycle().take(passages).cloned().collect())?;
+    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| {
+        all.iter().cycle().take(passages).cloned().collect()
+    })?;
     let (embedder, embed) = (&run.embedder, &run.embed);
     let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
 
@@ -143,7 +144,10 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     );
     println!(
         "cluster   {} vectors in {:.2} s: {} themes, {:.1}% outliers",
-        clustering.vectors, clustering.seconds, clustering.themes, clustering.outlier_share * 100.0
+        clustering.vectors,
+        clustering.seconds,
+        clustering.themes,
+        clustering.outlier_share * 100.0
     );
     if let Some(peak) = peak {
         println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
@@ -161,7 +165,8 @@ fn bench_index(vectors: &Array2<f32>, source: &'static str) -> Result<IndexBench
     let k = 10;
     let queries: Vec<usize> = (0..n).step_by((n / 1000).max(1)).take(1000).collect();
     let start = Instant::now();
-    let found: Vec<Vec<Hit>> = queries.iter().map(|&q| graph.search(rows, row(&rows, q), k, params.ef_search)).collect();
+    let found: Vec<Vec<Hit>> =
+        queries.iter().map(|&q| graph.search(rows, row(&rows, q), k, params.ef_search)).collect();
     let search_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let exact: Vec<Vec<Hit>> = queries.iter().map(|&q| exact_search(rows, row(&rows, q), k, &|_| false)).collect();
@@ -264,7 +269,10 @@ pub(crate) fn print_embed(run: &EmbedRun) {
     println!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
     println!("load      {:.2} s", run.load_seconds);
     println!("tokenize  {:.0} tokens/s", e.tokens_per_second_tokenize);
-    println!("embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)", e.passages_per_second, e.tokens_per_second, e.embed_seconds);
+    println!(
+        "embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)",
+        e.passages_per_second, e.tokens_per_second, e.embed_seconds
+    );
     println!(
         "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak:.1} GFLOP/s, 1024³, {} threads)",
         e.gflops,
@@ -280,7 +288,9 @@ fn load_model(model: &ModelArgs) -> Result<SentenceModel> {
 
 fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     let limit = args.limit;
-    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| all.iter().take(if limit > 0 { limit } else { all.len() }).cloned().collect())?;
+    let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| {
+        all.iter().take(if limit > 0 { limit } else { all.len() }).cloned().collect()
+    })?;
     let (embedder, result) = (&run.embedder, &run.embed);
     let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
     // What a faster precision costs: its vectors against f32's on a sample.
@@ -299,7 +309,9 @@ fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     let peak = bench::peak_rss_bytes();
     if args.json {
         let mut out = embed_json(&run);
-        out["cosine_to_f32"] = serde_json::json!(agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n})));
+        out["cosine_to_f32"] = serde_json::json!(
+            agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n}))
+        );
         out["peak_rss_bytes"] = serde_json::json!(peak);
         return super::print_json(&out);
     }
@@ -359,26 +371,38 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
                 // the set keeps the real neighbourhood structure.
                 let noise = clustered_vectors(n - rows, dim, 1, 1.0, 42);
                 for j in 0..n - rows {
-                    let mut v: Vec<f32> = row(&base, j % rows).iter().zip(row(&noise, j)).map(|(b, e)| b + 0.02 * e).collect();
+                    let mut v: Vec<f32> =
+                        row(&base, j % rows).iter().zip(row(&noise, j)).map(|(b, e)| b + 0.02 * e).collect();
                     matrix::normalize(&mut v);
                     data.row_mut(rows + j).assign(&ndarray::ArrayView1::from(&v[..]));
                 }
             }
-            (data, dim, format!("{} ({rows} rows{})", path.display(), if n > rows { ", repeated with noise" } else { "" }))
+            (
+                data,
+                dim,
+                format!("{} ({rows} rows{})", path.display(), if n > rows { ", repeated with noise" } else { "" }),
+            )
         }
         None => {
             if args.dim == 0 {
                 bail!("--dim must be at least 1");
             }
             let n = args.n.max(1);
-            (clustered_vectors(n, args.dim, (n / 100).max(1), 0.8, 42), args.dim, "synthetic clustered vectors".to_string())
+            (
+                clustered_vectors(n, args.dim, (n / 100).max(1), 0.8, 42),
+                args.dim,
+                "synthetic clustered vectors".to_string(),
+            )
         }
     };
     let rows = data.view();
     let n = rows.nrows();
     let step = (n / args.queries.max(1)).max(1);
     let queries: Vec<usize> = (0..n).step_by(step).take(args.queries).collect();
-    eprintln!("motif: {n} vectors of dimension {dim} from {source}; building HNSW (M {}, ef_construction {})", params.m, params.ef_construction);
+    eprintln!(
+        "motif: {n} vectors of dimension {dim} from {source}; building HNSW (M {}, ef_construction {})",
+        params.m, params.ef_construction
+    );
 
     let bar = items_bar(n as u64, "graph");
     let (graph, report) = Graph::build(rows, params, args.parallel_build, &mut |k| bar.inc(k as u64));
@@ -388,7 +412,8 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
     let exact: Vec<Vec<Hit>> = queries.iter().map(|&q| exact_search(rows, row(&rows, q), args.k, &|_| false)).collect();
     let exact_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let approx: Vec<Vec<Hit>> = queries.iter().map(|&q| graph.search(rows, row(&rows, q), args.k, params.ef_search)).collect();
+    let approx: Vec<Vec<Hit>> =
+        queries.iter().map(|&q| graph.search(rows, row(&rows, q), args.k, params.ef_search)).collect();
     let hnsw_seconds = start.elapsed().as_secs_f64();
     let recall = recall_at_k(&exact, &approx, args.k);
     let mut out = serde_json::json!({
@@ -435,14 +460,22 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         if !result.status.success() {
             bail!("the hnswlib peer failed: {}", String::from_utf8_lossy(&result.stderr).trim());
         }
-        let peer: serde_json::Value = serde_json::from_slice(&result.stdout).context("the hnswlib peer printed no JSON")?;
+        let peer: serde_json::Value =
+            serde_json::from_slice(&result.stdout).context("the hnswlib peer printed no JSON")?;
         out["hnswlib"] = peer;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}", queries.len(), args.k, params.m, params.ef_construction, params.ef_search);
+    println!(
+        "{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}",
+        queries.len(),
+        args.k,
+        params.m,
+        params.ef_construction,
+        params.ef_search
+    );
     println!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
     let row = |name: &str, v: &serde_json::Value| {
         println!(
@@ -458,7 +491,11 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
     if out.get("hnswlib").is_some() {
         row("hnswlib", &out["hnswlib"]);
     }
-    println!("(motif builds on one thread{}; its self-search check took {:.1} s more)", if args.parallel_build { " per core" } else { "" }, report.check_seconds);
+    println!(
+        "(motif builds on one thread{}; its self-search check took {:.1} s more)",
+        if args.parallel_build { " per core" } else { "" },
+        report.check_seconds
+    );
     Ok(())
 }
 

@@ -86,7 +86,14 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             writeln!(out, "{:<40} {:>4} {:>13}  text", "doc", "#", "bytes")?;
             for p in &corpus.passages {
                 let doc = &corpus.documents[p.doc];
-                writeln!(out, "{:<40} {:>4} {:>13}  {}", ellipsize(doc, 40), p.ordinal, format!("{}..{}", p.start, p.end), ellipsize(&p.text, 70))?;
+                writeln!(
+                    out,
+                    "{:<40} {:>4} {:>13}  {}",
+                    ellipsize(doc, 40),
+                    p.ordinal,
+                    format!("{}..{}", p.start, p.end),
+                    ellipsize(&p.text, 70)
+                )?;
             }
             writeln!(
                 out,

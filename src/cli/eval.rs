@@ -66,7 +66,12 @@ struct Output<'a, T: Serialize> {
 
 /// Prints through `serde_json::Value`, whose keys are sorted (serde_json
 /// without `preserve_order`): the output the `json!` objects gave before.
-fn print_output<T: Serialize>(task: Option<&'static str>, file: Option<&Path>, dir: Option<&Path>, result: &T) -> Result<()> {
+fn print_output<T: Serialize>(
+    task: Option<&'static str>,
+    file: Option<&Path>,
+    dir: Option<&Path>,
+    result: &T,
+) -> Result<()> {
     let shown = |p: &Path| p.display().to_string();
     let out = Output { task, file: file.map(shown), dir: dir.map(shown), result };
     super::print_json(&serde_json::to_value(&out)?)
@@ -79,7 +84,13 @@ fn cmd_eval_stsb(file: &Path, model_args: &ModelArgs, json: bool) -> Result<()> 
     if json {
         return print_output(Some("stsb"), Some(file), None, &r);
     }
-    println!("STS-B {}: Spearman x100 = {:.2} (Pearson {:.2}) over {} pairs", file.display(), r.spearman, r.pearson, r.pairs);
+    println!(
+        "STS-B {}: Spearman x100 = {:.2} (Pearson {:.2}) over {} pairs",
+        file.display(),
+        r.spearman,
+        r.pearson,
+        r.pairs
+    );
     println!("model {} on {}, {:.1} s", r.model, embedder.device_name(), r.seconds);
     Ok(())
 }
@@ -133,7 +144,10 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
         );
     }
     let reference = SENTENCE_TRANSFORMERS_MRPC;
-    println!("{:<54} {:>9.3} {:>9.1} {:>6.1}", "reference: sentence-transformers cosine, tuned here", reference.threshold, reference.accuracy, reference.f1);
+    println!(
+        "{:<54} {:>9.3} {:>9.1} {:>6.1}",
+        "reference: sentence-transformers cosine, tuned here", reference.threshold, reference.accuracy, reference.f1
+    );
     println!("\nThe default threshold was chosen on STS-B dev, not on this file; the \"tuned\" rows show the best any threshold could do here.");
     Ok(())
 }
@@ -172,11 +186,18 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
         args.file.display(),
         r.pairs,
         r.excluded,
-        if args.exclude.is_empty() { "nothing".to_string() } else { args.exclude.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ") },
+        if args.exclude.is_empty() {
+            "nothing".to_string()
+        } else {
+            args.exclude.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        },
         r.positives,
         r.min_score
     );
-    println!("{:>14} {:>9} {:>6} {:>10} {:>7} {:>9}", "lexical weight", "threshold", "F1", "precision", "recall", "accuracy");
+    println!(
+        "{:>14} {:>9} {:>6} {:>10} {:>7} {:>9}",
+        "lexical weight", "threshold", "F1", "precision", "recall", "accuracy"
+    );
     for row in &r.sweep {
         let b = &row.best_f1;
         println!(
@@ -190,8 +211,17 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
         );
     }
     let c = &r.chosen;
-    println!("\nbest F1: lexical weight {:.2}, threshold {:.3} (F1 {:.1})", c.lexical_weight, c.threshold, c.f1 * 100.0);
-    println!("built-in defaults: lexical weight {:.2}, threshold {:.3}", overlaps::DEFAULT_LEXICAL_WEIGHT, overlaps::DEFAULT_THRESHOLD);
+    println!(
+        "\nbest F1: lexical weight {:.2}, threshold {:.3} (F1 {:.1})",
+        c.lexical_weight,
+        c.threshold,
+        c.f1 * 100.0
+    );
+    println!(
+        "built-in defaults: lexical weight {:.2}, threshold {:.3}",
+        overlaps::DEFAULT_LEXICAL_WEIGHT,
+        overlaps::DEFAULT_THRESHOLD
+    );
     Ok(())
 }
 
@@ -229,7 +259,10 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
         r.lexical_weight,
         r.model
     );
-    println!("{:<6} {:>7} {:>12} {:>14} {:>9} {:>9} {:>7} {:>11}", "grade", "answers", "with overlap", "overlapping %", "sentences", "verbatim", "near", "paraphrase");
+    println!(
+        "{:<6} {:>7} {:>12} {:>14} {:>9} {:>9} {:>7} {:>11}",
+        "grade", "answers", "with overlap", "overlapping %", "sentences", "verbatim", "near", "paraphrase"
+    );
     // Percentages rounded as in --json.
     let pct = |x: f64| round(x * 100.0, 1);
     for g in &r.grades {
@@ -325,7 +358,12 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
         Level::Sentence => "sentences",
     };
     println!("{name}: {} {what}, {} labels", r.items, r.labels);
-    println!("themes {}  outliers {} ({:.1}%, counted as one more cluster)", r.themes, r.outliers, r.outlier_share * 100.0);
+    println!(
+        "themes {}  outliers {} ({:.1}%, counted as one more cluster)",
+        r.themes,
+        r.outliers,
+        r.outlier_share * 100.0
+    );
     println!(
         "NMI {:.4}  ARI {:.4}  V-measure {:.4} (homogeneity {:.4}, completeness {:.4})",
         r.nmi, r.ari, r.v_measure, r.homogeneity, r.completeness

@@ -103,7 +103,13 @@ pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
     // Read the documents before touching the index, so that bad input
     // leaves no trace.
     let read = read_documents(&args.paths, &args.read, &*embedder)?;
-    let new = NewIndex { model: choice.name().to_string(), model_fingerprint: fingerprint, dim: embedder.dim(), split, params };
+    let new = NewIndex {
+        model: choice.name().to_string(),
+        model_fingerprint: fingerprint,
+        dim: embedder.dim(),
+        split,
+        params,
+    };
     let settings = IndexSettings {
         params,
         prune: args.prune,
@@ -132,7 +138,10 @@ pub fn report_repairs(report: &BuildReport) {
         );
     }
     if report.unrepaired > 0 {
-        eprintln!("motif: warning: {} points are still not found by a search for their own vector; --exact finds them", report.unrepaired);
+        eprintln!(
+            "motif: warning: {} points are still not found by a search for their own vector; --exact finds them",
+            report.unrepaired
+        );
     }
 }
 
@@ -304,7 +313,13 @@ pub fn info(args: InfoArgs) -> Result<()> {
         updated_at: utc(m.updated_at),
         doc_list: args.docs.then(|| {
             docs.iter()
-                .map(|d| DocInfo { name: d.name.clone(), passages: d.passages, hash: d.hash.clone(), source: d.source.clone(), indexed_at: utc(d.indexed_at) })
+                .map(|d| DocInfo {
+                    name: d.name.clone(),
+                    passages: d.passages,
+                    hash: d.hash.clone(),
+                    source: d.source.clone(),
+                    indexed_at: utc(d.indexed_at),
+                })
                 .collect()
         }),
     };
@@ -323,7 +338,10 @@ pub fn info(args: InfoArgs) -> Result<()> {
     println!("documents  {documents}");
     println!("passages   {passages}");
     println!("on disk    {} (graph {})", human_bytes(info.disk_bytes), human_bytes(info.graph.bytes));
-    println!("graph      HNSW M {} ef_construction {} ef_search {}: {graph_status}", m.params.m, m.params.ef_construction, m.params.ef_search);
+    println!(
+        "graph      HNSW M {} ef_construction {} ef_search {}: {graph_status}",
+        m.params.m, m.params.ef_construction, m.params.ef_search
+    );
     if info.graph.status == "fresh" {
         println!("           {points} points, {layers} layers, {repaired} repaired after insertion");
     }

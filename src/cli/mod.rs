@@ -97,9 +97,17 @@ impl ModelArgs {
     fn load_options(&self) -> LoadOptions {
         // MOTIF_BACKEND=candle runs candle's CPU backend instead of the
         // native kernels, to compare them.
-        let backend =
-            if std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle") { BackendKind::Candle } else { BackendKind::Native };
-        LoadOptions { device: self.device.into(), precision: self.precision.into(), batch_size: self.batch_size.max(1), backend }
+        let backend = if std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle") {
+            BackendKind::Candle
+        } else {
+            BackendKind::Native
+        };
+        LoadOptions {
+            device: self.device.into(),
+            precision: self.precision.into(),
+            batch_size: self.batch_size.max(1),
+            backend,
+        }
     }
 
     /// Says so when `--device auto` found no GPU.
@@ -120,7 +128,9 @@ impl ModelArgs {
     /// The transformer itself, for the benchmarks' token counts and FLOPs.
     pub fn load_transformer(&self, name: &str) -> Result<SentenceModel> {
         let choice = choose_model(name)?;
-        let model = choice.load_transformer(&self.load_options()).with_context(|| format!("loading model {}", choice.name()))?;
+        let model = choice
+            .load_transformer(&self.load_options())
+            .with_context(|| format!("loading model {}", choice.name()))?;
         self.note_device(&model.device_name());
         Ok(model)
     }
@@ -256,7 +266,11 @@ impl ReadArgs {
             SplitArg::Window => SplitMode::Window,
         };
         ReadOptions {
-            ingest: IngestOptions { skip_bad: self.skip_bad, text_field: self.text_field.clone(), ..Default::default() },
+            ingest: IngestOptions {
+                skip_bad: self.skip_bad,
+                text_field: self.text_field.clone(),
+                ..Default::default()
+            },
             splitter: Splitter { mode, window_tokens: self.window_tokens, overlap: self.overlap },
         }
     }
@@ -289,7 +303,8 @@ pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder
 pub fn embed_files(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder) -> Result<Corpus> {
     let docs = read_documents(paths, read, embedder)?;
     let mut bars = progress::Bars::new();
-    let corpus = motif::pipeline::stage(&mut bars, "embedding", docs.passages.len(), |p| Corpus::embed(docs, embedder, p))?;
+    let corpus =
+        motif::pipeline::stage(&mut bars, "embedding", docs.passages.len(), |p| Corpus::embed(docs, embedder, p))?;
     Ok(corpus)
 }
 
@@ -310,7 +325,8 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
         return Ok(Source { corpus, name: paths.join(" "), embedder });
     }
     let dir = &index.index;
-    let store = index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
+    let store =
+        index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
     let corpus = store.load_corpus()?;
     if corpus.passages.is_empty() {
         anyhow::bail!("{}: the index holds no passages; add documents with `motif index PATH`", dir.display());
@@ -326,7 +342,9 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
 /// stdout, or a file created for the output.
 pub fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match path {
-        Some(path) => Box::new(io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?)),
+        Some(path) => Box::new(io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+        )),
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
     })
 }

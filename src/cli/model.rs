@@ -112,8 +112,19 @@ pub fn run(command: ModelCommand) -> Result<()> {
             }
             println!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
             for r in &rows {
-                let sources = if r.builtin { "built in: hashed words, for tests (not semantic)".to_string() } else { r.sources.join(", ") };
-                println!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, if r.present { "yes" } else { "no" }, r.dim, r.pooling.unwrap_or("-"), sources);
+                let sources = if r.builtin {
+                    "built in: hashed words, for tests (not semantic)".to_string()
+                } else {
+                    r.sources.join(", ")
+                };
+                println!(
+                    "{:<20} {:<8} {:>4}  {:<7} {}",
+                    r.name,
+                    if r.present { "yes" } else { "no" },
+                    r.dim,
+                    r.pooling.unwrap_or("-"),
+                    sources
+                );
             }
             println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
             println!("Any sentence-transformers BERT-family folder also works: --model PATH");
@@ -124,13 +135,15 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 println!("{HASH_MODEL} is built in: there is nothing to fetch");
                 return Ok(());
             }
-            let known = model::find_known(&name)
-                .with_context(|| format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", model::known_names()))?;
+            let known = model::find_known(&name).with_context(|| {
+                format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", model::known_names())
+            })?;
             if config.is_present(known) && from.is_none() {
                 println!("{} is already present in {}", known.name, config.model_dir(known).display());
                 return Ok(());
             }
-            let dir = model::fetch(known, &config, source.map(SourceKind::from), from.as_deref(), &mut fetch_progress())?;
+            let dir =
+                model::fetch(known, &config, source.map(SourceKind::from), from.as_deref(), &mut fetch_progress())?;
             println!("{} fetched and verified into {}", known.name, dir.display());
             Ok(())
         }

@@ -13,10 +13,11 @@ use super::{open_source, output, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::UnitKind;
 use motif::index::Route as GraphRoute;
 use motif::overlaps::{self, Decision, Route, Settings};
-use motif::report::overlaps::{BoilerplateRow, Meta, Report};
 use motif::pipeline;
+use motif::report::overlaps::{BoilerplateRow, Meta, Report};
 
-pub const LONG_ABOUT: &str = "Passages from different documents that say the same thing, strongest first, grouped into \
+pub const LONG_ABOUT: &str =
+    "Passages from different documents that say the same thing, strongest first, grouped into \
 echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase).\n\n\
 A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
 `motif eval calibrate` and `motif eval mrpc`). Candidates come from the k-NN graph of the units (exact up to \

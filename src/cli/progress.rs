@@ -15,7 +15,8 @@ fn target() -> ProgressDrawTarget {
 /// A bar counting items (passages, pairs), with a rate.
 pub fn items_bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), target());
-    let template = if total == 0 { "{msg:>10} {pos} {per_sec}" } else { "{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}" };
+    let template =
+        if total == 0 { "{msg:>10} {pos} {per_sec}" } else { "{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}" };
     bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
     bar.set_message(what.to_string());
     bar

@@ -76,15 +76,21 @@ pub fn run(args: ReportArgs) -> Result<()> {
         index_paths(&index)?;
     }
     let index = args.dir.index.display().to_string();
-    let source = super::open_source(&[], &args.dir, &args.read, &args.model)
-        .with_context(|| format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)"))?;
+    let source = super::open_source(&[], &args.dir, &args.read, &args.model).with_context(|| {
+        format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)")
+    })?;
     let corpus = &source.corpus;
     let analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
-    let title = args.title.clone().unwrap_or_else(|| format!("Themes and overlaps in {} documents ({index})", corpus.documents.len()));
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("Themes and overlaps in {} documents ({index})", corpus.documents.len()));
     let report = pipeline::report(corpus, &analysis, title, settings.overlaps.decision.threshold);
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the folder", args.out.display()))?;
-    for (name, body) in [("report.html", report.to_html()), ("report.md", report.to_markdown()), ("report.json", report.to_json())] {
+    for (name, body) in
+        [("report.html", report.to_html()), ("report.md", report.to_markdown()), ("report.json", report.to_json())]
+    {
         let path = args.out.join(name);
         // Write then rename: a reader never sees half a report.
         let tmp = args.out.join(format!(".{name}.tmp"));

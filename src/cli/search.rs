@@ -116,7 +116,8 @@ pub fn query(args: QueryArgs) -> Result<()> {
     let store = args.dir.open()?;
     let m = store.manifest().clone();
     let name = args.model.name_or(Some(&m.model));
-    let choice = super::choose_model(&name).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
+    let choice =
+        super::choose_model(&name).with_context(|| format!("loading the model of index {}", store.dir().display()))?;
     let fingerprint = choice.fingerprint()?;
     store.check_model(choice.name(), &fingerprint, m.dim)?;
     let embedder = args.model.load(&name)?;
@@ -151,7 +152,8 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
     if let Some(note) = note {
         eprintln!("motif: {note}");
     }
-    let doc_rows: HashSet<u32> = (0..corpus.passages.len() as u32).filter(|&i| corpus.passages[i as usize].doc == doc).collect();
+    let doc_rows: HashSet<u32> =
+        (0..corpus.passages.len() as u32).filter(|&i| corpus.passages[i as usize].doc == doc).collect();
     let mut all = Vec::new();
     for &r in &sources {
         let skip = |id: u32| id as usize == r || (!args.same_doc && doc_rows.contains(&id));
@@ -167,7 +169,15 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     for (r, rows) in &all {
         let p = &corpus.passages[*r];
-        writeln!(out, "{}#{} ({}..{}): {}", corpus.documents[p.doc], p.ordinal, p.start, p.end, ellipsize(&p.text, 80))?;
+        writeln!(
+            out,
+            "{}#{} ({}..{}): {}",
+            corpus.documents[p.doc],
+            p.ordinal,
+            p.start,
+            p.end,
+            ellipsize(&p.text, 80)
+        )?;
         if rows.is_empty() {
             writeln!(out, "  (no other passages)")?;
         }

@@ -19,7 +19,8 @@ use motif::themes::cluster::Params;
 use motif::themes::keywords::StopWords;
 use motif::themes::{self, Options, Themes};
 
-pub const LONG_ABOUT: &str = "Cluster the sentences of an index's passages (or of files embedded on the spot) into themes.\n\n\
+pub const LONG_ABOUT: &str =
+    "Cluster the sentences of an index's passages (or of files embedded on the spot) into themes.\n\n\
 Sentences, because a paragraph often makes several points; --unit passage clusters whole passages instead \
 (no sentence embedding: faster on large corpora). Per theme: an id, its size, keywords (class-based TF-IDF \
 against the rest of the corpus, English stop words out, bigrams in), a label made of the top keywords, the most \
@@ -114,7 +115,14 @@ impl ThemeArgs {
         if self.neighbors == Some(0) {
             bail!("--neighbors must be at least 1");
         }
-        Ok(Options { cluster, keywords: self.keywords.max(1), central: self.central, reassign_outliers: self.reassign_outliers, stop_words, ..Options::default() })
+        Ok(Options {
+            cluster,
+            keywords: self.keywords.max(1),
+            central: self.central,
+            reassign_outliers: self.reassign_outliers,
+            stop_words,
+            ..Options::default()
+        })
     }
 
     pub fn settings_json(&self, unit: UnitKind) -> SettingsJson {
@@ -159,7 +167,13 @@ pub fn run(args: ThemesArgs) -> Result<()> {
     let units = pipeline::units(corpus, kind, &*source.embedder, &mut bars)?;
     let start = Instant::now();
     let members = themes::members(&units.text_refs(), opts.min_content_words).len();
-    let graph = pipeline::neighbours(&units, opts.min_content_words, themes::neighbours_needed(members, &opts), Route::Auto, &mut bars);
+    let graph = pipeline::neighbours(
+        &units,
+        opts.min_content_words,
+        themes::neighbours_needed(members, &opts),
+        Route::Auto,
+        &mut bars,
+    );
     let found = themes::find(&units, &graph, &opts)?;
     let seconds = start.elapsed().as_secs_f64();
     if args.json {
@@ -226,7 +240,13 @@ struct ThemesJson<'a> {
     outlier_units: Vec<UnitRef<'a>>,
 }
 
-fn themes_json<'a>(source: &'a str, c: &'a Corpus, u: &'a Units, t: &'a Themes, settings: &ThemeArgs) -> ThemesJson<'a> {
+fn themes_json<'a>(
+    source: &'a str,
+    c: &'a Corpus,
+    u: &'a Units,
+    t: &'a Themes,
+    settings: &ThemeArgs,
+) -> ThemesJson<'a> {
     let unit = |i: usize| {
         let l = &u.list[i];
         UnitRef { doc: &c.documents[l.doc], passage: c.passages[l.passage].ordinal, start: l.start, end: l.end }
@@ -239,7 +259,11 @@ fn themes_json<'a>(source: &'a str, c: &'a Corpus, u: &'a Units, t: &'a Themes, 
             size: th.size(),
             label: &th.label,
             keywords: th.keywords.iter().map(|k| KeywordJson { term: &k.term, score: round(k.score, 4) }).collect(),
-            central: th.central.iter().map(|x| CentralJson { unit: unit(x.unit), score: round(x.score as f64, 4), text: &u.texts[x.unit] }).collect(),
+            central: th
+                .central
+                .iter()
+                .map(|x| CentralJson { unit: unit(x.unit), score: round(x.score as f64, 4), text: &u.texts[x.unit] })
+                .collect(),
             documents: th.documents.iter().map(|(d, n)| DocCount { doc: &c.documents[*d], units: *n }).collect(),
             members: th.members.iter().map(|&i| unit(i)).collect(),
         })
@@ -265,7 +289,14 @@ fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes) -> io::R
     let what = u.kind.plural();
     for th in &t.themes {
         let docs = th.documents.len();
-        writeln!(out, "theme {}  {}  ({} {what} in {docs} document{})", th.id, th.label, th.size(), if docs == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "theme {}  {}  ({} {what} in {docs} document{})",
+            th.id,
+            th.label,
+            th.size(),
+            if docs == 1 { "" } else { "s" }
+        )?;
         writeln!(out, "  keywords: {}", th.keywords.iter().map(|k| k.term.as_str()).collect::<Vec<_>>().join(", "))?;
         for x in &th.central {
             let l = &u.list[x.unit];
@@ -284,7 +315,8 @@ fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes) -> io::R
         writeln!(out, "  documents: {}", docs.join(", "))?;
         writeln!(out)?;
     }
-    let of_passages = if u.kind == UnitKind::Sentence { format!(" of {} passages", c.passages.len()) } else { String::new() };
+    let of_passages =
+        if u.kind == UnitKind::Sentence { format!(" of {} passages", c.passages.len()) } else { String::new() };
     writeln!(
         out,
         "{} themes over {n} {what}{of_passages} from {} documents; {} outliers ({:.1}%){}",

@@ -134,9 +134,7 @@ pub fn read_inputs(inputs: &[String], opts: &IngestOptions) -> Result<Ingested, 
 fn read_input(input: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
     if input == "-" {
         let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|source| IngestError::Io { path: "-".into(), source })?;
+        std::io::stdin().read_to_end(&mut bytes).map_err(|source| IngestError::Io { path: "-".into(), source })?;
         let text = decode("-", bytes)?;
         push_text(out, "-", None, text);
         return Ok(());
@@ -152,11 +150,7 @@ fn read_input(input: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(
         let paths = expand_glob(input)?;
         for p in paths {
             let name = p.to_string_lossy().into_owned();
-            let result = if p.is_dir() {
-                read_dir(&name, opts, out)
-            } else {
-                read_file_into(&name, &p, opts, out)
-            };
+            let result = if p.is_dir() { read_dir(&name, opts, out) } else { read_file_into(&name, &p, opts, out) };
             skip_or_fail(result, opts, out)?;
         }
         return Ok(());
@@ -255,10 +249,17 @@ pub fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, IngestError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         bytes.drain(..3);
     }
-    String::from_utf8(bytes).map_err(|e| IngestError::NotUtf8 { path: name.into(), offset: e.utf8_error().valid_up_to() })
+    String::from_utf8(bytes)
+        .map_err(|e| IngestError::NotUtf8 { path: name.into(), offset: e.utf8_error().valid_up_to() })
 }
 
-fn read_jsonl(name: &str, path: &Path, text: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+fn read_jsonl(
+    name: &str,
+    path: &Path,
+    text: &str,
+    opts: &IngestOptions,
+    out: &mut Ingested,
+) -> Result<(), IngestError> {
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         if line.trim().is_empty() {
@@ -517,7 +518,8 @@ mod tests {
 
     #[test]
     fn html_entities_are_all_decoded() {
-        let text = html_to_text("<p>Caf&eacute; &#8217;s&nbsp;&nbsp;menu &amp;c &#x2014; &hellip; &lt;b&gt; &bogus; AT&T</p>");
+        let text =
+            html_to_text("<p>Caf&eacute; &#8217;s&nbsp;&nbsp;menu &amp;c &#x2014; &hellip; &lt;b&gt; &bogus; AT&T</p>");
         assert_eq!(text, "Café ’s menu &c — … <b> &bogus; AT&T");
     }
 
@@ -528,14 +530,40 @@ mod tests {
         let text = html_to_text(html);
         assert_eq!(text, "First paragraph, wrapped\n\nHeading\n\none\n\ntwo items\n\nline\nbreak\n\nnew para\n\na b\n\nx y\nz\n\ninline tail");
         let paragraphs: Vec<&str> = crate::corpus::split::paragraphs(&text).into_iter().map(|r| &text[r]).collect();
-        assert_eq!(paragraphs, ["First paragraph, wrapped", "Heading", "one", "two items", "line", "break", "new para", "a b", "x y", "z", "inline tail"]);
+        assert_eq!(
+            paragraphs,
+            [
+                "First paragraph, wrapped",
+                "Heading",
+                "one",
+                "two items",
+                "line",
+                "break",
+                "new para",
+                "a b",
+                "x y",
+                "z",
+                "inline tail"
+            ]
+        );
     }
 
     #[test]
     fn malformed_html_does_not_panic() {
         let text = html_to_text("<p>open <b>bold <div>block</p></b> text </i><<>> &#xD800; &#99999999; <p <a href='x>y</a> <!-- never closed");
         assert!(text.starts_with("open bold\n\nblock"), "{text:?}");
-        for html in ["", "<", "<!--", "<script>", "</p>", "&", "&#", "<![CDATA[x]]>", "<svg><p>in svg</svg>", &"<div>".repeat(2_000)] {
+        for html in [
+            "",
+            "<",
+            "<!--",
+            "<script>",
+            "</p>",
+            "&",
+            "&#",
+            "<![CDATA[x]]>",
+            "<svg><p>in svg</svg>",
+            &"<div>".repeat(2_000),
+        ] {
             let _ = html_to_text(html);
         }
     }

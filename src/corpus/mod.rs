@@ -141,7 +141,10 @@ pub fn read(inputs: &[String], opts: &ReadOptions, embedder: &dyn Embedder) -> R
     }
     let mut passages = Vec::new();
     for (i, doc) in ingested.documents.iter().enumerate() {
-        let cut = opts.splitter.split(i, &doc.text, embedder).map_err(|source| CorpusError::Split { doc: doc.id.clone(), source })?;
+        let cut = opts
+            .splitter
+            .split(i, &doc.text, embedder)
+            .map_err(|source| CorpusError::Split { doc: doc.id.clone(), source })?;
         passages.extend(cut);
     }
     Ok(ReadDocuments { documents: ingested.documents, passages, skipped: ingested.skipped, empty: ingested.empty })
@@ -162,7 +165,12 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    pub fn new(documents: Vec<String>, passages: Vec<Passage>, vectors: Array2<f32>, model: String) -> Result<Corpus, CorpusError> {
+    pub fn new(
+        documents: Vec<String>,
+        passages: Vec<Passage>,
+        vectors: Array2<f32>,
+        model: String,
+    ) -> Result<Corpus, CorpusError> {
         if passages.len() != vectors.nrows() {
             return Err(CorpusError::Mismatch { passages: passages.len(), vectors: vectors.nrows() });
         }
@@ -170,7 +178,11 @@ impl Corpus {
     }
 
     /// Embeds documents read from files.
-    pub fn embed(read: ReadDocuments, embedder: &dyn Embedder, progress: &mut dyn FnMut(usize)) -> Result<Corpus, CorpusError> {
+    pub fn embed(
+        read: ReadDocuments,
+        embedder: &dyn Embedder,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Corpus, CorpusError> {
         let texts: Vec<&str> = read.passages.iter().map(|p| p.text.as_str()).collect();
         let vectors = embedder.embed(&texts, progress)?;
         let documents = read.documents.into_iter().map(|d| d.id).collect();
@@ -189,7 +201,8 @@ impl Corpus {
     /// The passages `target` names: a document's name (all its passages),
     /// or `DOC#N` (its passage N, from 0). `source` names the corpus in errors.
     pub fn target(&self, target: &str, source: &str) -> Result<(usize, Vec<usize>), CorpusError> {
-        let rows_of = |doc: usize| -> Vec<usize> { (0..self.passages.len()).filter(|&i| self.passages[i].doc == doc).collect() };
+        let rows_of =
+            |doc: usize| -> Vec<usize> { (0..self.passages.len()).filter(|&i| self.passages[i].doc == doc).collect() };
         if let Some(d) = self.documents.iter().position(|n| n == target) {
             return Ok((d, rows_of(d)));
         }
@@ -198,7 +211,12 @@ impl Corpus {
                 let rows = rows_of(d);
                 return match rows.iter().find(|&&r| self.passages[r].ordinal == n) {
                     Some(&r) => Ok((d, vec![r])),
-                    None => Err(CorpusError::NoPassage { doc: name.to_string(), last: rows.len().saturating_sub(1), asked: n, corpus: source.to_string() }),
+                    None => Err(CorpusError::NoPassage {
+                        doc: name.to_string(),
+                        last: rows.len().saturating_sub(1),
+                        asked: n,
+                        corpus: source.to_string(),
+                    }),
                 };
             }
         }
@@ -209,20 +227,34 @@ impl Corpus {
     pub fn passage_units(&self) -> Units {
         Units {
             kind: UnitKind::Passage,
-            list: self.passages.iter().enumerate().map(|(i, p)| Unit { doc: p.doc, passage: i, start: p.start, end: p.end }).collect(),
+            list: self
+                .passages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Unit { doc: p.doc, passage: i, start: p.start, end: p.end })
+                .collect(),
             texts: self.passages.iter().map(|p| p.text.clone()).collect(),
             vectors: self.vectors.clone(),
         }
     }
 
     /// Every sentence of every passage as a unit (see `sentences`).
-    pub fn sentence_units(&self, embedder: &dyn Embedder, progress: &mut dyn FnMut(usize)) -> Result<Units, EmbedError> {
+    pub fn sentence_units(
+        &self,
+        embedder: &dyn Embedder,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Units, EmbedError> {
         let mut cache = sentences::SentenceVectors::new(self.vectors.ncols());
         sentences::sentence_units(&self.passages, self.vectors.view(), embedder, &mut cache, progress)
     }
 
     /// The units of the given kind.
-    pub fn units(&self, kind: UnitKind, embedder: &dyn Embedder, progress: &mut dyn FnMut(usize)) -> Result<Units, EmbedError> {
+    pub fn units(
+        &self,
+        kind: UnitKind,
+        embedder: &dyn Embedder,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Units, EmbedError> {
         match kind {
             UnitKind::Passage => Ok(self.passage_units()),
             UnitKind::Sentence => self.sentence_units(embedder, progress),
@@ -307,9 +339,17 @@ mod tests {
     use super::*;
 
     fn corpus() -> Corpus {
-        let p = |doc: usize, ordinal: usize| Passage { doc, ordinal, start: ordinal * 10, end: ordinal * 10 + 5, windowed: false, text: "words".into() };
+        let p = |doc: usize, ordinal: usize| Passage {
+            doc,
+            ordinal,
+            start: ordinal * 10,
+            end: ordinal * 10 + 5,
+            windowed: false,
+            text: "words".into(),
+        };
         let passages = vec![p(0, 0), p(0, 1), p(1, 0), p(2, 0), p(2, 1), p(2, 2)];
-        Corpus::new(vec!["a.txt".into(), "b#1.txt".into(), "c.txt".into()], passages, Array2::zeros((6, 2)), "m".into()).unwrap()
+        Corpus::new(vec!["a.txt".into(), "b#1.txt".into(), "c.txt".into()], passages, Array2::zeros((6, 2)), "m".into())
+            .unwrap()
     }
 
     #[test]
@@ -328,6 +368,9 @@ mod tests {
 
     #[test]
     fn passages_and_vectors_must_match() {
-        assert!(matches!(Corpus::new(vec![], vec![], Array2::zeros((1, 2)), "m".into()), Err(CorpusError::Mismatch { .. })));
+        assert!(matches!(
+            Corpus::new(vec![], vec![], Array2::zeros((1, 2)), "m".into()),
+            Err(CorpusError::Mismatch { .. })
+        ));
     }
 }

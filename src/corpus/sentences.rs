@@ -36,7 +36,12 @@ impl SentenceVectors {
     }
 
     /// Embeds the texts that have no vector yet, each distinct one once.
-    pub fn embed_missing(&mut self, embedder: &dyn Embedder, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<(), EmbedError> {
+    pub fn embed_missing(
+        &mut self,
+        embedder: &dyn Embedder,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(), EmbedError> {
         let mut missing: Vec<&str> = texts.iter().copied().filter(|t| !self.index.contains_key(*t)).collect();
         missing.sort_unstable();
         missing.dedup();
@@ -59,11 +64,19 @@ impl SentenceVectors {
 
 /// Sentence ranges of a passage, in document offsets.
 pub fn passage_sentences(p: &Passage) -> Vec<(usize, usize)> {
-    super::split::sentences(&p.text, 0..p.text.len()).into_iter().map(|r| (p.start + r.start, p.start + r.end)).collect()
+    super::split::sentences(&p.text, 0..p.text.len())
+        .into_iter()
+        .map(|r| (p.start + r.start, p.start + r.end))
+        .collect()
 }
 
 /// Lends each one-sentence passage's vector to its sentence.
-pub fn lend_passage_vectors(passages: &[Passage], passage_vectors: ArrayView2<f32>, cache: &mut SentenceVectors, which: impl Iterator<Item = usize>) {
+pub fn lend_passage_vectors(
+    passages: &[Passage],
+    passage_vectors: ArrayView2<f32>,
+    cache: &mut SentenceVectors,
+    which: impl Iterator<Item = usize>,
+) {
     if passage_vectors.nrows() != passages.len() {
         return;
     }

@@ -62,7 +62,12 @@ pub struct SplitError(#[source] EmbedError);
 
 impl Splitter {
     /// Splits one document's text into passages, numbered from 0.
-    pub fn split<T: TokenSpans + ?Sized>(&self, doc: usize, text: &str, tokens: &T) -> Result<Vec<Passage>, SplitError> {
+    pub fn split<T: TokenSpans + ?Sized>(
+        &self,
+        doc: usize,
+        text: &str,
+        tokens: &T,
+    ) -> Result<Vec<Passage>, SplitError> {
         let max = tokens.max_content_tokens().max(1);
         let units: Vec<Range<usize>> = match self.mode {
             SplitMode::Paragraph => paragraphs(text),
@@ -76,7 +81,14 @@ impl Splitter {
         let mut out = Vec::new();
         for unit in units {
             for (span, windowed) in windows(text, unit, window, self.overlap, tokens)? {
-                out.push(Passage { doc, ordinal: out.len(), start: span.start, end: span.end, windowed, text: text[span].to_string() });
+                out.push(Passage {
+                    doc,
+                    ordinal: out.len(),
+                    start: span.start,
+                    end: span.end,
+                    windowed,
+                    text: text[span].to_string(),
+                });
             }
         }
         Ok(out)
@@ -168,9 +180,9 @@ fn trim_range(text: &str, r: Range<usize>) -> Range<usize> {
 
 /// Words after which a full stop does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "st", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt", "cmdr", "adm", "maj",
-    "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "no", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
-    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ",
+    "mr", "mrs", "ms", "dr", "prof", "st", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt", "cmdr", "adm",
+    "maj", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "no", "inc", "ltd", "co", "corp", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx", "est", "dept", "univ",
 ];
 
 /// Sentence ranges inside `range`, trimmed. A sentence ends at `.`, `!`,
@@ -197,7 +209,9 @@ pub fn sentences(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
             }
             let next_starts = k < chars.len()
                 && k > j
-                && (chars[k].1.is_uppercase() || chars[k].1.is_ascii_digit() || matches!(chars[k].1, '"' | '“' | '‘' | '\'' | '('));
+                && (chars[k].1.is_uppercase()
+                    || chars[k].1.is_ascii_digit()
+                    || matches!(chars[k].1, '"' | '“' | '‘' | '\'' | '('));
             if next_starts && !(c == '.' && is_abbreviation(&s[start..chars[i].0])) {
                 out.push(trim_range(text, range.start + start..range.start + end));
                 start = chars[k].0;
@@ -287,12 +301,17 @@ mod tests {
 
     #[test]
     fn sentences_respect_abbreviations_and_initials() {
-        let text = "Mr. Kim met Gen. Park in the U.S. on Monday. J. Smith said 10,000 troops left. \"Really?\" she asked.";
+        let text =
+            "Mr. Kim met Gen. Park in the U.S. on Monday. J. Smith said 10,000 troops left. \"Really?\" she asked.";
         let s = Splitter { mode: SplitMode::Sentence, ..Default::default() };
         let ps = s.split(0, text, &Words(100)).unwrap();
         assert_eq!(
             texts(text, &ps),
-            vec!["Mr. Kim met Gen. Park in the U.S. on Monday.", "J. Smith said 10,000 troops left.", "\"Really?\" she asked."]
+            vec![
+                "Mr. Kim met Gen. Park in the U.S. on Monday.",
+                "J. Smith said 10,000 troops left.",
+                "\"Really?\" she asked."
+            ]
         );
     }
 

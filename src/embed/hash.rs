@@ -24,9 +24,9 @@ const PROGRESS_EVERY: usize = 256;
 /// Words too common to say what a text is about. Kept small: the point is
 /// that "the" does not make two unrelated sentences look alike.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has", "have", "he", "her", "his", "i", "in",
-    "is", "it", "its", "of", "on", "or", "she", "that", "the", "their", "they", "this", "to", "was", "we", "were", "which", "will",
-    "with", "you",
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "had", "has", "have", "he", "her",
+    "his", "i", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the", "their", "they", "this", "to", "was",
+    "we", "were", "which", "will", "with", "you",
 ];
 
 #[derive(Debug, Clone)]
@@ -49,7 +49,8 @@ impl HashEmbedder {
     /// basis vector: fixed, and of unit length like every other.
     pub fn vector(&self, text: &str) -> Vec<f32> {
         let mut v = vec![0f32; self.dim];
-        let lowered: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+        let lowered: Vec<String> =
+            text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
         let content: Vec<&str> = lowered.iter().map(String::as_str).filter(|w| !STOP_WORDS.contains(w)).collect();
         // A text of stop words only is still told apart from another.
         let words = if content.is_empty() { lowered.iter().map(String::as_str).collect() } else { content };
@@ -164,7 +165,9 @@ impl Embedder for HashEmbedder {
 
     fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<Array2<f32>, EmbedError> {
         let mut out = Array2::zeros((texts.len(), self.dim));
-        for (chunk, mut rows) in texts.chunks(PROGRESS_EVERY).zip(out.axis_chunks_iter_mut(ndarray::Axis(0), PROGRESS_EVERY)) {
+        for (chunk, mut rows) in
+            texts.chunks(PROGRESS_EVERY).zip(out.axis_chunks_iter_mut(ndarray::Axis(0), PROGRESS_EVERY))
+        {
             for (text, mut row) in chunk.iter().zip(rows.outer_iter_mut()) {
                 row.assign(&ndarray::ArrayView1::from(&self.vector(text)));
             }
@@ -252,7 +255,17 @@ mod tests {
 
     #[test]
     fn stems_are_light() {
-        for (word, want) in [("troops", "troop"), ("deployed", "deploy"), ("cities", "city"), ("running", "runn"), ("boxes", "box"), ("glass", "glass"), ("bus", "bus"), ("is", "is"), ("sing", "sing")] {
+        for (word, want) in [
+            ("troops", "troop"),
+            ("deployed", "deploy"),
+            ("cities", "city"),
+            ("running", "runn"),
+            ("boxes", "box"),
+            ("glass", "glass"),
+            ("bus", "bus"),
+            ("is", "is"),
+            ("sing", "sing"),
+        ] {
             assert_eq!(stem(word), want, "{word}");
         }
     }

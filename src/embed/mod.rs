@@ -85,7 +85,9 @@ impl ModelChoice {
         }
         match model::locate(spec, config) {
             Ok(dir) => Ok(ModelChoice::Transformer(dir)),
-            Err(ModelError::Unknown { name, known }) => Err(EmbedError::Unknown { name, known: format!("{known}, {HASH_MODEL} (built in, for tests)") }),
+            Err(ModelError::Unknown { name, known }) => {
+                Err(EmbedError::Unknown { name, known: format!("{known}, {HASH_MODEL} (built in, for tests)") })
+            }
             Err(e) => Err(e.into()),
         }
     }

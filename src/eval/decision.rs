@@ -31,8 +31,12 @@ pub struct Reference {
 
 /// sentence-transformers (all-MiniLM-L6-v2) on MRPC test: plain cosine at
 /// the threshold tuned on the test set itself.
-pub const SENTENCE_TRANSFORMERS_MRPC: Reference =
-    Reference { what: "sentence-transformers, plain cosine, threshold tuned on this test set", accuracy: 72.5, f1: 81.8, threshold: 0.64 };
+pub const SENTENCE_TRANSFORMERS_MRPC: Reference = Reference {
+    what: "sentence-transformers, plain cosine, threshold tuned on this test set",
+    accuracy: 72.5,
+    f1: 81.8,
+    threshold: 0.64,
+};
 
 /// The cosine and the lexical similarity of each pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +107,12 @@ pub struct Mrpc {
 
 /// Scores MRPC pairs (read by `read_mrpc`: label 1 is a paraphrase) with
 /// `decision`.
-pub fn mrpc(pairs: &[Pair], decision: Decision, embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Mrpc, EvalError> {
+pub fn mrpc(
+    pairs: &[Pair],
+    decision: Decision,
+    embedder: &dyn Embedder,
+    progress: &mut dyn Progress,
+) -> Result<Mrpc, EvalError> {
     decision.check()?;
     let features = Features::of(pairs, embedder, progress)?;
     let labels: Vec<bool> = pairs.iter().map(|p| p.score == 1.0).collect();
@@ -182,7 +191,16 @@ pub fn sweep(features: &Features, labels: &[bool]) -> (Vec<SweepRow>, Chosen) {
         .collect();
     let best = rows.iter().copied().fold(rows[0], |acc, x| if x.best_f1.f1 > acc.best_f1.f1 { x } else { acc });
     let b = best.best_f1;
-    (rows, Chosen { lexical_weight: best.lexical_weight, threshold: b.threshold, f1: b.f1, precision: b.precision, recall: b.recall })
+    (
+        rows,
+        Chosen {
+            lexical_weight: best.lexical_weight,
+            threshold: b.threshold,
+            f1: b.f1,
+            precision: b.precision,
+            recall: b.recall,
+        },
+    )
 }
 
 /// A pair's sentences with whitespace normalised, in either order.

@@ -95,8 +95,14 @@ mod figures {
             recall: f64,
         }
         let p = |x: f64| round(x * 100.0, 1);
-        Percent { threshold: round(b.threshold, 4), accuracy: p(b.accuracy), f1: p(b.f1), precision: p(b.precision), recall: p(b.recall) }
-            .serialize(s)
+        Percent {
+            threshold: round(b.threshold, 4),
+            accuracy: p(b.accuracy),
+            f1: p(b.f1),
+            precision: p(b.precision),
+            recall: p(b.recall),
+        }
+        .serialize(s)
     }
 }
 

@@ -75,7 +75,11 @@ pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
 }
 
 /// Cosine of each pair's two sentences, embedding each distinct sentence once.
-pub fn pair_cosines(embedder: &dyn Embedder, pairs: &[Pair], progress: &mut dyn FnMut(usize)) -> Result<Vec<f64>, EvalError> {
+pub fn pair_cosines(
+    embedder: &dyn Embedder,
+    pairs: &[Pair],
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<f64>, EvalError> {
     let mut unique: Vec<&str> = pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]).collect();
     unique.sort_unstable();
     unique.dedup();
@@ -293,10 +297,16 @@ mod tests {
         std::fs::write(&f, body).unwrap();
         let pairs = read_pairs(&f).unwrap();
         assert_eq!(pairs.len(), 2);
-        assert_eq!((pairs[0].score, pairs[0].a.as_str(), pairs[0].b.as_str()), (1.0, "\"Yes,\" he said.", "He said \"yes\""));
+        assert_eq!(
+            (pairs[0].score, pairs[0].a.as_str(), pairs[0].b.as_str()),
+            (1.0, "\"Yes,\" he said.", "He said \"yes\"")
+        );
         assert_eq!((pairs[1].score, pairs[1].a.as_str(), pairs[1].b.as_str()), (0.0, "\"Open quote", "close\""));
         std::fs::write(&f, "h\n1\ta\tb\n\n\n2\tonly two\n").unwrap();
-        assert_eq!(read_pairs(&f).unwrap_err().to_string(), format!("{}:5: expected score<TAB>sentence1<TAB>sentence2", f.display()));
+        assert_eq!(
+            read_pairs(&f).unwrap_err().to_string(),
+            format!("{}:5: expected score<TAB>sentence1<TAB>sentence2", f.display())
+        );
         std::fs::write(&f, "h\n\n").unwrap();
         assert!(matches!(read_pairs(&f).unwrap_err(), EvalError::Empty { .. }));
     }

@@ -153,14 +153,28 @@ pub struct Reuse {
 }
 
 /// The sentences of every document, embedded (each distinct text once).
-pub fn sentences(documents: &[Document], embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Units, EvalError> {
+pub fn sentences(
+    documents: &[Document],
+    embedder: &dyn Embedder,
+    progress: &mut dyn Progress,
+) -> Result<Units, EvalError> {
     let mut passages = Vec::new();
     for (d, doc) in documents.iter().enumerate() {
         for (ordinal, para) in split::paragraphs(&doc.text).into_iter().enumerate() {
-            passages.push(Passage { doc: d, ordinal, start: para.start, end: para.end, windowed: false, text: doc.text[para].to_string() });
+            passages.push(Passage {
+                doc: d,
+                ordinal,
+                start: para.start,
+                end: para.end,
+                windowed: false,
+                text: doc.text[para].to_string(),
+            });
         }
     }
-    let distinct: HashSet<&str> = passages.iter().flat_map(|p| split::sentences(&p.text, 0..p.text.len()).into_iter().map(|r| &p.text[r])).collect();
+    let distinct: HashSet<&str> = passages
+        .iter()
+        .flat_map(|p| split::sentences(&p.text, 0..p.text.len()).into_iter().map(|r| &p.text[r]))
+        .collect();
     let total = distinct.len();
     let mut cache = SentenceVectors::new(embedder.dim());
     // No passage vectors to lend: every sentence is embedded.
@@ -170,7 +184,12 @@ pub fn sentences(documents: &[Document], embedder: &dyn Embedder, progress: &mut
 
 /// Runs the method (see the module's documentation) on a corpus read by
 /// `read`, with the overlap decision `decision`.
-pub fn evaluate(corpus: &Corpus, decision: Decision, embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Reuse, EvalError> {
+pub fn evaluate(
+    corpus: &Corpus,
+    decision: Decision,
+    embedder: &dyn Embedder,
+    progress: &mut dyn Progress,
+) -> Result<Reuse, EvalError> {
     decision.check()?;
     let units = sentences(&corpus.documents, embedder, progress)?;
     let settings = Settings { decision, ..Settings::default() };
@@ -220,7 +239,12 @@ pub fn answers(units: &[Unit], texts: &[&str], pairs: &[overlaps::Pair], graded:
                     kinds[kind as usize] += 1;
                 }
             }
-            Answer { grade: g.grade.clone(), level: g.level, share: if all == 0 { 0.0 } else { matched as f64 / all as f64 }, kinds }
+            Answer {
+                grade: g.grade.clone(),
+                level: g.level,
+                share: if all == 0 { 0.0 } else { matched as f64 / all as f64 },
+                kinds,
+            }
         })
         .collect()
 }
@@ -270,9 +294,13 @@ mod tests {
         The new class adds its own fields and methods. Dynamic programming solves problems by combining stored answers.";
 
     fn write(dir: &Path, docs: &[(&str, &str, &str)], pairs: &str) {
-        let lines: Vec<String> = docs.iter().map(|(id, task, text)| serde_json::json!({"id": id, "task": task, "text": text}).to_string()).collect();
+        let lines: Vec<String> = docs
+            .iter()
+            .map(|(id, task, text)| serde_json::json!({"id": id, "task": task, "text": text}).to_string())
+            .collect();
         std::fs::write(dir.join("documents.jsonl"), lines.join("\n") + "\n").unwrap();
-        std::fs::write(dir.join("pairs.tsv"), format!("answer_id\tsource_id\ttask\tlabel\treuse_level\n{pairs}")).unwrap();
+        std::fs::write(dir.join("pairs.tsv"), format!("answer_id\tsource_id\ttask\tlabel\treuse_level\n{pairs}"))
+            .unwrap();
     }
 
     fn answer(grade: &str, level: u8, share: f64, kinds: [usize; 3]) -> Answer {
@@ -287,7 +315,11 @@ mod tests {
         assert_eq!(read(d, None).unwrap().pairs, vec![Graded { answer: 0, source: 1, grade: "cut".into(), level: 3 }]);
 
         // A record without an id.
-        std::fs::write(d.join("documents.jsonl"), "{\"id\": \"a1\", \"task\": \"a\", \"text\": \"x\"}\n\n{\"task\": \"a\", \"text\": \"y\"}\n").unwrap();
+        std::fs::write(
+            d.join("documents.jsonl"),
+            "{\"id\": \"a1\", \"task\": \"a\", \"text\": \"x\"}\n\n{\"task\": \"a\", \"text\": \"y\"}\n",
+        )
+        .unwrap();
         let err = read(d, None).unwrap_err().to_string();
         assert!(err.contains("documents.jsonl:3") && err.contains("id"), "{err}");
 
@@ -325,7 +357,11 @@ mod tests {
         let cut = &rows[0];
         assert_eq!((cut.answers, cut.answers_with_overlap, cut.matched_sentences), (2, 2, 6));
         assert!((cut.overlapping_text - 0.8).abs() < 1e-12);
-        assert!((cut.verbatim - 5.0 / 6.0).abs() < 1e-12 && (cut.near_verbatim - 1.0 / 6.0).abs() < 1e-12 && cut.paraphrase == 0.0);
+        assert!(
+            (cut.verbatim - 5.0 / 6.0).abs() < 1e-12
+                && (cut.near_verbatim - 1.0 / 6.0).abs() < 1e-12
+                && cut.paraphrase == 0.0
+        );
         let non = &rows[2];
         assert_eq!((non.answers, non.answers_with_overlap, non.matched_sentences), (2, 1, 1));
         assert!((non.overlapping_text - 0.1).abs() < 1e-12 && non.paraphrase == 1.0);
@@ -353,7 +389,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let docs = [
-            ("cut1", "a", "Inheritance lets a new class reuse the methods of an existing class. I think this is useful."),
+            (
+                "cut1",
+                "a",
+                "Inheritance lets a new class reuse the methods of an existing class. I think this is useful.",
+            ),
             ("non1", "a", "Tomatoes grow best in warm sunny gardens. Water them every evening."),
             ("orig", "a", SOURCE),
         ];
@@ -369,7 +409,16 @@ mod tests {
         assert_eq!((non.answers_with_overlap, non.overlapping_text), (0, 0.0), "{non:?}");
         assert_eq!(r.auc, 1.0);
         let v = serde_json::to_value(&r).unwrap();
-        let want = ["answers", "auc_reused_vs_non", "grades", "lexical_weight", "model", "sentences", "spearman_share_vs_level", "threshold"];
+        let want = [
+            "answers",
+            "auc_reused_vs_non",
+            "grades",
+            "lexical_weight",
+            "model",
+            "sentences",
+            "spearman_share_vs_level",
+            "threshold",
+        ];
         assert_eq!(keys(&v), want);
     }
 }

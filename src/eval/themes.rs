@@ -80,7 +80,13 @@ pub fn read_labels(path: &Path, text_field: &str, label_field: &str) -> Result<L
 /// The corpus of documents already read, with passage vectors made
 /// elsewhere (`vectors_name` names them in errors): they must be one row
 /// per passage, of the embedder's dimension.
-pub fn with_vectors(read: ReadDocuments, vectors: Array2<f32>, embedder: &dyn Embedder, corpus_name: &str, vectors_name: &str) -> Result<Corpus, EvalError> {
+pub fn with_vectors(
+    read: ReadDocuments,
+    vectors: Array2<f32>,
+    embedder: &dyn Embedder,
+    corpus_name: &str,
+    vectors_name: &str,
+) -> Result<Corpus, EvalError> {
     if vectors.dim() != (read.passages.len(), embedder.dim()) {
         return Err(EvalError::VectorShape {
             vectors_path: vectors_name.to_string(),
@@ -91,7 +97,12 @@ pub fn with_vectors(read: ReadDocuments, vectors: Array2<f32>, embedder: &dyn Em
             dim: embedder.dim(),
         });
     }
-    Ok(Corpus::new(read.documents.into_iter().map(|d| d.id).collect(), read.passages, vectors, embedder.name().to_string())?)
+    Ok(Corpus::new(
+        read.documents.into_iter().map(|d| d.id).collect(),
+        read.passages,
+        vectors,
+        embedder.name().to_string(),
+    )?)
 }
 
 /// What is clustered, with a vector, a reference label, a document and a
@@ -107,7 +118,13 @@ pub struct Items {
 
 /// The items of `corpus` at `level` (sentences are embedded), labelled
 /// with their record's label (`labels`: one per document).
-pub fn items(corpus: &Corpus, labels: &Labels, level: Level, embedder: &dyn Embedder, progress: &mut dyn Progress) -> Result<Items, EvalError> {
+pub fn items(
+    corpus: &Corpus,
+    labels: &Labels,
+    level: Level,
+    embedder: &dyn Embedder,
+    progress: &mut dyn Progress,
+) -> Result<Items, EvalError> {
     let n = corpus.documents.len();
     if n != labels.labels.len() {
         return Err(EvalError::LabelCount { path: labels.file.clone(), records: n, labels: labels.labels.len() });
@@ -231,7 +248,10 @@ pub fn score(items: &Items, opts: &Options) -> Result<ThemeEval, EvalError> {
     let s = clusters::scores(&truth, pred);
     let n = truth.len();
     let kept: Vec<usize> = (0..n).filter(|&i| pred[i].is_some()).collect();
-    let s_kept = clusters::scores(&kept.iter().map(|&i| truth[i]).collect::<Vec<_>>(), &kept.iter().map(|&i| pred[i]).collect::<Vec<_>>());
+    let s_kept = clusters::scores(
+        &kept.iter().map(|&i| truth[i]).collect::<Vec<_>>(),
+        &kept.iter().map(|&i| pred[i]).collect::<Vec<_>>(),
+    );
     let mut classes = truth.clone();
     classes.sort_unstable();
     classes.dedup();
@@ -282,7 +302,13 @@ mod tests {
     fn labels_are_read_in_record_order() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("l.jsonl");
-        let lines = [r#"{"text": "one", "label": "sport"}"#, "", r#"{"text": "  ", "label": "x"}"#, r#"{"body": "b", "text": "two", "label": 3}"#, r#"{"text": "three", "label": true}"#];
+        let lines = [
+            r#"{"text": "one", "label": "sport"}"#,
+            "",
+            r#"{"text": "  ", "label": "x"}"#,
+            r#"{"body": "b", "text": "two", "label": 3}"#,
+            r#"{"text": "three", "label": true}"#,
+        ];
         std::fs::write(&f, lines.join("\n")).unwrap();
         let l = read_labels(&f, "text", "label").unwrap();
         assert_eq!(l.labels, ["sport", "3", "true"]);
@@ -319,7 +345,14 @@ mod tests {
             let (label, text) = topics[d % 2];
             for ordinal in 0..2 {
                 let text = text.replace("{}", &format!("site{d}x{ordinal}"));
-                passages.push(Passage { doc: d, ordinal, start: ordinal * 200, end: ordinal * 200 + text.len(), windowed: false, text });
+                passages.push(Passage {
+                    doc: d,
+                    ordinal,
+                    start: ordinal * 200,
+                    end: ordinal * 200 + text.len(),
+                    windowed: false,
+                    text,
+                });
             }
             labels.push(label.to_string());
         }
@@ -378,7 +411,10 @@ mod tests {
         assert_eq!(keys(&v), want);
         assert_eq!(v["level"], "passage");
         assert_eq!(v["settings"]["neighbors"], 11);
-        assert_eq!(keys(&v["settings"]), ["min_size", "neighbors", "reassign_outliers", "resolution", "seed", "themes"]);
+        assert_eq!(
+            keys(&v["settings"]),
+            ["min_size", "neighbors", "reassign_outliers", "resolution", "seed", "themes"]
+        );
         assert_eq!(keys(&v["themes_found"][0]), ["id", "label", "size"]);
         let auto = Settings::of(&Options::default());
         assert_eq!(serde_json::to_value(&auto).unwrap()["neighbors"], "auto");

@@ -37,7 +37,6 @@ pub fn exact_search(rows: ArrayView2<f32>, query: &[f32], k: usize, skip: &dyn F
     hits(best.into_vec(), k)
 }
 
-
 /// Each point's k nearest other points by dot product (cosine for unit
 /// vectors), best first: `neighbors[i * k + j]` with `scores` alike.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,12 +119,16 @@ fn knn_block(v: ArrayView2<f32>, k: usize, r0: usize, nb: &mut [u32], sc: &mut [
     }
 }
 
-
 impl KnnGraph {
     /// The same graph with each list cut to its first `k` (at most the stored k).
     pub fn truncated(&self, k: usize) -> KnnGraph {
         let k = k.min(self.k);
-        let mut out = KnnGraph { n: self.n, k, neighbors: Vec::with_capacity(self.n * k), scores: Vec::with_capacity(self.n * k) };
+        let mut out = KnnGraph {
+            n: self.n,
+            k,
+            neighbors: Vec::with_capacity(self.n * k),
+            scores: Vec::with_capacity(self.n * k),
+        };
         for i in 0..self.n {
             out.neighbors.extend_from_slice(&self.neighbors[i * self.k..i * self.k + k]);
             out.scores.extend_from_slice(&self.scores[i * self.k..i * self.k + k]);

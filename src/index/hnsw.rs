@@ -125,7 +125,12 @@ impl Graph {
     /// levels from a fixed seed, so the same rows give the same graph. The
     /// parallel insert is faster on many cores but its graph depends on
     /// thread timing.
-    pub fn build(rows: ArrayView2<f32>, params: Params, parallel: bool, progress: &mut dyn FnMut(usize)) -> (Graph, BuildReport) {
+    pub fn build(
+        rows: ArrayView2<f32>,
+        params: Params,
+        parallel: bool,
+        progress: &mut dyn FnMut(usize),
+    ) -> (Graph, BuildReport) {
         let n = rows.nrows();
         let start = std::time::Instant::now();
         let hnsw: Hnsw<f32, UnitDot> = Hnsw::new(params.m, n.max(1), MAX_LAYERS, params.ef_construction, UnitDot);
@@ -304,7 +309,10 @@ impl Graph {
                 .step_by(per)
                 .map(|first| {
                     s.spawn(move || {
-                        (first..(first + per).min(n)).map(|i| i as u32).filter(|&i| !self.finds_itself(rows, i, ef).0).collect::<Vec<u32>>()
+                        (first..(first + per).min(n))
+                            .map(|i| i as u32)
+                            .filter(|&i| !self.finds_itself(rows, i, ef).0)
+                            .collect::<Vec<u32>>()
                     })
                 })
                 .collect();
@@ -365,7 +373,9 @@ impl Graph {
             }
         }
         if self.entry == i {
-            if let Some((&other, _)) = self.upper.iter().filter(|(&p, _)| p != i).max_by_key(|(&p, _)| (self.levels[p as usize], Reverse(p))) {
+            if let Some((&other, _)) =
+                self.upper.iter().filter(|(&p, _)| p != i).max_by_key(|(&p, _)| (self.levels[p as usize], Reverse(p)))
+            {
                 self.entry = other;
             }
         }
@@ -508,8 +518,15 @@ fn parse_body(body: &[u8]) -> Result<(Graph, String), &'static str> {
     if n > body.len() || (n > 0 && entry as usize >= n) {
         return Err("bad header");
     }
-    let mut graph =
-        Graph { m, ef_construction, levels: Vec::with_capacity(n), layer0: Vec::with_capacity(n), upper: HashMap::new(), entry, repaired };
+    let mut graph = Graph {
+        m,
+        ef_construction,
+        levels: Vec::with_capacity(n),
+        layer0: Vec::with_capacity(n),
+        upper: HashMap::new(),
+        entry,
+        repaired,
+    };
     let list = |r: &mut Reader| -> Result<Vec<u32>, &'static str> {
         let len = r.u32()? as usize;
         let raw = r.take(len.checked_mul(4).ok_or(ReadError)?)?;

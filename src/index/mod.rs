@@ -60,7 +60,6 @@ pub(crate) fn hits(mut best: Vec<Cand>, k: usize) -> Vec<Hit> {
     best.into_iter().map(|c| Hit { id: c.id, score: 1.0 - c.dist }).collect()
 }
 
-
 /// How the k-NN graph of a unit set is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,7 +108,13 @@ pub struct Neighbours {
 impl Neighbours {
     /// Builds the graph over `members` (ascending unit ids; rows of `vectors`)
     /// with k nearest others each (capped at members - 1).
-    pub fn build(vectors: ArrayView2<f32>, members: Vec<usize>, k: usize, route: Route, progress: &mut dyn FnMut(usize)) -> Neighbours {
+    pub fn build(
+        vectors: ArrayView2<f32>,
+        members: Vec<usize>,
+        k: usize,
+        route: Route,
+        progress: &mut dyn FnMut(usize),
+    ) -> Neighbours {
         let local = if members.len() == vectors.nrows() {
             vectors.to_owned()
         } else {
@@ -153,7 +158,11 @@ impl Neighbours {
         let stored = self.knn.k;
         if k <= stored {
             let r = i * stored..i * stored + k;
-            return self.knn.neighbors[r.clone()].iter().zip(&self.knn.scores[r]).map(|(&j, &s)| (self.members[j as usize], s)).collect();
+            return self.knn.neighbors[r.clone()]
+                .iter()
+                .zip(&self.knn.scores[r])
+                .map(|(&j, &s)| (self.members[j as usize], s))
+                .collect();
         }
         let me = i as u32;
         let query = row(&self.vectors, i);
@@ -206,7 +215,11 @@ fn hnsw_knn(graph: &Graph, rows: ArrayView2<f32>, k: usize) -> KnnGraph {
 /// exact top k that the approximate lists found (the one measure used by
 /// tests and benchmarks).
 pub fn recall_at_k(exact: &[Vec<Hit>], approx: &[Vec<Hit>], k: usize) -> f64 {
-    let found: usize = exact.iter().zip(approx).map(|(e, a)| a.iter().take(k).filter(|h| e.iter().take(k).any(|x| x.id == h.id)).count()).sum();
+    let found: usize = exact
+        .iter()
+        .zip(approx)
+        .map(|(e, a)| a.iter().take(k).filter(|h| e.iter().take(k).any(|x| x.id == h.id)).count())
+        .sum();
     found as f64 / (exact.len() * k).max(1) as f64
 }
 

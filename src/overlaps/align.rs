@@ -122,7 +122,13 @@ pub fn kind(a: &[Word], b: &[Word]) -> Kind {
 }
 
 pub fn kind_of(shared: &Shared) -> Kind {
-    let cov = |marks: &[bool]| if marks.is_empty() { 0.0 } else { marks.iter().filter(|&&m| m).count() as f32 / marks.len() as f32 };
+    let cov = |marks: &[bool]| {
+        if marks.is_empty() {
+            0.0
+        } else {
+            marks.iter().filter(|&&m| m).count() as f32 / marks.len() as f32
+        }
+    };
     // Coverage of the shorter text: a sentence copied whole into a longer
     // one is verbatim.
     let coverage = if shared.in_a.len() <= shared.in_b.len() { cov(&shared.in_a) } else { cov(&shared.in_b) };
@@ -163,7 +169,13 @@ pub struct SentenceMatch {
 /// best pair is returned, so a matching passage pair always shows where it
 /// matches most. Ties fall by sentence order; the result is sorted by
 /// score, best first.
-pub fn align(a: &[SentenceRef], b: &[SentenceRef], decision: &Decision, min_score: f32, keep_best: bool) -> Vec<SentenceMatch> {
+pub fn align(
+    a: &[SentenceRef],
+    b: &[SentenceRef],
+    decision: &Decision,
+    min_score: f32,
+    keep_best: bool,
+) -> Vec<SentenceMatch> {
     let wa: Vec<Vec<Word>> = a.iter().map(|s| words(s.text)).collect();
     let wb: Vec<Vec<Word>> = b.iter().map(|s| words(s.text)).collect();
     let mut all = Vec::with_capacity(a.len() * b.len());
@@ -225,7 +237,9 @@ pub fn marks(text: &str, others: &[&str]) -> Vec<Range<usize>> {
         match out.last_mut() {
             // Merge across a gap of spaces or light punctuation (not across
             // sentence-ending marks or quotes that would read oddly bold).
-            Some(last) if k > 0 && marked[k - 1] && text[last.end..w.start].chars().all(|c| c.is_whitespace() || c == '-') => {
+            Some(last)
+                if k > 0 && marked[k - 1] && text[last.end..w.start].chars().all(|c| c.is_whitespace() || c == '-') =>
+            {
                 last.end = w.end
             }
             _ => out.push(w.start..w.end),
@@ -251,7 +265,8 @@ mod tests {
 
     #[test]
     fn kinds_follow_shared_sequences() {
-        let src = "The deployment of North Korean troops to Russia marks a significant escalation of the war in Ukraine.";
+        let src =
+            "The deployment of North Korean troops to Russia marks a significant escalation of the war in Ukraine.";
         let copy = "As reported, the deployment of North Korean troops to Russia marks a significant escalation of the war in Ukraine.";
         let edited = "The deployment of North Korean soldiers to Russia marks a big escalation in the war.";
         let para = "Pyongyang sending soldiers to help Moscow is a major step up in the Ukrainian conflict.";
@@ -289,7 +304,8 @@ mod tests {
     #[test]
     fn marks_cover_shared_words_and_merge_neighbours() {
         let text = "About 10,000 North Korean troops went to Russia.";
-        let got: Vec<&str> = marks(text, &["North Korean troops: 10000 in Kursk"]).into_iter().map(|r| &text[r]).collect();
+        let got: Vec<&str> =
+            marks(text, &["North Korean troops: 10000 in Kursk"]).into_iter().map(|r| &text[r]).collect();
         assert_eq!(got, vec!["10,000 North Korean troops"]);
         assert!(marks("nothing shared", &["at all"]).is_empty());
     }

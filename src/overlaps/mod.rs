@@ -47,7 +47,6 @@ pub use decision::{Decision, OverlapError, DEFAULT_LEXICAL_WEIGHT, DEFAULT_THRES
 /// for boilerplate (together with a non-paraphrase `align::Kind`).
 const COPY_COSINE: f32 = 0.9;
 
-
 /// Settings of a search for overlaps.
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
@@ -177,7 +176,13 @@ impl Bags {
 
 /// Finds every pair of units from different documents that the decision
 /// accepts, through `route`.
-pub fn find(units: &[Unit], texts: &[&str], rows: ArrayView2<f32>, route: Route, settings: &Settings) -> Result<Found, OverlapError> {
+pub fn find(
+    units: &[Unit],
+    texts: &[&str],
+    rows: ArrayView2<f32>,
+    route: Route,
+    settings: &Settings,
+) -> Result<Found, OverlapError> {
     settings.decision.check()?;
     if units.len() != rows.nrows() || texts.len() != units.len() {
         return Err(OverlapError::Mismatch { units: units.len(), rows: rows.nrows() });
@@ -274,7 +279,13 @@ pub fn sort_pairs(pairs: &mut [Pair], units: &[Unit]) {
 /// (by identical normalised words, or a candidate pair with cosine ≥ 0.9
 /// that `align::kind` does not call a paraphrase) whose cosine to the rest
 /// of their own document is below `boilerplate_relevance`.
-pub fn boilerplate(units: &[Unit], texts: &[&str], rows: ArrayView2<f32>, candidates: &[(usize, usize, f32)], settings: &Settings) -> Vec<Boilerplate> {
+pub fn boilerplate(
+    units: &[Unit],
+    texts: &[&str],
+    rows: ArrayView2<f32>,
+    candidates: &[(usize, usize, f32)],
+    settings: &Settings,
+) -> Vec<Boilerplate> {
     let n = units.len();
     let mut docs_of: Vec<HashSet<usize>> = units.iter().map(|u| HashSet::from([u.doc])).collect();
     // Identical texts, whatever the neighbour lists hold.
@@ -527,16 +538,34 @@ fn align_passage_pairs(
     for pair in pairs {
         let refs = |i: usize| -> Vec<align::SentenceRef> {
             let p = &corpus.passages[i];
-            spans[&i].iter().map(|&r| align::SentenceRef { span: r, text: p.slice(r), vector: cache.get(p.slice(r)) }).collect()
+            spans[&i]
+                .iter()
+                .map(|&r| align::SentenceRef { span: r, text: p.slice(r), vector: cache.get(p.slice(r)) })
+                .collect()
         };
         let (a, b) = (refs(pair.a), refs(pair.b));
         let matches = align::align(&a, &b, decision, decision.threshold, true);
         let sentences: Vec<SentenceOverlap> = matches
             .iter()
-            .map(|m| SentenceOverlap { a: a[m.a].span, b: b[m.b].span, cosine: m.cosine, lexical: m.lexical, score: m.score, kind: m.kind })
+            .map(|m| SentenceOverlap {
+                a: a[m.a].span,
+                b: b[m.b].span,
+                cosine: m.cosine,
+                lexical: m.lexical,
+                score: m.score,
+                kind: m.kind,
+            })
             .collect();
         let kind = sentences.iter().map(|s| s.kind).max().unwrap_or(Kind::Paraphrase);
-        out.push(Overlap { a: pair.a, b: pair.b, cosine: pair.cosine, lexical: pair.lexical, score: pair.score, kind, sentences });
+        out.push(Overlap {
+            a: pair.a,
+            b: pair.b,
+            cosine: pair.cosine,
+            lexical: pair.lexical,
+            score: pair.score,
+            kind,
+            sentences,
+        });
     }
     Ok(out)
 }
@@ -664,10 +693,13 @@ mod tests {
         assert_eq!(flagged, vec![2, 5, 8]);
         assert!(found.pairs.iter().all(|p| !flagged.contains(&p.a) && !flagged.contains(&p.b)));
         assert!(!found.pairs.is_empty(), "the on-topic copies still overlap");
-        let kept = find(&units, &texts, rows, Route::AllPairs, &Settings { keep_boilerplate: true, ..settings.clone() }).unwrap();
+        let kept =
+            find(&units, &texts, rows, Route::AllPairs, &Settings { keep_boilerplate: true, ..settings.clone() })
+                .unwrap();
         assert!(kept.pairs.iter().any(|p| p.a == 2 && p.b == 5));
         // Two documents are not "many".
-        let found = find(&units[..6], &texts[..6], rows.slice(ndarray::s![..6, ..]), Route::AllPairs, &settings).unwrap();
+        let found =
+            find(&units[..6], &texts[..6], rows.slice(ndarray::s![..6, ..]), Route::AllPairs, &settings).unwrap();
         assert!(found.boilerplate.is_empty());
     }
 
@@ -681,10 +713,15 @@ mod tests {
         let rows = data.view();
         let units: Vec<Unit> = (0..n).map(|i| unit(i % 40, i, 0)).collect();
         let vocab = ["troops", "border", "missile", "rice", "sanctions", "alliance", "artillery", "summit"];
-        let texts_owned: Vec<String> =
-            (0..n).map(|i| (0..4).map(|w| vocab[(i * 7 + w * (i % 3 + 1)) % vocab.len()]).collect::<Vec<_>>().join(" ")).collect();
+        let texts_owned: Vec<String> = (0..n)
+            .map(|i| (0..4).map(|w| vocab[(i * 7 + w * (i % 3 + 1)) % vocab.len()]).collect::<Vec<_>>().join(" "))
+            .collect();
         let texts: Vec<&str> = texts_owned.iter().map(|s| s.as_str()).collect();
-        let settings = Settings { decision: Decision { threshold: 0.75, lexical_weight: 0.25 }, min_content_words: 1, ..Default::default() };
+        let settings = Settings {
+            decision: Decision { threshold: 0.75, lexical_weight: 0.25 },
+            min_content_words: 1,
+            ..Default::default()
+        };
         let exact = find(&units, &texts, rows, Route::AllPairs, &settings).unwrap();
         let g = graph(rows, settings.k, GraphRoute::Hnsw);
         let approx = find(&units, &texts, rows, Route::Graph(&g), &settings).unwrap();

@@ -84,7 +84,8 @@ mod tests {
         for v in vectors {
             mean.iter_mut().zip(v).for_each(|(m, x)| *m += *x as f64 / n as f64);
         }
-        let centred: Vec<Vec<f64>> = vectors.iter().map(|v| v.iter().zip(&mean).map(|(x, m)| *x as f64 - m).collect()).collect();
+        let centred: Vec<Vec<f64>> =
+            vectors.iter().map(|v| v.iter().zip(&mean).map(|(x, m)| *x as f64 - m).collect()).collect();
         let mut components: Vec<Vec<f64>> = Vec::new();
         for c in 0..2 {
             let mut u: Vec<f64> = (0..dim).map(|i| ((i * 7 + c * 13) % 11) as f64 - 5.0).collect();

@@ -176,21 +176,38 @@ impl Report {
         let _ = writeln!(md, "\n## Themes\n");
         for t in &self.themes {
             let docs = t.documents.len();
-            let _ = writeln!(md, "### T{}: {} ({} {}, {docs} document{})\n", t.id, t.label, t.size, self.units_word(), if docs == 1 { "" } else { "s" });
+            let _ = writeln!(
+                md,
+                "### T{}: {} ({} {}, {docs} document{})\n",
+                t.id,
+                t.label,
+                t.size,
+                self.units_word(),
+                if docs == 1 { "" } else { "s" }
+            );
             let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
             for &u in &t.central {
                 let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
             }
             if !t.echo_groups.is_empty() {
-                let _ = writeln!(md, "Overlapping claims: {}\n", t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", "));
+                let _ = writeln!(
+                    md,
+                    "Overlapping claims: {}\n",
+                    t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", ")
+                );
             }
         }
         let _ = writeln!(md, "## Echo groups\n");
         if self.echo_groups.is_empty() {
-            let _ = writeln!(md, "No passages of different documents overlap above the threshold {:.3}.\n", self.overlap_threshold);
+            let _ = writeln!(
+                md,
+                "No passages of different documents overlap above the threshold {:.3}.\n",
+                self.overlap_threshold
+            );
         }
         for (g, group) in self.echo_groups.iter().enumerate() {
-            let docs: std::collections::BTreeSet<usize> = group.passages.iter().map(|&p| self.passages[p].doc).collect();
+            let docs: std::collections::BTreeSet<usize> =
+                group.passages.iter().map(|&p| self.passages[p].doc).collect();
             let _ = writeln!(md, "### E{g}: {} passages in {} documents\n", group.passages.len(), docs.len());
             let _ = writeln!(md, "Claim: *{}*\n", md_escape(&group.claim));
             for &p in &group.passages {
@@ -201,7 +218,8 @@ impl Report {
         if !self.between_groups.is_empty() {
             let _ = writeln!(md, "Pairs between two groups:\n");
             for x in &self.between_groups {
-                let _ = writeln!(md, "- {} ↔ {} {} {:.3}", self.passage_ref(x.a), self.passage_ref(x.b), x.kind, x.score);
+                let _ =
+                    writeln!(md, "- {} ↔ {} {} {:.3}", self.passage_ref(x.a), self.passage_ref(x.b), x.kind, x.score);
             }
             md.push('\n');
         }
@@ -214,8 +232,12 @@ impl Report {
     /// browser read past the script's end). `<` only occurs inside JSON strings,
     /// where both are valid escapes.
     pub fn to_html(&self) -> String {
-        let data = serde_json::to_string(self).expect("a report serialises").replace("</", "<\\/").replace("<!--", "<\\u0021--");
-        fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)]).expect("the page's placeholders are TITLE and DATA")
+        let data = serde_json::to_string(self)
+            .expect("a report serialises")
+            .replace("</", "<\\/")
+            .replace("<!--", "<\\u0021--");
+        fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)])
+            .expect("the page's placeholders are TITLE and DATA")
     }
 }
 
@@ -245,7 +267,10 @@ pub fn md_escape(s: &str) -> String {
     for (i, &c) in chars.iter().enumerate() {
         // An underscore between letters or digits never starts emphasis in
         // CommonMark (`file_name_2`), so it stays as written.
-        let inside_word = c == '_' && i > 0 && chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        let inside_word = c == '_'
+            && i > 0
+            && chars[i - 1].is_alphanumeric()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
         if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') && !inside_word {
             out.push('\\');
         }
@@ -285,7 +310,8 @@ fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let after = &rest[open + 2..];
-        let len = after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')).unwrap_or(after.len());
+        let len =
+            after.find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')).unwrap_or(after.len());
         if len == 0 || !after[len..].starts_with("}}") {
             // Not a placeholder: keep one brace and look again from the next.
             out.push('{');
@@ -311,17 +337,35 @@ mod tests {
 
     fn sample() -> Report {
         let passages = (0..4)
-            .map(|i| ReportPassage { doc: i % 2, passage: i / 2, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None } })
+            .map(|i| ReportPassage {
+                doc: i % 2,
+                passage: i / 2,
+                start: 0,
+                end: 5,
+                text: format!("text </script> {i}"),
+                theme: if i < 3 { Some(0) } else { None },
+            })
             .collect();
         let units = (0..4)
-            .map(|i| ReportUnit { passage: i, start: 0, end: 5, text: format!("text </script> {i}"), theme: if i < 3 { Some(0) } else { None }, x: 0.0, y: 0.0 })
+            .map(|i| ReportUnit {
+                passage: i,
+                start: 0,
+                end: 5,
+                text: format!("text </script> {i}"),
+                theme: if i < 3 { Some(0) } else { None },
+                x: 0.0,
+                y: 0.0,
+            })
             .collect();
         Report {
             title: "t".into(),
             model: "m".into(),
             motif_version: "0".into(),
             unit: "sentence".into(),
-            documents: vec![ReportDocument { id: "a.txt".into(), passages: 2 }, ReportDocument { id: "b|c.txt".into(), passages: 2 }],
+            documents: vec![
+                ReportDocument { id: "a.txt".into(), passages: 2 },
+                ReportDocument { id: "b|c.txt".into(), passages: 2 },
+            ],
             passages,
             units,
             themes: vec![ReportTheme {
@@ -349,7 +393,9 @@ mod tests {
         let html = sample().to_html();
         assert!(!html.contains("text </script>"), "a passage must not close the data script");
         assert!(html.contains("text <\\/script>"));
-        assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg")));
+        assert!(
+            !html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg"))
+        );
     }
 
     #[test]
@@ -365,8 +411,17 @@ mod tests {
 
     #[test]
     fn a_passage_takes_the_theme_of_most_of_its_units() {
-        let unit = |passage: usize, theme: Option<usize>| ReportUnit { passage, start: 0, end: 1, text: String::new(), theme, x: 0.0, y: 0.0 };
-        let units = [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
+        let unit = |passage: usize, theme: Option<usize>| ReportUnit {
+            passage,
+            start: 0,
+            end: 1,
+            text: String::new(),
+            theme,
+            x: 0.0,
+            y: 0.0,
+        };
+        let units =
+            [unit(0, Some(2)), unit(0, Some(1)), unit(0, Some(2)), unit(1, Some(3)), unit(1, Some(1)), unit(2, None)];
         assert_eq!(Report::passage_themes(4, &units), vec![Some(2), Some(1), None, None]);
     }
 
@@ -392,7 +447,10 @@ mod tests {
             let page = format!("{before}{after}");
             assert_eq!(page.matches("<script").count(), 2, "{title}");
             assert_eq!(page.matches("</title>").count(), 1, "{title}");
-            assert_eq!(serde_json::from_str::<serde_json::Value>(data).expect("the inlined data is JSON")["title"], title);
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(data).expect("the inlined data is JSON")["title"],
+                title
+            );
         }
     }
 
@@ -445,7 +503,10 @@ mod tests {
 
     #[test]
     fn markdown_escape_is_shared() {
-        assert_eq!(md_escape("a|b *c* d_e [f] <g> #h `i` \\"), "a\\|b \\*c\\* d\\_e \\[f\\] \\<g\\> \\#h \\`i\\` \\\\");
+        assert_eq!(
+            md_escape("a|b *c* _d_e_ [f] <g> #h `i` \\"),
+            "a\\|b \\*c\\* \\_d_e\\_ \\[f\\] \\<g\\> \\#h \\`i\\` \\\\"
+        );
         assert_eq!(overlaps::md_escape("x_y"), md_escape("x_y"));
         assert_eq!(snippet("a  b\n c", 10), "a b c");
         assert_eq!(snippet("abcdef", 4), "abc…");

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::flatten;
 pub use super::md_escape;
-use crate::overlaps::align;
 use crate::corpus::Passage;
+use crate::overlaps::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 
 /// A unit left out as boilerplate, located.
@@ -171,7 +171,10 @@ impl Report<'_> {
                 members: g
                     .members
                     .iter()
-                    .map(|&p| JsonMember { doc: &self.documents[self.passages[p].doc], passage: self.passages[p].ordinal })
+                    .map(|&p| JsonMember {
+                        doc: &self.documents[self.passages[p].doc],
+                        passage: self.passages[p].ordinal,
+                    })
                     .collect(),
                 pairs: &g.pairs,
             })
@@ -231,7 +234,8 @@ impl Report<'_> {
     pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
         let m = self.meta;
         let docs_in: usize = {
-            let mut d: Vec<usize> = self.overlaps.iter().flat_map(|o| [self.passages[o.a].doc, self.passages[o.b].doc]).collect();
+            let mut d: Vec<usize> =
+                self.overlaps.iter().flat_map(|o| [self.passages[o.a].doc, self.passages[o.b].doc]).collect();
             d.sort_unstable();
             d.dedup();
             d.len()
@@ -274,7 +278,15 @@ impl Report<'_> {
             for b in self.boilerplate {
                 let text = flatten(&b.text);
                 if seen.insert(text.clone()) {
-                    writeln!(out, "- \"{}\" ({} documents), e.g. {} bytes {}..{}", md_escape(&text), b.documents, b.doc, b.start, b.end)?;
+                    writeln!(
+                        out,
+                        "- \"{}\" ({} documents), e.g. {} bytes {}..{}",
+                        md_escape(&text),
+                        b.documents,
+                        b.doc,
+                        b.start,
+                        b.end
+                    )?;
                 }
             }
             writeln!(out)?;
@@ -320,7 +332,14 @@ impl Report<'_> {
                 }
             }
             sentences.sort_by_key(|(span, _)| *span);
-            writeln!(out, "**{}** · passage {} · bytes {}..{}\n", md_escape(&self.documents[info.doc]), info.ordinal, info.start, info.end)?;
+            writeln!(
+                out,
+                "**{}** · passage {} · bytes {}..{}\n",
+                md_escape(&self.documents[info.doc]),
+                info.ordinal,
+                info.start,
+                info.end
+            )?;
             for (span, others) in &sentences {
                 let text = info.slice(*span);
                 let others: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
@@ -416,8 +435,22 @@ mod tests {
     fn report_parts() -> (Vec<String>, Vec<Passage>, Vec<Overlap>, Vec<Group>, Meta) {
         let documents = vec!["a.txt".to_string(), "b, c.txt".to_string()];
         let passages = vec![
-            Passage { doc: 0, ordinal: 0, start: 10, end: 60, windowed: false, text: "About 10,000 troops went. Nothing *else* here.".into() },
-            Passage { doc: 1, ordinal: 2, start: 0, end: 40, windowed: false, text: "Some 10,000 troops were sent.".into() },
+            Passage {
+                doc: 0,
+                ordinal: 0,
+                start: 10,
+                end: 60,
+                windowed: false,
+                text: "About 10,000 troops went. Nothing *else* here.".into(),
+            },
+            Passage {
+                doc: 1,
+                ordinal: 2,
+                start: 0,
+                end: 40,
+                windowed: false,
+                text: "Some 10,000 troops were sent.".into(),
+            },
         ];
         let overlaps = vec![Overlap {
             a: 0,
@@ -426,7 +459,14 @@ mod tests {
             lexical: 0.5,
             score: 0.78,
             kind: Kind::Paraphrase,
-            sentences: vec![SentenceOverlap { a: (10, 35), b: (0, 29), cosine: 0.8, lexical: 0.5, score: 0.78, kind: Kind::Paraphrase }],
+            sentences: vec![SentenceOverlap {
+                a: (10, 35),
+                b: (0, 29),
+                cosine: 0.8,
+                lexical: 0.5,
+                score: 0.78,
+                kind: Kind::Paraphrase,
+            }],
         }];
         let groups = vec![Group { members: vec![0, 1], pairs: vec![0] }];
         let meta = Meta {
@@ -446,7 +486,14 @@ mod tests {
     #[test]
     fn markdown_lists_pairs_between_groups() {
         let (documents, passages, overlaps, _, meta) = report_parts();
-        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &[], boilerplate: &[], meta: &meta };
+        let r = Report {
+            documents: &documents,
+            passages: &passages,
+            overlaps: &overlaps,
+            groups: &[],
+            boilerplate: &[],
+            meta: &meta,
+        };
         let mut md = Vec::new();
         r.write_markdown(&mut md).unwrap();
         let md = String::from_utf8(md).unwrap();
@@ -457,7 +504,14 @@ mod tests {
     #[test]
     fn writers_show_pairs_groups_and_marks() {
         let (documents, passages, overlaps, groups, meta) = report_parts();
-        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &groups, boilerplate: &[], meta: &meta };
+        let r = Report {
+            documents: &documents,
+            passages: &passages,
+            overlaps: &overlaps,
+            groups: &groups,
+            boilerplate: &[],
+            meta: &meta,
+        };
         let mut md = Vec::new();
         r.write_markdown(&mut md).unwrap();
         let md = String::from_utf8(md).unwrap();
@@ -480,7 +534,14 @@ mod tests {
     fn csv_keeps_its_header_and_quotes_what_needs_it() {
         let (mut documents, passages, overlaps, groups, meta) = report_parts();
         documents[0] = "say \"hi\"\nthere.txt".into();
-        let r = Report { documents: &documents, passages: &passages, overlaps: &overlaps, groups: &groups, boilerplate: &[], meta: &meta };
+        let r = Report {
+            documents: &documents,
+            passages: &passages,
+            overlaps: &overlaps,
+            groups: &groups,
+            boilerplate: &[],
+            meta: &meta,
+        };
         let mut csv = Vec::new();
         r.write_csv(&mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();

@@ -43,13 +43,17 @@ pub enum StoreError {
     NotAnIndex { dir: String },
     #[error("{dir}: not a directory")]
     NotADirectory { dir: String },
-    #[error("{dir}: exists and is not a motif index (it holds other files); choose a new or empty directory with --index")]
+    #[error(
+        "{dir}: exists and is not a motif index (it holds other files); choose a new or empty directory with --index"
+    )]
     ForeignDirectory { dir: String },
     #[error("{path}: not a usable motif index database ({why}); motif changed nothing. Move it away and run `motif index` again to rebuild it")]
     Corrupt { path: String, why: String },
     #[error("{path}: index format {found} was written by a newer motif (this one reads up to format {supported}); upgrade motif. Nothing was changed")]
     FutureFormat { path: String, found: u32, supported: u32 },
-    #[error("{dir}: another `motif index` is writing this index (it holds {lock}); wait for it to finish, then run again")]
+    #[error(
+        "{dir}: another `motif index` is writing this index (it holds {lock}); wait for it to finish, then run again"
+    )]
     Locked { dir: String, lock: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
@@ -61,7 +65,9 @@ pub enum StoreError {
     ModelMismatch { dir: String, have: String, have_fp: String, want: String, want_fp: String },
     #[error("{dir}: this index was built with {have}; this run asks for {want}. Use the same split options, or another --index DIR")]
     SplitMismatch { dir: String, have: String, want: String },
-    #[error("{path}: passage {doc}#{ordinal} has a vector of {bytes} bytes, expected {dim} floats; the database is damaged")]
+    #[error(
+        "{path}: passage {doc}#{ordinal} has a vector of {bytes} bytes, expected {dim} floats; the database is damaged"
+    )]
     BadVector { path: String, doc: String, ordinal: usize, bytes: usize, dim: usize },
     #[error("vector of {found} values for an index of dimension {dim}")]
     WrongDimension { found: usize, dim: usize },
@@ -179,7 +185,10 @@ fn dir_state(dir: &Path) -> Result<DirState, StoreError> {
     for entry in entries {
         let entry = entry.map_err(|source| StoreError::Io { path: shown.clone(), source })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name == LOCK_FILE || name.starts_with(GRAPH_FILE) || name.starts_with("graph.tmp-") || name.starts_with(DB_FILE);
+        let ours = name == LOCK_FILE
+            || name.starts_with(GRAPH_FILE)
+            || name.starts_with("graph.tmp-")
+            || name.starts_with(DB_FILE);
         if !ours {
             return Ok(DirState::Foreign);
         }
@@ -263,8 +272,9 @@ impl Store {
             _ => return Err(StoreError::NotAnIndex { dir: dir.display().to_string() }),
         }
         let path = dir.join(DB_FILE);
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| sql_error(&path, e))?;
+        let conn =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| sql_error(&path, e))?;
         // One read transaction for the store's life: every query sees the
         // same snapshot, whatever a writer commits meanwhile.
         conn.execute_batch("BEGIN").map_err(|e| sql_error(&path, e))?;
@@ -289,12 +299,15 @@ impl Store {
             // Check before touching anything: a damaged or newer index is
             // reported and left exactly as it is.
             DirState::Index => {
-                let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| sql_error(&path, e))?;
+                let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|e| sql_error(&path, e))?;
                 if !is_blank(&conn, &path)? {
                     read_manifest(&conn, &path)?;
                 }
             }
-            DirState::Missing => fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: shown.clone(), source })?,
+            DirState::Missing => {
+                fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: shown.clone(), source })?
+            }
             DirState::Empty => {}
         }
         let lock_path = dir.join(LOCK_FILE);
@@ -309,7 +322,9 @@ impl Store {
             Err(fs::TryLockError::WouldBlock) => {
                 return Err(StoreError::Locked { dir: shown, lock: lock_path.display().to_string() })
             }
-            Err(fs::TryLockError::Error(source)) => return Err(StoreError::Io { path: lock_path.display().to_string(), source }),
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io { path: lock_path.display().to_string(), source })
+            }
         }
         let mut conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
         let sql = |e| sql_error(&path, e);
@@ -325,7 +340,9 @@ impl Store {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
             tx.execute_batch(SCHEMA).map_err(sql)?;
             let t = now();
-            let id = crate::corpus::ingest::sha256_hex(format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes());
+            let id = crate::corpus::ingest::sha256_hex(
+                format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes(),
+            );
             let manifest = Manifest {
                 format_version: FORMAT_VERSION,
                 model: new.model.clone(),
@@ -397,7 +414,8 @@ impl Store {
 
     pub fn counts(&self) -> Result<(usize, usize), StoreError> {
         let docs: i64 = self.conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0)).map_err(self.sql())?;
-        let passages: i64 = self.conn.query_row("SELECT count(*) FROM passages", [], |r| r.get(0)).map_err(self.sql())?;
+        let passages: i64 =
+            self.conn.query_row("SELECT count(*) FROM passages", [], |r| r.get(0)).map_err(self.sql())?;
         Ok((docs as usize, passages as usize))
     }
 
@@ -481,7 +499,10 @@ impl Store {
         Ok(match Graph::load(&self.graph_path())? {
             None => SavedGraph::Missing,
             Some((g, stamp))
-                if stamp == self.stamp() && g.len() == passages && g.m == params.m && g.ef_construction == params.ef_construction =>
+                if stamp == self.stamp()
+                    && g.len() == passages
+                    && g.m == params.m
+                    && g.ef_construction == params.ef_construction =>
             {
                 SavedGraph::Fresh(g)
             }
@@ -536,7 +557,10 @@ impl Store {
             passages.push(p);
         }
         if passages.len() != count {
-            return Err(StoreError::Corrupt { path: path.display().to_string(), why: format!("{count} passages but {} vectors", passages.len()) });
+            return Err(StoreError::Corrupt {
+                path: path.display().to_string(),
+                why: format!("{count} passages but {} vectors", passages.len()),
+            });
         }
         let vectors = Array2::from_shape_vec((passages.len(), dim), data).expect("dim values per passage");
         Corpus::new(documents, passages, vectors, self.manifest.model.clone())
@@ -546,7 +570,14 @@ impl Store {
     /// Bytes the index takes on disk (every file in its directory).
     pub fn disk_bytes(&self) -> u64 {
         fs::read_dir(&self.dir)
-            .map(|entries| entries.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
             .unwrap_or(0)
     }
 
@@ -563,7 +594,8 @@ impl Store {
 /// True when the database holds no tables at all: new, or a creation that
 /// was interrupted before its first commit.
 fn is_blank(conn: &Connection, path: &Path) -> Result<bool, StoreError> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(|e| sql_error(path, e))?;
+    let n: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(|e| sql_error(path, e))?;
     Ok(n == 0)
 }
 
@@ -631,7 +663,11 @@ fn read_manifest(conn: &Connection, path: &Path) -> Result<Manifest, StoreError>
             .map_err(|e| sql_error(path, e))?
             .ok_or_else(|| corrupt(format!("manifest has no {key}")))
     };
-    fn num<T: std::str::FromStr>(key: &str, s: String, corrupt: &dyn Fn(String) -> StoreError) -> Result<T, StoreError> {
+    fn num<T: std::str::FromStr>(
+        key: &str,
+        s: String,
+        corrupt: &dyn Fn(String) -> StoreError,
+    ) -> Result<T, StoreError> {
         s.parse().map_err(|_| corrupt(format!("manifest {key} is not a number: {s:?}")))
     }
     // The version first: a newer layout may have changed everything else.
@@ -689,7 +725,14 @@ mod tests {
             passages: vectors
                 .iter()
                 .enumerate()
-                .map(|(i, v)| NewPassage { ordinal: i, start: i * 2, end: i * 2 + 1, windowed: false, text: "t", vector: v })
+                .map(|(i, v)| NewPassage {
+                    ordinal: i,
+                    start: i * 2,
+                    end: i * 2 + 1,
+                    windowed: false,
+                    text: "t",
+                    vector: v,
+                })
                 .collect(),
         }
     }

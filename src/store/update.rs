@@ -46,7 +46,13 @@ impl Plan {
 /// Decides what to do. `sources[i]` is read document i's file as the store
 /// records it (canonical path) or `None` for stdin; `exists` tells whether
 /// a stored source file is still there.
-pub fn plan(read: &ReadDocuments, sources: &[Option<String>], stored: &[StoredDoc], prune: bool, exists: &dyn Fn(&str) -> bool) -> Plan {
+pub fn plan(
+    read: &ReadDocuments,
+    sources: &[Option<String>],
+    stored: &[StoredDoc],
+    prune: bool,
+    exists: &dyn Fn(&str) -> bool,
+) -> Plan {
     let stored_by_name: HashMap<&str, &StoredDoc> = stored.iter().map(|d| (d.name.as_str(), d)).collect();
     let read_sources: HashSet<&str> = sources.iter().flatten().map(String::as_str).collect();
     let mut plan = Plan::default();
@@ -171,11 +177,19 @@ mod tests {
     use crate::corpus::Passage;
 
     fn read(docs: &[(&str, &str)]) -> ReadDocuments {
-        let documents: Vec<Document> = docs.iter().map(|(id, text)| Document::new(*id, None, text.to_string())).collect();
+        let documents: Vec<Document> =
+            docs.iter().map(|(id, text)| Document::new(*id, None, text.to_string())).collect();
         let passages = documents
             .iter()
             .enumerate()
-            .map(|(i, d)| Passage { doc: i, ordinal: 0, start: 0, end: d.text.len(), windowed: false, text: d.text.clone() })
+            .map(|(i, d)| Passage {
+                doc: i,
+                ordinal: 0,
+                start: 0,
+                end: d.text.len(),
+                windowed: false,
+                text: d.text.clone(),
+            })
             .collect();
         ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() }
     }

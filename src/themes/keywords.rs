@@ -148,7 +148,10 @@ pub fn class_keywords(
             let len = class_len[c].max(1.0);
             let mut scored: Vec<Keyword> = tf[c]
                 .iter()
-                .map(|(&id, &x)| Keyword { term: names[id].clone(), score: (x / len).sqrt() * (1.0 + avg / freq[id]).ln() })
+                .map(|(&id, &x)| Keyword {
+                    term: names[id].clone(),
+                    score: (x / len).sqrt() * (1.0 + avg / freq[id]).ln(),
+                })
                 .collect();
             scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.term.cmp(&b.term)));
             scored.truncate(top);
@@ -225,6 +228,9 @@ mod tests {
     #[test]
     fn labels_avoid_repeating_words() {
         let kw = |t: &str| Keyword { term: t.into(), score: 1.0 };
-        assert_eq!(label(&[kw("north korea"), kw("korea"), kw("troops"), kw("kursk"), kw("x")]), "north korea · troops · kursk");
+        assert_eq!(
+            label(&[kw("north korea"), kw("korea"), kw("troops"), kw("kursk"), kw("x")]),
+            "north korea · troops · kursk"
+        );
     }
 }

@@ -23,7 +23,7 @@ use ndarray::{Array2, ArrayView2};
 use crate::corpus::Units;
 use crate::index::{Neighbours, Route};
 use crate::matrix::{self, centroid, dot, row};
-use crate::overlaps::align;
+use crate::text;
 use cluster::{ClusterError, Clustering, Params};
 use keywords::{Keyword, StopWords};
 
@@ -119,7 +119,7 @@ pub fn default_resolution(unit: crate::corpus::UnitKind) -> f64 {
 /// The units that take part in clustering: those with at least
 /// `min_content_words` content words (the rest are outliers unclustered).
 pub fn members(texts: &[&str], min_content_words: usize) -> Vec<usize> {
-    (0..texts.len()).filter(|&i| align::content_words(texts[i]) >= min_content_words).collect()
+    (0..texts.len()).filter(|&i| text::content_words(texts[i]) >= min_content_words).collect()
 }
 
 /// Neighbours per member that clustering reads from the k-NN graph.
@@ -166,7 +166,10 @@ fn cluster_members(v: ArrayView2<f32>, graph: &Neighbours, n: usize, opts: &Opti
     opts.cluster.check()?;
     let k = neighbours_needed(graph.len(), opts);
     if graph.knn.k < k {
-        return Err(ThemeError::Cluster(ClusterError::Param(format!("the k-NN graph holds {} neighbours, clustering needs {k}", graph.knn.k))));
+        return Err(ThemeError::Cluster(ClusterError::Param(format!(
+            "the k-NN graph holds {} neighbours, clustering needs {k}",
+            graph.knn.k
+        ))));
     }
     let knn = graph.truncated(k);
     let local: Array2<f32> = v.select(ndarray::Axis(0), &graph.members);
