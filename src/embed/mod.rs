@@ -57,8 +57,8 @@ pub enum EmbedError {
     Fetch(#[from] ModelError),
     #[error("unknown model \"{name}\": known models are {known}; or give the path of a sentence-transformers folder")]
     Unknown { name: String, known: String },
-    #[error("{what} needs a transformer model; \"{HASH_MODEL}\" is motif's built-in hashed-words embedder")]
-    NotTransformer { what: &'static str },
+    #[error("\"{HASH_MODEL}\" is motif's built-in hashed-words embedder; this needs a transformer model (a known model or a sentence-transformers folder)")]
+    NotTransformer,
 }
 
 /// The name that selects `HashEmbedder` (dimension `HASH_DIM`) instead of a model.
@@ -143,7 +143,7 @@ impl ModelChoice {
     /// benchmarks' token counts and FLOPs).
     pub fn load_transformer(&self, options: &LoadOptions) -> Result<SentenceModel, EmbedError> {
         match self {
-            ModelChoice::Hash => Err(EmbedError::NotTransformer { what: "this" }),
+            ModelChoice::Hash => Err(EmbedError::NotTransformer),
             ModelChoice::Transformer(dir) => {
                 if !dir.is_present() {
                     return Err(ModelError::NotFetched { name: dir.name.clone() }.into());
@@ -169,7 +169,7 @@ mod tests {
         choice.ensure(&config, &mut |_| panic!("hash fetches nothing")).unwrap();
         let e = choice.load(&LoadOptions::default()).unwrap();
         assert_eq!((e.name(), e.dim(), e.max_content_tokens()), ("hash", 384, 254));
-        assert!(matches!(choice.load_transformer(&LoadOptions::default()), Err(EmbedError::NotTransformer { .. })));
+        assert!(matches!(choice.load_transformer(&LoadOptions::default()), Err(EmbedError::NotTransformer)));
     }
 
     #[test]

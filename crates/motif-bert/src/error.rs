@@ -27,14 +27,14 @@ pub enum Error {
     Weights {
         path: PathBuf,
         #[source]
-        source: candle_core::Error,
+        source: Box<candle_core::Error>,
     },
     #[error("{}: cannot read tensor {name}", path.display())]
     Tensor {
         path: PathBuf,
         name: String,
         #[source]
-        source: candle_core::Error,
+        source: Box<candle_core::Error>,
     },
     #[error("{}: not a usable tokenizer", path.display())]
     TokenizerFile {
@@ -45,7 +45,7 @@ pub enum Error {
     #[error("the tokenizer failed")]
     Tokenize(#[source] tokenizers::Error),
     #[error("the model computation failed")]
-    Compute(#[from] candle_core::Error),
+    Compute(#[source] Box<candle_core::Error>),
     /// A batch the model cannot take (too long, unknown token ids).
     #[error("{0}")]
     Input(String),
@@ -53,9 +53,16 @@ pub enum Error {
     #[error("{0}")]
     Device(String),
     #[error("no usable CUDA device")]
-    Cuda(#[source] candle_core::Error),
+    Cuda(#[source] Box<candle_core::Error>),
     #[error("the backend returned {got} values for a {expected}-dimension vector")]
     Shape { expected: usize, got: usize },
+}
+
+// candle's errors are large; boxed, they keep every `Result` small.
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Compute(Box::new(e))
+    }
 }
 
 /// An error and its sources on one line, `a: b: c`, for messages that

@@ -97,7 +97,7 @@ impl CandleBert {
             let q = Dense::load(&w, &format!("{p}.attention.self.query"))?;
             let k = Dense::load(&w, &format!("{p}.attention.self.key"))?;
             let v = Dense::load(&w, &format!("{p}.attention.self.value"))?;
-            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|source| Error::Weights { path: w.path().to_path_buf(), source });
+            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|source| Error::Weights { path: w.path().to_path_buf(), source: Box::new(source) });
             let qkv = Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
             layers.push(Layer {
                 qkv,

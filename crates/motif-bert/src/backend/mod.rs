@@ -95,7 +95,7 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, Error> {
 
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<Device, Error> {
-    Device::new_cuda(0).map_err(Error::Cuda)
+    Device::new_cuda(0).map_err(|e| Error::Cuda(Box::new(e)))
 }
 
 #[cfg(not(feature = "cuda"))]

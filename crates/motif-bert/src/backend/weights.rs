@@ -56,7 +56,7 @@ impl Weights {
     /// Reads model.safetensors as `dtype` tensors on `device`.
     pub fn load(dir: &Path, device: &Device, dtype: DType) -> Result<Weights, Error> {
         let path = dir.join("model.safetensors");
-        let weights_err = |source| Error::Weights { path: path.clone(), source };
+        let weights_err = |source| Error::Weights { path: path.clone(), source: Box::new(source) };
         let tensors = candle_core::safetensors::load(&path, device).map_err(weights_err)?;
         let tensors: HashMap<String, Tensor> = tensors
             .into_iter()
@@ -79,7 +79,7 @@ impl Weights {
         self.get(name)?
             .flatten_all()
             .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|source| Error::Tensor { path: self.path.clone(), name: name.to_string(), source })
+            .map_err(|source| Error::Tensor { path: self.path.clone(), name: name.to_string(), source: Box::new(source) })
     }
 
     pub fn get(&self, name: &str) -> Result<Tensor, Error> {
