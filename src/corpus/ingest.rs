@@ -471,7 +471,7 @@ mod tests {
         fs::write(dir.path().join("sub/a.md"), "ay").unwrap();
         fs::write(dir.path().join(".motif/x.txt"), "hidden").unwrap();
         let root = dir.path().display().to_string();
-        let got = read_inputs(&[root.clone()], &opts()).unwrap();
+        let got = read_inputs(std::slice::from_ref(&root), &opts()).unwrap();
         let ids: Vec<_> = got.documents.iter().map(|d| d.id.clone()).collect();
         assert_eq!(ids, vec![format!("{root}/b.txt"), format!("{root}/sub/a.md")]);
     }

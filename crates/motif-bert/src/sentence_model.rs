@@ -34,7 +34,12 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { device: DeviceChoice::Cpu, precision: Precision::F32, batch_size: 32, backend: BackendKind::Native }
+        LoadOptions {
+            device: DeviceChoice::Cpu,
+            precision: Precision::F32,
+            batch_size: 32,
+            backend: BackendKind::Native,
+        }
     }
 }
 
@@ -104,7 +109,9 @@ impl SentenceModel {
             if !dir.join(required).is_file() {
                 return Err(Error::Model {
                     path: dir.clone(),
-                    message: format!("no {required}: a model folder needs config.json, model.safetensors and tokenizer.json"),
+                    message: format!(
+                        "no {required}: a model folder needs config.json, model.safetensors and tokenizer.json"
+                    ),
                 });
             }
         }
@@ -187,7 +194,11 @@ impl SentenceModel {
     ///
     /// The next chunk is tokenized on another thread while the model runs,
     /// so the tokenizer's time hides behind the model's.
-    pub fn embed_with_stats(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<(Array2<f32>, EmbedStats), Error> {
+    pub fn embed_with_stats(
+        &self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(Array2<f32>, EmbedStats), Error> {
         // Sorting within chunks keeps padding low without holding every
         // text's tokens in memory at once.
         const CHUNK: usize = 2048;

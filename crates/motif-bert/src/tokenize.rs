@@ -54,7 +54,13 @@ impl Tokens {
     pub(crate) fn pad<'a>(&self, rows: impl Iterator<Item = &'a [u32]> + Clone) -> TokenBatch {
         let len = rows.clone().map(<[u32]>::len).max().unwrap_or(0).max(1);
         let n = rows.clone().count();
-        let mut batch = TokenBatch { ids: vec![self.pad_id; n * len], type_ids: vec![0; n * len], mask: vec![0; n * len], rows: n, len };
+        let mut batch = TokenBatch {
+            ids: vec![self.pad_id; n * len],
+            type_ids: vec![0; n * len],
+            mask: vec![0; n * len],
+            rows: n,
+            len,
+        };
         for (r, ids) in rows.enumerate() {
             batch.ids[r * len..r * len + ids.len()].copy_from_slice(ids);
             batch.mask[r * len..r * len + ids.len()].fill(1);

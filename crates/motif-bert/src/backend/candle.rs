@@ -75,11 +75,20 @@ pub struct CandleBert {
 }
 
 impl CandleBert {
-    pub fn load(dir: &Path, config: &BertConfig, pooling: Pooling, device: &Device, precision: Precision) -> Result<Self, Error> {
+    pub fn load(
+        dir: &Path,
+        config: &BertConfig,
+        pooling: Pooling,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Self, Error> {
         let path = dir.join("config.json");
         let model_err = |message: String| Error::Model { path: path.clone(), message };
         if !config.hidden_act.starts_with("gelu") {
-            return Err(model_err(format!("activation {} is not supported (BERT-family models use gelu)", config.hidden_act)));
+            return Err(model_err(format!(
+                "activation {} is not supported (BERT-family models use gelu)",
+                config.hidden_act
+            )));
         }
         if !config.hidden_size.is_multiple_of(config.num_attention_heads) {
             return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
@@ -87,7 +96,9 @@ impl CandleBert {
         let dtype = match precision {
             Precision::F32 => DType::F32,
             Precision::Bf16 if device.is_cuda() => DType::BF16,
-            Precision::Bf16 => return Err(Error::Device("bf16 on the CPU runs on the native backend, not candle's".into())),
+            Precision::Bf16 => {
+                return Err(Error::Device("bf16 on the CPU runs on the native backend, not candle's".into()))
+            }
         };
         let w = Weights::load(dir, device, dtype)?;
         let eps = config.layer_norm_eps;
@@ -97,8 +108,12 @@ impl CandleBert {
             let q = Dense::load(&w, &format!("{p}.attention.self.query"))?;
             let k = Dense::load(&w, &format!("{p}.attention.self.key"))?;
             let v = Dense::load(&w, &format!("{p}.attention.self.value"))?;
-            let fuse = |a: [&Tensor; 3]| Tensor::cat(&a, 0).map_err(|source| Error::Weights { path: w.path().to_path_buf(), source: Box::new(source) });
-            let qkv = Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
+            let fuse = |a: [&Tensor; 3]| {
+                Tensor::cat(&a, 0)
+                    .map_err(|source| Error::Weights { path: w.path().to_path_buf(), source: Box::new(source) })
+            };
+            let qkv =
+                Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
             layers.push(Layer {
                 qkv,
                 attn_out: Dense::load(&w, &format!("{p}.attention.output.dense"))?,
@@ -159,13 +174,15 @@ impl CandleBert {
         match self.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1),
             Pooling::Mean => {
-                let mask = Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
+                let mask =
+                    Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
                 let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
                 let count = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
                 sum.broadcast_div(&count)
             }
             Pooling::Max => {
-                let mask = Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
+                let mask =
+                    Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
                 let masked = hidden.broadcast_add(&((1.0 - mask)? * -1e9)?)?;
                 masked.max(D::Minus2)
             }

@@ -76,10 +76,11 @@ impl Weights {
 
     /// A tensor's values, flattened row-major.
     pub fn vec(&self, name: &str) -> Result<Vec<f32>, Error> {
-        self.get(name)?
-            .flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|source| Error::Tensor { path: self.path.clone(), name: name.to_string(), source: Box::new(source) })
+        self.get(name)?.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|source| Error::Tensor {
+            path: self.path.clone(),
+            name: name.to_string(),
+            source: Box::new(source),
+        })
     }
 
     pub fn get(&self, name: &str) -> Result<Tensor, Error> {

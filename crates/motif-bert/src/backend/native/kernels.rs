@@ -432,7 +432,13 @@ pub mod avx512 {
     /// slices at least rp·hd, hd·lp and rp·lp long.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn scores(q: &[f32], kt: &[f32], s: &mut [f32], rp: usize, lp: usize, hd: usize) {
-        assert!(rp.is_multiple_of(4) && lp.is_multiple_of(32) && q.len() >= rp * hd && kt.len() >= hd * lp && s.len() >= rp * lp);
+        assert!(
+            rp.is_multiple_of(4)
+                && lp.is_multiple_of(32)
+                && q.len() >= rp * hd
+                && kt.len() >= hd * lp
+                && s.len() >= rp * lp
+        );
         let mut i0 = 0;
         while i0 + 8 <= rp {
             scores_block::<8>(q.as_ptr().add(i0 * hd), kt.as_ptr(), s.as_mut_ptr().add(i0 * lp), lp, hd);
@@ -455,7 +461,10 @@ pub mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub unsafe fn transpose(k: *const f32, stride: usize, len: usize, hd: usize, kt: &mut [f32], lp: usize) {
         assert!(lp >= len && lp.is_multiple_of(16) && kt.len() >= hd * lp);
-        let lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride as i32));
+        let lanes = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(stride as i32),
+        );
         for r0 in (0..lp).step_by(16) {
             let rows = len.saturating_sub(r0).min(16);
             if rows == 0 {
@@ -484,7 +493,13 @@ pub mod avx512 {
     pub unsafe fn softmax_exp(row: &mut [f32]) -> f32 {
         let n = row.len();
         let ptr = row.as_mut_ptr();
-        let mask = |i: usize| -> __mmask16 { if n - i >= 16 { 0xFFFF } else { (1u16 << (n - i)) - 1 } };
+        let mask = |i: usize| -> __mmask16 {
+            if n - i >= 16 {
+                0xFFFF
+            } else {
+                (1u16 << (n - i)) - 1
+            }
+        };
         let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
         for i in (0..n).step_by(16) {
             max = _mm512_mask_max_ps(max, mask(i), max, _mm512_maskz_loadu_ps(mask(i), ptr.add(i)));
@@ -515,7 +530,10 @@ pub mod avx512 {
             y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(*c));
         }
         let y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(y, r), r, r), _mm512_set1_ps(1.0));
-        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000)), _mm512_set1_epi32(127)));
+        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
+            _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000)),
+            _mm512_set1_epi32(127),
+        ));
         _mm512_mul_ps(y, _mm512_castsi512_ps(bits))
     }
 
@@ -551,9 +569,24 @@ pub mod avx512 {
     /// at out_stride.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn weighted_sum<const HD: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+    pub unsafe fn weighted_sum<const HD: usize, const V: usize>(
+        p: &[f32],
+        v: &[f32],
+        inv: &[f32],
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        len: usize,
+        lp: usize,
+        out_stride: usize,
+    ) {
         let rp = len.next_multiple_of(4);
-        assert!(HD == 16 * V && p.len() >= rp * lp && v.len() >= len * HD && bias.is_none_or(|b| b.len() == HD) && inv.len() >= len);
+        assert!(
+            HD == 16 * V
+                && p.len() >= rp * lp
+                && v.len() >= len * HD
+                && bias.is_none_or(|b| b.len() == HD)
+                && inv.len() >= len
+        );
         assert!(out.len() >= (len - 1) * out_stride + HD);
         let mut i0 = 0;
         if V <= 2 {
@@ -570,7 +603,17 @@ pub mod avx512 {
 
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn weighted_block<const R: usize, const V: usize>(p: &[f32], v: &[f32], inv: &[f32], bias: Option<&[f32]>, out: &mut [f32], i0: usize, len: usize, lp: usize, out_stride: usize) {
+    unsafe fn weighted_block<const R: usize, const V: usize>(
+        p: &[f32],
+        v: &[f32],
+        inv: &[f32],
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        i0: usize,
+        len: usize,
+        lp: usize,
+        out_stride: usize,
+    ) {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
         let (pp, vp) = (p.as_ptr().add(i0 * lp), v.as_ptr());
         for j in 0..len {
@@ -611,7 +654,16 @@ pub mod avx512 {
         unreachable!("no AVX-512 off x86-64")
     }
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn weighted_sum<const HD: usize, const V: usize>(_: &[f32], _: &[f32], _: &[f32], _: Option<&[f32]>, _: &mut [f32], _: usize, _: usize, _: usize) {
+    pub unsafe fn weighted_sum<const HD: usize, const V: usize>(
+        _: &[f32],
+        _: &[f32],
+        _: &[f32],
+        _: Option<&[f32]>,
+        _: &mut [f32],
+        _: usize,
+        _: usize,
+        _: usize,
+    ) {
         unreachable!("no AVX-512 off x86-64")
     }
 }
@@ -645,7 +697,16 @@ multiversion! {
 /// + v_bias, 4 rows at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn weighted_sum<const HD: usize>(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, out_stride: usize) {
+fn weighted_sum<const HD: usize>(
+    p: &[f32],
+    v: &[f32],
+    inv: &[f32],
+    v_bias: Option<&[f32]>,
+    out: &mut [f32],
+    len: usize,
+    lp: usize,
+    out_stride: usize,
+) {
     for i0 in (0..len).step_by(4) {
         let rows = (len - i0).min(4);
         let mut acc = [[0.0f32; HD]; 4];
@@ -682,7 +743,17 @@ multiversion! {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn weighted_sum_any(p: &[f32], v: &[f32], inv: &[f32], v_bias: Option<&[f32]>, out: &mut [f32], len: usize, lp: usize, hd: usize, out_stride: usize) {
+fn weighted_sum_any(
+    p: &[f32],
+    v: &[f32],
+    inv: &[f32],
+    v_bias: Option<&[f32]>,
+    out: &mut [f32],
+    len: usize,
+    lp: usize,
+    hd: usize,
+    out_stride: usize,
+) {
     for i in 0..len {
         let row = &mut out[i * out_stride..i * out_stride + hd];
         match v_bias {
@@ -715,27 +786,14 @@ pub(crate) fn test_head(qkv: &[f32], stride: usize, len: usize, hd: usize) -> He
     Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None }
 }
 
-/// Whether a test that needs a CPU feature can run: true when `present`;
-/// otherwise it fails under CI (the `CI` variable set: a CI machine is
-/// chosen to have the feature, and a skip there would pass unnoticed) and
-/// prints SKIPPED elsewhere.
-#[cfg(test)]
-pub(crate) fn cpu_has(present: bool, feature: &str, test: &str) -> bool {
-    if present {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{test}: this CI machine lacks {feature}, which the test needs");
-    eprintln!("SKIPPED {test}: no {feature} on this CPU");
-    false
-}
-
 /// softmax(scale·Q·Kᵀ)·V in f64, straight from the formula (len × hd).
 #[cfg(test)]
 pub(crate) fn naive_attention(qkv: &[f32], stride: usize, len: usize, hd: usize, scale: f32) -> Vec<f64> {
     let at = |r: usize, part: usize, d: usize| qkv[r * stride + part * hd + d] as f64;
     let mut out = Vec::with_capacity(len * hd);
     for i in 0..len {
-        let scores: Vec<f64> = (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
+        let scores: Vec<f64> =
+            (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
         let max = scores.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
         let sum: f64 = e.iter().sum();
@@ -754,7 +812,9 @@ mod tests {
     #[test]
     fn to_bf16_rounds_to_nearest_even_and_keeps_nan_and_inf() {
         let back = |b: u16| f32::from_bits((b as u32) << 16);
-        for nan in [f32::NAN, -f32::NAN, f32::from_bits(0x7FFF_FFFF), f32::from_bits(0xFFFF_FFFF), f32::from_bits(0x7F80_0001)] {
+        for nan in
+            [f32::NAN, -f32::NAN, f32::from_bits(0x7FFF_FFFF), f32::from_bits(0xFFFF_FFFF), f32::from_bits(0x7F80_0001)]
+        {
             assert!(back(to_bf16(nan)).is_nan(), "{:#010x} must stay NaN, got {:#06x}", nan.to_bits(), to_bf16(nan));
             assert_eq!(to_bf16(nan) >> 15, (nan.to_bits() >> 31) as u16, "the sign of {:#010x} is kept", nan.to_bits());
         }
@@ -815,19 +875,19 @@ mod tests {
         value.copysign(x)
     }
 
-    /// The kernels `attend` can run on here: the plain ones always, the
-    /// AVX-512 ones where the CPU has them.
-    fn paths(test: &str) -> Vec<bool> {
-        if cpu_has(avx512::usable(), "AVX-512", &format!("{test} (its AVX-512 half)")) {
-            vec![false, true]
-        } else {
-            vec![false]
-        }
+    #[test]
+    fn attention_matches_the_naive_formula_for_any_head_width() {
+        attention_matches_the_naive_formula(false);
     }
 
     #[test]
-    fn attention_matches_the_naive_formula_for_any_head_width() {
-        for wide in paths("attention_matches_the_naive_formula_for_any_head_width") {
+    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512")]
+    fn avx512_attention_matches_the_naive_formula_for_any_head_width() {
+        assert!(avx512::usable());
+        attention_matches_the_naive_formula(true);
+    }
+
+    fn attention_matches_the_naive_formula(wide: bool) {
         for (len, hd) in [(1, 32), (7, 32), (37, 64), (21, 20), (9, 64)] {
             let (qkv, stride) = test_qkv(len, hd);
             let scale = 1.0 / (hd as f32).sqrt();
@@ -841,14 +901,23 @@ mod tests {
                 assert!((*got as f64 - want).abs() < 1e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
             }
         }
-        }
     }
 
     /// A projection whose bias was left out (`Init::Zero`): attention
     /// given the bias must equal attention over the biased Q, K, V.
     #[test]
     fn attention_adds_a_left_out_bias() {
-        for wide in paths("attention_adds_a_left_out_bias") {
+        attention_with_left_out_bias(false);
+    }
+
+    #[test]
+    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512")]
+    fn avx512_attention_adds_a_left_out_bias() {
+        assert!(avx512::usable());
+        attention_with_left_out_bias(true);
+    }
+
+    fn attention_with_left_out_bias(wide: bool) {
         for (len, hd) in [(1, 32), (9, 32), (40, 64), (13, 20)] {
             let (qkv, stride) = test_qkv(len, hd);
             // The fused layout: biases of Q, K, V `stride / 3` apart.
@@ -880,14 +949,12 @@ mod tests {
                 assert!((*got as f64 - want).abs() < 2e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
             }
         }
-        }
     }
 
     #[test]
+    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512")]
     fn wide_softmax_matches_the_plain_one() {
-        if !cpu_has(avx512::usable(), "AVX-512", "wide_softmax_matches_the_plain_one") {
-            return;
-        }
+        assert!(avx512::usable());
         for n in [1, 2, 15, 16, 17, 33, 82, 130] {
             let row: Vec<f32> = (0..n).map(|i| ((i * 7919) % 113) as f32 / 9.0 - 6.0).collect();
             let (mut plain, mut wide) = (row.clone(), row.clone());

@@ -28,8 +28,8 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use self::amx::PackedWeight;
-pub use self::kernels::Init;
 use self::kernels::Aligned;
+pub use self::kernels::Init;
 use super::weights::{BertConfig, Weights};
 use super::{Backend, Pooling, Precision, TokenBatch};
 use crate::error::Error;
@@ -80,7 +80,12 @@ struct Scratch {
 }
 
 impl CpuBert {
-    pub fn load(dir: &std::path::Path, config: &BertConfig, pooling: Pooling, precision: Precision) -> Result<Self, Error> {
+    pub fn load(
+        dir: &std::path::Path,
+        config: &BertConfig,
+        pooling: Pooling,
+        precision: Precision,
+    ) -> Result<Self, Error> {
         if precision == Precision::Bf16 && !amx::available() {
             return Err(Error::Device(
                 "--precision bf16 on the CPU needs AMX (Intel Sapphire Rapids or newer), which this CPU or kernel lacks; use f32".into(),
@@ -122,7 +127,9 @@ impl CpuBert {
                 }
                 let pack = |w: &[f32], n: usize, k: usize| {
                     PackedWeight::new(w, n, k).ok_or_else(|| {
-                        Error::Device(format!("--precision bf16 needs layer widths that are multiples of 32 (this model: {h}, {i})"))
+                        Error::Device(format!(
+                            "--precision bf16 needs layer widths that are multiples of 32 (this model: {h}, {i})"
+                        ))
                     })
                 };
                 layer.bf16 = Some([
@@ -172,7 +179,8 @@ impl CpuBert {
                     return Err(Error::Input(format!("token id {id} outside the vocabulary of {vocab}")));
                 }
                 let row = &mut x[tok * h..(tok + 1) * h];
-                let (wr, pr, tr) = (&self.word[id * h..][..h], &self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
+                let (wr, pr, tr) =
+                    (&self.word[id * h..][..h], &self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
                 for j in 0..h {
                     row[j] = wr[j] + pr[j] + tr[j];
                 }
@@ -223,7 +231,14 @@ impl CpuBert {
     /// The same layer in bf16 on AMX tiles. On entry `x_bf16` holds `x`
     /// rounded (the previous LayerNorm wrote both); every multiply's input
     /// comes rounded from the pass that made it.
-    fn layer_bf16(&self, layer: &Layer, packed: &[PackedWeight; 4], t: usize, seqs: &[(usize, usize)], s: &mut Scratch) {
+    fn layer_bf16(
+        &self,
+        layer: &Layer,
+        packed: &[PackedWeight; 4],
+        t: usize,
+        seqs: &[(usize, usize)],
+        s: &mut Scratch,
+    ) {
         let (h, inter, eps) = (self.hidden, self.inter, self.eps);
         let tp = t.next_multiple_of(32);
         let x = s.x.fit(t * h);
@@ -245,7 +260,9 @@ impl CpuBert {
 
         amx::linear_bf16(x, upb, &packed[3], t, Init::Accumulate);
         let (w, b) = (&layer.out_norm.0, &layer.out_norm.1);
-        par_rows2(x, xb, h, h, |rows, out| kernels::layer_norm_rows(rows, h, Some(&layer.down_b), w, b, eps, Some(out)));
+        par_rows2(x, xb, h, h, |rows, out| {
+            kernels::layer_norm_rows(rows, h, Some(&layer.down_b), w, b, eps, Some(out))
+        });
     }
 
     /// Scaled dot-product attention for every (sequence, head), taking Q, K
@@ -265,7 +282,8 @@ impl CpuBert {
             // 3h) or `context` (offset+len rows of h); tasks write disjoint
             // (rows, head columns) blocks of `context`.
             unsafe {
-                let mut head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                let mut head =
+                    kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
                 if let Some(b) = qkv_bias {
                     head.bias = Some(b[index * hd..].as_ptr());
                 }
@@ -280,14 +298,18 @@ impl CpuBert {
         let hd = h / heads;
         let qkv_ptr = qkv.as_ptr() as usize;
         let out = context.as_mut_ptr() as usize;
-        head_tasks(seqs, heads).par_iter().for_each_init(amx::HeadScratch::default, |scratch, &(offset, len, index)| {
-            // SAFETY: as in `attention`; AMX was checked at load and the
-            // head width is a multiple of 32 (checked at load).
-            unsafe {
-                let head = kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
-                amx::attend(&head, (out as *mut u16).add(offset * h + index * hd), h, scratch);
-            }
-        });
+        head_tasks(seqs, heads).par_iter().for_each_init(
+            amx::HeadScratch::default,
+            |scratch, &(offset, len, index)| {
+                // SAFETY: as in `attention`; AMX was checked at load and the
+                // head width is a multiple of 32 (checked at load).
+                unsafe {
+                    let head =
+                        kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
+                    amx::attend(&head, (out as *mut u16).add(offset * h + index * hd), h, scratch);
+                }
+            },
+        );
     }
 }
 
@@ -295,7 +317,6 @@ impl CpuBert {
 fn head_tasks(seqs: &[(usize, usize)], heads: usize) -> Vec<(usize, usize, usize)> {
     seqs.iter().flat_map(|&(o, l)| (0..heads).map(move |head| (o, l, head))).collect()
 }
-
 
 /// Runs `f` on blocks of whole rows (width `width`), one block per thread
 /// when there is enough work to share: the element-wise passes would
@@ -345,11 +366,25 @@ pub fn linear_f32(dst: &mut [f32], x: &[f32], w: &[f32], t: usize, k: usize, n: 
         // row-major d and xs and the transposed view of w.
         unsafe {
             gemm::gemm(
-                m, n, k,
-                d.as_mut_ptr(), 1, n as isize, !matches!(init, Init::Zero),
-                xs.as_ptr(), 1, k as isize,
-                w.as_ptr(), k as isize, 1,
-                1.0, 1.0, false, false, false, Parallelism::None,
+                m,
+                n,
+                k,
+                d.as_mut_ptr(),
+                1,
+                n as isize,
+                !matches!(init, Init::Zero),
+                xs.as_ptr(),
+                1,
+                k as isize,
+                w.as_ptr(),
+                k as isize,
+                1,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
             );
         }
     });
@@ -370,11 +405,25 @@ pub fn gemm_peak_gflops(threads: usize) -> f64 {
         // SAFETY: three N×N row-major buffers, strides to match.
         unsafe {
             gemm::gemm(
-                N, N, N,
-                c.as_mut_ptr(), 1, N as isize, false,
-                a.as_ptr(), 1, N as isize,
-                b.as_ptr(), 1, N as isize,
-                0.0, 1.0, false, false, false, parallelism,
+                N,
+                N,
+                N,
+                c.as_mut_ptr(),
+                1,
+                N as isize,
+                false,
+                a.as_ptr(),
+                1,
+                N as isize,
+                b.as_ptr(),
+                1,
+                N as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
             );
         }
         best = best.min(start.elapsed().as_secs_f64());
@@ -430,7 +479,6 @@ impl Backend for CpuBert {
         "cpu".into()
     }
 }
-
 
 #[cfg(test)]
 mod tests {
