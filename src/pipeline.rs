@@ -382,28 +382,13 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::ingest::Document;
-    use crate::corpus::Passage;
     use crate::embed::HashEmbedder;
 
     /// Documents of one paragraph each, embedded with the hashing embedder.
     fn corpus(texts: &[&str]) -> Corpus {
-        let documents: Vec<Document> =
-            texts.iter().enumerate().map(|(i, t)| Document::new(format!("d{i}"), None, t.to_string())).collect();
-        let passages = documents
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Passage {
-                doc: i,
-                ordinal: 0,
-                start: 0,
-                end: d.text.len(),
-                windowed: false,
-                text: d.text.clone(),
-            })
-            .collect();
-        let read = ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() };
-        Corpus::embed(read, &HashEmbedder::new(64), &mut |_| {}).unwrap()
+        let names: Vec<String> = (0..texts.len()).map(|i| format!("d{i}")).collect();
+        let docs: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(texts.iter().copied()).collect();
+        Corpus::embed(ReadDocuments::one_passage_each(&docs), &HashEmbedder::new(64), &mut |_| {}).unwrap()
     }
 
     #[test]

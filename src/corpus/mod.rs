@@ -125,6 +125,28 @@ impl ReadDocuments {
     }
 }
 
+#[cfg(test)]
+impl ReadDocuments {
+    /// Documents of one passage each, `(name, text)`: for tests.
+    pub(crate) fn one_passage_each(docs: &[(&str, &str)]) -> ReadDocuments {
+        let documents: Vec<Document> =
+            docs.iter().map(|(id, text)| Document::new(*id, None, text.to_string())).collect();
+        let passages = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Passage {
+                doc: i,
+                ordinal: 0,
+                start: 0,
+                end: d.text.len(),
+                windowed: false,
+                text: d.text.clone(),
+            })
+            .collect();
+        ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() }
+    }
+}
+
 /// Reads files, folders, globs or `-` and cuts every document into
 /// passages. The embedder is asked only where its tokens fall, so that
 /// over-long paragraphs become windows it can read whole.

@@ -174,24 +174,9 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::corpus::ingest::Document;
-    use crate::corpus::Passage;
 
     fn read(docs: &[(&str, &str)]) -> ReadDocuments {
-        let documents: Vec<Document> =
-            docs.iter().map(|(id, text)| Document::new(*id, None, text.to_string())).collect();
-        let passages = documents
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Passage {
-                doc: i,
-                ordinal: 0,
-                start: 0,
-                end: d.text.len(),
-                windowed: false,
-                text: d.text.clone(),
-            })
-            .collect();
-        ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() }
+        ReadDocuments::one_passage_each(docs)
     }
 
     fn stored(name: &str, text: &str, source: Option<&str>) -> StoredDoc {
