@@ -31,6 +31,9 @@ fn bench_json_has_every_stage_with_positive_figures() {
     ] {
         positive(path);
     }
+    // 2,000 generated vectors: the graph must find nearly all true neighbours.
+    let recall = v["index"]["recall_at_k"].as_f64().unwrap();
+    assert!(recall >= 0.9, "recall@10 {recall}");
     assert_eq!(v["embed"]["passages"], 64);
     assert!(!v["machine"]["cpu"].as_str().unwrap().is_empty());
     assert!(v["machine"]["motif_version"].is_string());
