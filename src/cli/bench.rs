@@ -416,57 +416,31 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         queries.iter().map(|&q| graph.search(rows, row(&rows, q), args.k, params.ef_search)).collect();
     let hnsw_seconds = start.elapsed().as_secs_f64();
     let recall = recall_at_k(&exact, &approx, args.k);
-    let mut out = serde_json::json!({
-        "machine": motif::bench::Machine::detect(),
-        "vectors": n,
-        "dim": dim,
-        "source": source,
-        "queries": queries.len(),
-        "k": args.k,
-        "params": params,
-        "parallel_build": args.parallel_build,
-        "motif": {
-            "build_seconds": round(report.insert_seconds, 3),
-            "self_check_seconds": round(report.check_seconds, 3),
-            "unreachable_repaired": report.unreachable - report.unrepaired,
-            "queries_per_second": round(queries.len() as f64 / hnsw_seconds.max(1e-9), 1),
-            "exact_queries_per_second": round(queries.len() as f64 / exact_seconds.max(1e-9), 1),
-            "recall_at_k": round(recall, 4),
+    let out = IndexRun {
+        machine: Machine::detect(),
+        vectors: n,
+        dim,
+        source,
+        queries: queries.len(),
+        k: args.k,
+        params,
+        parallel_build: args.parallel_build,
+        motif: IndexFigures {
+            build_seconds: round(report.insert_seconds, 3),
+            self_check_seconds: Some(round(report.check_seconds, 3)),
+            unreachable_repaired: Some(report.unreachable - report.unrepaired),
+            queries_per_second: round(queries.len() as f64 / hnsw_seconds.max(1e-9), 1),
+            exact_queries_per_second: Some(round(queries.len() as f64 / exact_seconds.max(1e-9), 1)),
+            recall_at_k: round(recall, 4),
+            other: serde_json::Map::new(),
         },
-    });
-    if let Some(python) = &args.peer {
-        let tmp;
-        let npy = match &args.save_npy {
-            Some(p) => p.clone(),
-            None => {
-                tmp = tempfile_path("motif-bench", "npy");
-                tmp
-            }
-        };
-        matrix::write_npy(&npy, rows)?;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_hnswlib.py");
-        eprintln!("motif: running {} {}", python.display(), script.display());
-        let result = std::process::Command::new(python)
-            .arg(&script)
-            .arg(&npy)
-            .args(["--queries", &queries.len().to_string(), "--k", &args.k.to_string()])
-            .args(["--m", &params.m.to_string(), "--ef-construction", &params.ef_construction.to_string()])
-            .args(["--ef-search", &params.ef_search.to_string()])
-            .output()
-            .with_context(|| format!("cannot run {}", python.display()))?;
-        if args.save_npy.is_none() {
-            let _ = std::fs::remove_file(&npy);
-        }
-        if !result.status.success() {
-            bail!("the hnswlib peer failed: {}", String::from_utf8_lossy(&result.stderr).trim());
-        }
-        let peer: serde_json::Value =
-            serde_json::from_slice(&result.stdout).context("the hnswlib peer printed no JSON")?;
-        out["hnswlib"] = peer;
-    }
+        hnswlib: match &args.peer {
+            Some(python) => Some(run_peer(python, rows, &args, queries.len(), params)?),
+            None => None,
+        },
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
+        return super::print_json(&out);
     }
     println!(
         "{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}",
@@ -477,19 +451,16 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         params.ef_search
     );
     println!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
-    let row = |name: &str, v: &serde_json::Value| {
+    let line = |name: &str, f: &IndexFigures| {
+        let exact = f.exact_queries_per_second.map_or_else(|| "-".to_string(), |x| x.to_string());
         println!(
             "{:<10} {:>10} {:>12} {:>12} {:>10}",
-            name,
-            v["build_seconds"],
-            v["queries_per_second"],
-            v.get("exact_queries_per_second").unwrap_or(&serde_json::Value::Null),
-            v["recall_at_k"]
+            name, f.build_seconds, f.queries_per_second, exact, f.recall_at_k
         );
     };
-    row("motif", &out["motif"]);
-    if out.get("hnswlib").is_some() {
-        row("hnswlib", &out["hnswlib"]);
+    line("motif", &out.motif);
+    if let Some(peer) = &out.hnswlib {
+        line("hnswlib", peer);
     }
     println!(
         "(motif builds on one thread{}; its self-search check took {:.1} s more)",
@@ -497,6 +468,70 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         report.check_seconds
     );
     Ok(())
+}
+
+/// `motif bench index --json`.
+#[derive(Serialize)]
+struct IndexRun {
+    machine: Machine,
+    vectors: usize,
+    dim: usize,
+    source: String,
+    queries: usize,
+    k: usize,
+    params: GraphParams,
+    parallel_build: bool,
+    motif: IndexFigures,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hnswlib: Option<IndexFigures>,
+}
+
+/// One index's figures: motif's, or the hnswlib peer's (as its script prints them).
+#[derive(Serialize, serde::Deserialize)]
+struct IndexFigures {
+    build_seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    self_check_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unreachable_repaired: Option<usize>,
+    queries_per_second: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exact_queries_per_second: Option<f64>,
+    recall_at_k: f64,
+    /// What else the peer reports (its version, thread count, NumPy's exact time).
+    #[serde(default, flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Runs scripts/peer_hnswlib.py with `python` on the same vectors and settings.
+fn run_peer(
+    python: &Path,
+    rows: ndarray::ArrayView2<f32>,
+    args: &BenchIndexArgs,
+    queries: usize,
+    params: GraphParams,
+) -> Result<IndexFigures> {
+    let npy = args.save_npy.clone().unwrap_or_else(|| tempfile_path("motif-bench", "npy"));
+    matrix::write_npy(&npy, rows)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_hnswlib.py");
+    eprintln!("motif: running {} {}", python.display(), script.display());
+    let result = std::process::Command::new(python)
+        .arg(&script)
+        .arg(&npy)
+        .args(["--queries", &queries.to_string(), "--k", &args.k.to_string()])
+        .args(["--m", &params.m.to_string(), "--ef-construction", &params.ef_construction.to_string()])
+        .args(["--ef-search", &params.ef_search.to_string()])
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()));
+    if args.save_npy.is_none() {
+        let _ = std::fs::remove_file(&npy);
+    }
+    let result = result?;
+    if !result.status.success() {
+        bail!("the hnswlib peer failed: {}", String::from_utf8_lossy(&result.stderr).trim());
+    }
+    serde_json::from_slice(&result.stdout)
+        .context("the hnswlib peer printed no JSON with build_seconds, queries_per_second and recall_at_k")
 }
 
 fn tempfile_path(stem: &str, ext: &str) -> PathBuf {
