@@ -582,7 +582,7 @@ mod tests {
 
     #[test]
     fn finds_separated_blobs_without_being_told_how_many() {
-        let data = blobs(4, 60, 32, 0.17, 3);
+        let data = blobs(4, 60, 32, 0.3, 4);
         let v = data.view();
         let c = cluster(v, &Params::default()).unwrap();
         assert_eq!(c.groups, 4, "{c:?}");
