@@ -9,7 +9,7 @@
 //!   split settings, HNSW parameters, generation), `documents`, `passages`
 //!   and `vectors` (little-endian f32 BLOBs). Anyone can read it with the
 //!   `sqlite3` shell.
-//! - `graph.hnsw`: the HNSW graph, derived from the vectors (see `ann`);
+//! - `graph.hnsw`: the HNSW graph, derived from the vectors (see `index::hnsw`);
 //!   stamped with the store's index id and generation, so a stale one is
 //!   told apart and rebuilt. Never the only copy of anything.
 //! - `lock`: held (an OS file lock) by the one writer.

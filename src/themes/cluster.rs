@@ -3,10 +3,9 @@
 //!
 //! Owns four steps, all deterministic for a given seed:
 //!
-//! 1. **k-NN graph**, exact: one blocked matrix product (ndarray's GEMM) per
-//!    tile of rows × columns, keeping each row's top k by cosine, ties to
-//!    the lower row. Tiles run on all cores; each row's result depends only
-//!    on the data, never on which thread computed it.
+//! 1. **k-NN graph**: read from the unit set's `index::Neighbours` (exact
+//!    by blocked matrix products for small sets, HNSW beyond), the same
+//!    graph overlaps read; `cluster` builds the exact one itself.
 //! 2. **Edge weights**: UMAP's fuzzy simplicial set. Each point's distances
 //!    to its neighbours are shifted by the distance to its nearest one and
 //!    scaled so that its weights sum to log2(k); the two directions are
@@ -27,7 +26,7 @@
 //! Defaults: k = √n (5 to 50), resolution 0.75, min size 5, chosen on BBC
 //! News at the article level and checked on the seeds and on the reuse
 //! corpus's five tasks (see `auto_k`). `motif themes` clusters sentences at
-//! resolution 1.0 (why: `cmd_themes::default_resolution`).
+//! resolution 1.0 (why: `themes::default_resolution`).
 //!
 //! Why a graph method, by measurement on the same BBC article vectors
 //! (2,225 articles, 5 labels; outliers scored as one more cluster):
@@ -37,9 +36,8 @@
 //! dimensions: 59 % outliers, NMI 0.38 (0.83 on the points it kept), and
 //! in Rust hdbscan-rs took 96 s on 20k × 384 (`../shared/PITFALLS.md`).
 //! No reduction of dimensions: the k-NN graph already is what UMAP builds
-//! before it embeds, and linear PCA merged clusters (PITFALLS). At 100,000
-//! × 384 the exact k-NN graph dominates (minutes on 2 cores, about
-//! 0.5 GiB peak; `benches/cluster.rs`); Louvain takes seconds.
+//! before it embeds, and linear PCA merged clusters (PITFALLS). Building the
+//! k-NN graph dominates the time; Louvain takes seconds (`benches/cluster.rs`).
 
 use ndarray::ArrayView2;
 
