@@ -94,7 +94,10 @@ pub fn read_npy(path: &Path) -> Result<Array2<f32>, MatrixError> {
     let shown = path.display().to_string();
     let file = File::open(path).map_err(|source| MatrixError::Read { path: shown.clone(), source })?;
     let m: Array2<f32> = ndarray_npy::ReadNpyExt::read_npy(BufReader::new(file)).map_err(|e| match e {
-        ndarray_npy::ReadNpyError::Io(source) => MatrixError::Read { path: shown.clone(), source },
+        // A file too short for a header is not a .npy file, not a failed read.
+        ndarray_npy::ReadNpyError::Io(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
+            MatrixError::Read { path: shown.clone(), source }
+        }
         other => MatrixError::NotNpy { path: shown.clone(), why: other.to_string() },
     })?;
     if m.nrows() == 0 || m.ncols() == 0 {
@@ -195,6 +198,8 @@ mod tests {
         std::fs::write(&text, "not numpy").unwrap();
         let err = read_npy(&text).unwrap_err().to_string();
         assert!(err.contains("text.npy") && err.contains(".npy"), "{err}");
+        std::fs::write(&text, "hi").unwrap();
+        assert!(matches!(read_npy(&text), Err(MatrixError::NotNpy { .. })), "a file shorter than a header");
 
         let f64s = dir.path().join("f64.npy");
         ndarray_npy::write_npy(&f64s, &array![[1.0f64]]).unwrap();
