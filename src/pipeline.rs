@@ -99,14 +99,9 @@ pub struct IndexSettings {
 pub struct IndexSummary {
     pub index: String,
     pub created: bool,
-    pub added: Vec<String>,
-    pub replaced: Vec<String>,
-    pub removed: Vec<String>,
-    pub kept: usize,
-    /// Stored documents not named in this run (left as they are).
-    pub untouched: usize,
-    /// Stored documents whose file is gone, left because pruning was not asked for.
-    pub prunable: usize,
+    /// What changed, by document name.
+    #[serde(flatten)]
+    pub plan: Plan,
     pub passages_embedded: usize,
     pub embed_seconds: f64,
     pub documents: usize,
@@ -153,7 +148,8 @@ pub fn index_documents(
     let plan: Plan = update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists());
     summary.notes.extend(plan.duplicates.iter().map(|d| format!("{d} was given twice; indexing it once")));
 
-    let total: usize = plan.todo.iter().map(|&i| read.by_document()[i].len()).sum();
+    let by_doc = read.by_document();
+    let total: usize = plan.todo.iter().map(|&i| by_doc[i].len()).sum();
     let start = Instant::now();
     summary.passages_embedded = stage(progress, "embedding", total, |p| {
         update::apply(&mut store, read, &sources, &plan, embedder, settings.commit_every, p)
@@ -174,12 +170,7 @@ pub fn index_documents(
         summary.graph_rebuilt = true;
         summary.graph = Some(report);
     }
-    summary.added = plan.added;
-    summary.replaced = plan.replaced;
-    summary.removed = plan.removed;
-    summary.kept = plan.kept;
-    summary.untouched = plan.untouched;
-    summary.prunable = plan.prunable;
+    summary.plan = plan;
     Ok(summary)
 }
 

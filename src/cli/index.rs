@@ -162,12 +162,12 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         "{} {}: added {}, kept {}, replaced {}, removed {}",
         if s.created { "created" } else { "updated" },
         s.index,
-        docs(s.added.len()),
-        s.kept,
-        s.replaced.len(),
-        s.removed.len()
+        docs(s.plan.added.len()),
+        s.plan.kept,
+        s.plan.replaced.len(),
+        s.plan.removed.len()
     );
-    for (what, names) in [("added", &s.added), ("replaced", &s.replaced), ("removed", &s.removed)] {
+    for (what, names) in [("added", &s.plan.added), ("replaced", &s.plan.replaced), ("removed", &s.plan.removed)] {
         for name in names.iter().take(20) {
             println!("  {what:<8} {name}");
         }
@@ -178,11 +178,11 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
     if s.passages_embedded > 0 {
         println!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
     }
-    if s.untouched > 0 {
-        println!("{} not named in this run left as they are", docs(s.untouched));
+    if s.plan.untouched > 0 {
+        println!("{} not named in this run left as they are", docs(s.plan.untouched));
     }
-    if s.prunable > 0 {
-        println!("{} stored with a file that is gone; --prune removes them", docs(s.prunable));
+    if s.plan.prunable > 0 {
+        println!("{} stored with a file that is gone; --prune removes them", docs(s.plan.prunable));
     }
     match &s.graph {
         Some(g) => println!(
