@@ -146,6 +146,11 @@ impl Neighbours {
         self.members.is_empty()
     }
 
+    /// The members' vectors, row i for local id i.
+    pub fn vectors(&self) -> ArrayView2<'_, f32> {
+        self.vectors.view()
+    }
+
     /// The local id of a unit, if it is a member.
     pub fn local(&self, unit: usize) -> Option<usize> {
         self.members.binary_search(&unit).ok()

@@ -135,7 +135,7 @@ pub fn find(units: &Units, graph: &Neighbours, opts: &Options) -> Result<Themes,
     let texts = units.text_refs();
     let docs = units.docs();
     check(units.view(), &texts, &docs)?;
-    let clustering = cluster_members(units.view(), graph, texts.len(), opts)?;
+    let clustering = cluster_members(graph, texts.len(), opts)?;
     Ok(describe(units.view(), &texts, &docs, &clustering, opts))
 }
 
@@ -147,7 +147,7 @@ pub fn build(v: ArrayView2<f32>, texts: &[&str], docs: &[usize], opts: &Options)
     let kept = members(texts, opts.min_content_words);
     let k = neighbours_needed(kept.len(), opts);
     let graph = Neighbours::build(v, kept, k, Route::Exact, &mut |_| {});
-    let clustering = cluster_members(v, &graph, texts.len(), opts)?;
+    let clustering = cluster_members(&graph, texts.len(), opts)?;
     Ok(describe(v, texts, docs, &clustering, opts))
 }
 
@@ -162,7 +162,7 @@ fn check(v: ArrayView2<f32>, texts: &[&str], docs: &[usize]) -> Result<(), Theme
 }
 
 /// Clusters the graph's members; every other unit is an outlier.
-fn cluster_members(v: ArrayView2<f32>, graph: &Neighbours, n: usize, opts: &Options) -> Result<Clustering, ThemeError> {
+fn cluster_members(graph: &Neighbours, n: usize, opts: &Options) -> Result<Clustering, ThemeError> {
     opts.cluster.check()?;
     let k = neighbours_needed(graph.len(), opts);
     if graph.knn.k < k {
@@ -172,12 +172,11 @@ fn cluster_members(v: ArrayView2<f32>, graph: &Neighbours, n: usize, opts: &Opti
         ))));
     }
     let knn = graph.truncated(k);
-    let local: Array2<f32> = v.select(ndarray::Axis(0), &graph.members);
     let weights = cluster::fuzzy_graph(&knn);
     let part = if graph.is_empty() {
         Clustering { labels: Vec::new(), groups: 0 }
     } else {
-        cluster::cluster_graph(local.view(), &knn, &weights, &opts.cluster)?
+        cluster::cluster_graph(graph.vectors(), &knn, &weights, &opts.cluster)?
     };
     let mut labels = vec![None; n];
     for (&i, l) in graph.members.iter().zip(&part.labels) {
