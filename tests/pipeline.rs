@@ -207,7 +207,7 @@ fn seeds_run_end_to_end_with_every_unit_accounted_for() {
     assert!(o.is_object());
     let exact =
         json(fake().args(["overlaps", "--granularity", "sentence", "--exact", "--json", "--index"]).arg(&index));
-    // The exact k-NN graph (below 20,000 units) finds what scoring all pairs finds.
+    // The exact k-NN graph (below 50,000 units) finds what scoring all pairs finds.
     assert_eq!(o["pairs"], exact["pairs"]);
     let info = json(fake().args(["info", "--json", "--index"]).arg(&index));
     assert_eq!(info["model"], "hash");

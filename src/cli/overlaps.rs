@@ -21,7 +21,7 @@ pub const LONG_ABOUT: &str =
 echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase).\n\n\
 A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
 `motif eval calibrate` and `motif eval mrpc`). Candidates come from the k-NN graph of the units (exact up to \
-20,000 units, HNSW beyond); --exact scores all pairs. Boilerplate repeated nearly verbatim across many documents and \
+50,000 units, HNSW beyond); --exact scores all pairs. Boilerplate repeated nearly verbatim across many documents and \
 unrelated to its own document is left out.\n\n\
 Examples:\n  motif overlaps seeds/\n  motif overlaps --granularity sentence --json seeds/ > overlaps.json\n  \
 motif overlaps --index .motif --format csv";

@@ -27,7 +27,7 @@ against the rest of the corpus, English stop words out, bigrams in), a label mad
 central sentences (document, passage, byte offsets) and the documents it appears in with how many sentences each. \
 Sentences in no theme, and those with fewer than three content words, are outliers; --reassign-outliers attaches \
 each to its nearest theme. The number of themes is found from the data (community detection on the k-NN graph of \
-the units, exact up to 20,000 units and HNSW beyond; --resolution sets how fine); --themes K forces it. Same input \
+the units, exact up to 50,000 units and HNSW beyond; --resolution sets how fine); --themes K forces it. Same input \
 and seed, same output.\n\n\
 Examples:\n  motif index seeds/ && motif themes\n  motif themes --index ~/notes.motif --json > themes.json\n  \
 motif themes seeds/ --min-size 3\n  motif themes --unit passage";
