@@ -283,6 +283,27 @@ pub fn keyword_words(text: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// Byte ranges of the whitespace-separated words of `text`: the tokens of
+/// the hashing embedder (and of tests that need tokens without a model).
+pub fn whitespace_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -242,22 +242,7 @@ mod tests {
     struct Words(usize);
     impl TokenSpans for Words {
         fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError> {
-            let mut out = Vec::new();
-            let mut start = None;
-            for (i, c) in text.char_indices() {
-                match (c.is_whitespace(), start) {
-                    (false, None) => start = Some(i),
-                    (true, Some(s)) => {
-                        out.push((s, i));
-                        start = None
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(s) = start {
-                out.push((s, text.len()));
-            }
-            Ok(out)
+            Ok(crate::text::whitespace_spans(text))
         }
         fn max_content_tokens(&self) -> usize {
             self.0

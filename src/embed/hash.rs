@@ -145,22 +145,7 @@ impl Embedder for HashEmbedder {
     }
 
     fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        for (i, c) in text.char_indices() {
-            match (c.is_whitespace(), start) {
-                (false, None) => start = Some(i),
-                (true, Some(s)) => {
-                    out.push((s, i));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(s) = start {
-            out.push((s, text.len()));
-        }
-        Ok(out)
+        Ok(crate::text::whitespace_spans(text))
     }
 
     fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<Array2<f32>, EmbedError> {
