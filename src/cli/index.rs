@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::embed::Embedder;
 use motif::index::{BuildReport, Params};
 use motif::pipeline::{self, IndexSettings, IndexSummary};
 use motif::store::{Manifest, NewIndex, SavedGraph, Store, StoreError};
@@ -84,8 +85,9 @@ fn peek_manifest(dir: &std::path::Path) -> Result<Option<Manifest>> {
     }
 }
 
-/// Indexes the given paths; `motif report PATH...` runs the same.
-pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
+/// Indexes the given paths; `motif report PATH...` runs the same. Returns
+/// the summary and the model it embedded with.
+pub fn index_paths(args: &IndexArgs) -> Result<(IndexSummary, Box<dyn Embedder>)> {
     let dir = &args.dir.index;
     let existing = peek_manifest(dir)?;
     let name = args.model.name_or(existing.as_ref().map(|m| m.model.as_str()));
@@ -124,7 +126,7 @@ pub fn index_paths(args: &IndexArgs) -> Result<IndexSummary> {
     if let Some(g) = &summary.graph {
         report_repairs(g);
     }
-    Ok(summary)
+    Ok((summary, embedder))
 }
 
 /// Says what the graph's self-search check found, when it found anything.
@@ -146,7 +148,7 @@ pub fn report_repairs(report: &BuildReport) {
 }
 
 pub fn run(args: IndexArgs) -> Result<()> {
-    let summary = index_paths(&args)?;
+    let (summary, _) = index_paths(&args)?;
     if args.json {
         return super::print_json(&summary);
     }

@@ -324,6 +324,12 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
         let corpus = embed_files(paths, read, &*embedder)?;
         return Ok(Source { corpus, name: paths.join(" "), embedder });
     }
+    open_index(index, model, None)
+}
+
+/// The index's corpus, with its own model (`loaded`, when the caller has
+/// it already: `motif report PATH...` indexed with it a moment ago).
+pub fn open_index(index: &IndexArg, model: &ModelArgs, loaded: Option<Box<dyn Embedder>>) -> Result<Source> {
     let dir = &index.index;
     let store =
         index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
@@ -335,7 +341,10 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
     let name = model.name_or(Some(&m.model));
     let choice = choose_model(&name)?;
     store.check_model(choice.name(), &choice.fingerprint()?, m.dim)?;
-    let embedder = model.load(&name)?;
+    let embedder = match loaded {
+        Some(e) => e,
+        None => model.load(&name)?,
+    };
     Ok(Source { corpus, name: dir.display().to_string(), embedder })
 }
 

@@ -60,7 +60,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         themes: args.theme.options(kind)?,
         route: Route::Auto,
     };
-    if !args.paths.is_empty() {
+    let loaded = if !args.paths.is_empty() {
         let index = IndexArgs {
             paths: args.paths.clone(),
             read: args.read.clone(),
@@ -73,12 +73,14 @@ pub fn run(args: ReportArgs) -> Result<()> {
             commit_every: 1024,
             json: false,
         };
-        index_paths(&index)?;
-    }
+        // The sentences are embedded with the model that indexed: load it once.
+        let (_, embedder) = index_paths(&index)?;
+        Some(embedder)
+    } else {
+        None
+    };
     let index = args.dir.index.display().to_string();
-    let source = super::open_source(&[], &args.dir, &args.read, &args.model).with_context(|| {
-        format!("reading the index {index} (index documents with `motif report PATH...` or `motif index PATH...`)")
-    })?;
+    let source = super::open_index(&args.dir, &args.model, loaded)?;
     let corpus = &source.corpus;
     let analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
     let title = args
