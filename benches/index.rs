@@ -76,6 +76,7 @@ fn store(c: &mut Criterion) {
                     source: None,
                     hash: "h",
                     bytes: 100,
+                    metadata: None,
                     passages: (0..10)
                         .map(|p| NewPassage {
                             ordinal: p,

@@ -23,6 +23,9 @@
 //!   set that overlaps and themes share.
 //! - [`overlaps`] and [`themes`]: the two analyses.
 //! - [`report`]: Markdown, HTML and JSON.
+//! - [`exchange`]: the index and the analyses' results as Parquet or JSON
+//!   lines for DuckDB, pandas, Spark and Ray, and passages with vectors
+//!   computed elsewhere read back in.
 //! - [`pipeline`]: the stages composed with typed calls, as the commands
 //!   run them.
 //! - [`eval`] and [`bench`]: quality on labelled data and speed, through the
@@ -36,6 +39,7 @@ pub mod bench;
 pub mod corpus;
 pub mod embed;
 pub mod eval;
+pub mod exchange;
 pub mod index;
 pub mod matrix;
 
@@ -43,5 +47,6 @@ pub mod overlaps;
 pub mod pipeline;
 pub mod report;
 pub mod store;
+pub mod table;
 pub mod text;
 pub mod themes;

@@ -50,6 +50,9 @@ enum Command {
     /// The whole batch: index PATHs (when given), find overlaps and themes, write report.html, report.md and report.json.
     #[command(long_about = cli::report::LONG_ABOUT)]
     Report(cli::report::ReportArgs),
+    /// Write an index and its overlaps and themes as Parquet (or JSON lines) tables, for DuckDB, pandas, Spark.
+    #[command(long_about = cli::export::LONG_ABOUT)]
+    Export(cli::export::ExportArgs),
     /// List, fetch and check the known models.
     Model {
         #[command(subcommand)]
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Overlaps(args) => cli::overlaps::run(args),
         Command::Themes(args) => cli::themes::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Export(args) => cli::export::run(args),
         Command::Model { command } => cli::model::run(command),
         Command::Eval { command } => cli::eval::run(command),
         Command::Bench(args) => cli::bench::run(args),

@@ -23,7 +23,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
 use crate::overlaps::{self, Echoes, OverlapError};
 use crate::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit};
-use crate::store::update::{self, Plan, UpdateError};
+use crate::store::update::{self, Plan, UpdateError, Vectors};
 use crate::store::{NewIndex, SavedGraph, Store, StoreError};
 use crate::themes::{self, ThemeError, Themes};
 
@@ -103,6 +103,8 @@ pub struct IndexSummary {
     #[serde(flatten)]
     pub plan: Plan,
     pub passages_embedded: usize,
+    /// Passages stored with vectors computed elsewhere (`--from`).
+    pub passages_imported: usize,
     pub embed_seconds: f64,
     pub documents: usize,
     pub passages: usize,
@@ -114,19 +116,23 @@ pub struct IndexSummary {
 }
 
 /// Brings the index in `dir` up to date with `read` (created if missing):
-/// new and changed documents are embedded and stored, gone ones pruned
-/// when asked, and the graph rebuilt when anything changed or it is stale.
-/// The documents were read before this call, so bad input leaves no trace.
+/// new and changed documents are embedded (or given their `Vectors`) and
+/// stored, gone ones pruned when asked, and the graph rebuilt when
+/// anything changed or it is stale. The documents were read before this
+/// call, so bad input leaves no trace. `sources`, when given, are the
+/// documents' sources as the store records them; by default each
+/// document's file, canonicalised.
 pub fn index_documents(
     dir: &Path,
     read: &ReadDocuments,
+    sources: Option<&[Option<String>]>,
     new: &NewIndex,
-    embedder: &dyn Embedder,
+    vectors: Vectors,
     settings: &IndexSettings,
     progress: &mut dyn Progress,
 ) -> Result<IndexSummary, PipelineError> {
     let (mut store, created) = Store::open_write(dir, new)?;
-    store.check_model(&new.model, &new.model_fingerprint, embedder.dim())?;
+    store.check_model(&new.model, &new.model_fingerprint, new.dim)?;
     store.check_split(&new.split)?;
     let mut summary = IndexSummary { index: dir.display().to_string(), created, ..Default::default() };
     // A corrupted graph is reported before anything changes, unless a
@@ -140,20 +146,28 @@ pub fn index_documents(
         other => other?,
     };
 
-    let sources: Vec<Option<String>> = read
-        .documents
-        .iter()
-        .map(|d| d.source.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()))
-        .collect();
+    let sources: Vec<Option<String>> = match sources {
+        Some(given) => given.to_vec(),
+        None => read
+            .documents
+            .iter()
+            .map(|d| d.source.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()))
+            .collect(),
+    };
     let plan: Plan = update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists());
     summary.notes.extend(plan.duplicates.iter().map(|d| format!("{d} was given twice; indexing it once")));
 
     let by_doc = read.by_document();
     let total: usize = plan.todo.iter().map(|&i| by_doc[i].len()).sum();
     let start = Instant::now();
-    summary.passages_embedded = stage(progress, "embedding", total, |p| {
-        update::apply(&mut store, read, &sources, &plan, embedder, settings.commit_every, p)
+    let what = if matches!(vectors, Vectors::Given(_)) { "storing" } else { "embedding" };
+    let stored = stage(progress, what, total, |p| {
+        update::apply(&mut store, read, &sources, &plan, vectors, settings.commit_every, p)
     })?;
+    match vectors {
+        Vectors::Embed(_) => summary.passages_embedded = stored,
+        Vectors::Given(_) => summary.passages_imported = stored,
+    }
     summary.embed_seconds = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
 
     let params_changed = store.manifest().params != settings.params;

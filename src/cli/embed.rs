@@ -1,26 +1,37 @@
-//! `motif embed`: documents to passages and vectors, as JSON lines, a
+//! `motif embed`: documents to passages and vectors, as JSON lines,
+//! Parquet (the embedded-passages table `motif index --from` reads), a
 //! NumPy `.npy` matrix, or a readable table.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::{ellipsize, embed_files, output, ModelArgs, ReadArgs};
+use super::{ellipsize, output, ModelArgs, ReadArgs};
+use motif::corpus::Corpus;
+use motif::exchange::Provenance;
 use motif::matrix;
+use motif::table::{Format, Table, TableWriter, Values};
 
 pub const LONG_ABOUT: &str = "Split documents into passages and print each passage's vector.\n\n\
-Inputs are files, folders (read recursively: .txt .md .rst .html .jsonl), glob patterns or - for stdin. \
+Inputs are files, folders (read recursively: .txt .md .rst .html .jsonl .csv .parquet), glob patterns or - for \
+stdin (--stdin-format jsonl: JSON lines of records, each a document named by its --id-field). \
 Each passage is printed as one JSON object per line with doc, passage, start, end (byte offsets into the \
-document's text), text and embedding (unit length).\n\nExamples:\n  motif embed seeds/ > passages.jsonl\n  \
-motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text.' | motif embed -";
+document's text), text and embedding (unit length). --format parquet writes the same as a Parquet table \
+(columns document, content_hash, ordinal, byte_start, byte_end, windowed, text, embedding FLOAT[dim], and the \
+model's name and fingerprint in the file's metadata), which `motif index --from` stores without embedding again.\n\n\
+Examples:\n  motif embed seeds/ > passages.jsonl\n  motif embed --format parquet -o passages.parquet seeds/\n  \
+motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text.' | motif embed -\n  \
+some-tool | motif embed - --stdin-format jsonl --format parquet > part.parquet";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EmbedFormat {
     /// One JSON object per passage per line (default when stdout is not a terminal).
     Jsonl,
+    /// A Parquet table of embedded passages (what `motif index --from` reads).
+    Parquet,
     /// A NumPy array of float32, one row per passage, in passage order.
     Npy,
     /// A readable summary (default on a terminal).
@@ -59,11 +70,35 @@ struct PassageRow<'a> {
 pub fn run(args: EmbedArgs) -> Result<()> {
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let format = args.format.unwrap_or(if to_terminal { EmbedFormat::Table } else { EmbedFormat::Jsonl });
-    if format == EmbedFormat::Npy && to_terminal {
-        bail!("npy output is binary: write it to a file with --output FILE or redirect stdout");
+    if matches!(format, EmbedFormat::Npy | EmbedFormat::Parquet) && to_terminal {
+        bail!("this output is binary: write it to a file with --output FILE or redirect stdout");
     }
-    let embedder = args.model.load(&args.model.name_or(None))?;
-    let corpus = embed_files(&args.paths, &args.read, &*embedder)?;
+    let name = args.model.name_or(None);
+    let embedder = args.model.load(&name)?;
+    let docs = super::read_documents(&args.paths, &args.read, &*embedder)?;
+    let hashes: Vec<String> = docs.documents.iter().map(|d| d.hash.clone()).collect();
+    let split = args.read.options().split_description();
+    let corpus = super::embed_read(docs, &*embedder)?;
+    if format == EmbedFormat::Parquet {
+        let provenance = Provenance {
+            model: embedder.name().to_string(),
+            model_fingerprint: super::choose_model(&name)?.fingerprint()?,
+            dim: embedder.dim(),
+            split,
+        };
+        let out: Box<dyn Write + Send> = match &args.output {
+            Some(path) => Box::new(io::BufWriter::new(
+                std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+            )),
+            None => Box::new(io::BufWriter::new(io::stdout())),
+        };
+        let shown = args.output.clone().unwrap_or_else(|| PathBuf::from("stdout"));
+        let table = embedded_passages(&corpus, &hashes);
+        let mut w = TableWriter::new(out, Format::Parquet, &table, &provenance.metadata("embedded_passages"), &shown)?;
+        w.write(&table)?;
+        w.finish()?;
+        return Ok(());
+    }
     let mut out = output(args.output.as_deref())?;
     match format {
         EmbedFormat::Jsonl => {
@@ -82,6 +117,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             }
         }
         EmbedFormat::Npy => matrix::write_npy_to(&mut out, corpus.vectors.view())?,
+        EmbedFormat::Parquet => unreachable!("written above"),
         EmbedFormat::Table => {
             writeln!(out, "{:<40} {:>4} {:>13}  text", "doc", "#", "bytes")?;
             for p in &corpus.passages {
@@ -108,4 +144,22 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The embedded-passages table: one row a passage, with its document's
+/// name and content hash (`hashes`, by document) and its vector.
+fn embedded_passages(corpus: &Corpus, hashes: &[String]) -> Table {
+    let ps = &corpus.passages;
+    Table::new()
+        .with("document", Values::Text(ps.iter().map(|p| corpus.documents[p.doc].clone()).collect()))
+        .with("content_hash", Values::Text(ps.iter().map(|p| hashes[p.doc].clone()).collect()))
+        .with("ordinal", Values::I32(ps.iter().map(|p| p.ordinal as i32).collect()))
+        .with("byte_start", Values::I64(ps.iter().map(|p| p.start as i64).collect()))
+        .with("byte_end", Values::I64(ps.iter().map(|p| p.end as i64).collect()))
+        .with("windowed", Values::Bool(ps.iter().map(|p| p.windowed).collect()))
+        .with("text", Values::Text(ps.iter().map(|p| p.text.clone()).collect()))
+        .with(
+            "embedding",
+            Values::Vector { dim: corpus.vectors.ncols(), data: corpus.vectors.iter().copied().collect() },
+        )
 }

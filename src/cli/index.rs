@@ -8,8 +8,10 @@ use serde::Serialize;
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
 use motif::embed::Embedder;
+use motif::exchange::import;
 use motif::index::{BuildReport, Params};
 use motif::pipeline::{self, IndexSettings, IndexSummary};
+use motif::store::update::Vectors;
 use motif::store::{Manifest, NewIndex, SavedGraph, Store, StoreError};
 
 pub const LONG_ABOUT: &str = "Split, embed and store documents in an index directory (default .motif/ here).\n\n\
@@ -17,7 +19,15 @@ Run it again on a grown or edited corpus: only new or changed documents (by cont
 passages of changed documents are replaced, and --prune removes documents whose files are gone. The store is \
 SQLite (DIR/index.sqlite, readable with the sqlite3 shell); the HNSW graph beside it is rebuilt from it when \
 missing or stale. Writes are transactional: an interrupted run leaves a usable index and the next run finishes.\n\n\
-Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/notes\n  motif query \"troops at the border\"";
+Inputs may also be corpora of records, one document a row: .jsonl, .csv (with a header row) and .parquet, \
+the text from --text-field, the name from --id-field, metadata from --meta-field.\n\n\
+--from PATH stores passages whose vectors were computed elsewhere instead of embedding: a `motif export` folder, \
+or the Parquet/JSONL that `motif embed --format parquet|jsonl` (or scripts/ray_embed.py) writes, one file or a \
+folder of part files. Their dimension and unit length are checked, and the model fingerprint motif writes into \
+its files must match the index's model; a mismatch changes nothing.\n\n\
+Examples:\n  motif index seeds/\n  motif index --prune --index ~/notes.motif ~/notes\n  \
+motif index articles.parquet --text-field body --id-field url --meta-field outlet\n  \
+motif index --from vectors/ --index big.motif\n  motif query \"troops at the border\"";
 
 #[derive(Args, Clone, Debug)]
 pub struct GraphArgs {
@@ -48,8 +58,12 @@ impl GraphArgs {
 #[derive(Args)]
 pub struct IndexArgs {
     /// Files, folders, glob patterns, or - for stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub paths: Vec<String>,
+    /// Store passages with vectors computed elsewhere: a `motif export` folder, or embedded passages
+    /// (Parquet or JSONL with document, text and embedding columns; one file or a folder of them).
+    #[arg(long, value_name = "PATH")]
+    pub from: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -88,6 +102,9 @@ fn peek_manifest(dir: &std::path::Path) -> Result<Option<Manifest>> {
 /// Indexes the given paths; `motif report PATH...` runs the same. Returns
 /// the summary and the model it embedded with.
 pub fn index_paths(args: &IndexArgs) -> Result<(IndexSummary, Box<dyn Embedder>)> {
+    if let Some(from) = &args.from {
+        return index_from(args, from);
+    }
     let dir = &args.dir.index;
     let existing = peek_manifest(dir)?;
     let name = args.model.name_or(existing.as_ref().map(|m| m.model.as_str()));
@@ -112,20 +129,87 @@ pub fn index_paths(args: &IndexArgs) -> Result<(IndexSummary, Box<dyn Embedder>)
         split,
         params,
     };
-    let settings = IndexSettings {
+    let summary = pipeline::index_documents(
+        dir,
+        &read,
+        None,
+        &new,
+        Vectors::Embed(&*embedder),
+        &settings(args, params),
+        &mut Bars::new(),
+    )?;
+    after_indexing(&summary);
+    Ok((summary, embedder))
+}
+
+fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
+    IndexSettings {
         params,
         prune: args.prune,
         rebuild_graph: args.rebuild_graph,
         parallel_build: args.parallel_build,
         commit_every: args.commit_every,
-    };
-    let summary = pipeline::index_documents(dir, &read, &new, &*embedder, &settings, &mut Bars::new())?;
+    }
+}
+
+fn after_indexing(summary: &IndexSummary) {
     for note in &summary.notes {
         eprintln!("motif: {note}");
     }
     if let Some(g) = &summary.graph {
         report_repairs(g);
     }
+}
+
+/// `--from`: passages with their vectors, checked against the index's
+/// model before anything is written. The model is the one named, else the
+/// index's, else the one the files say made them, else the default.
+fn index_from(args: &IndexArgs, from: &std::path::Path) -> Result<(IndexSummary, Box<dyn Embedder>)> {
+    let dir = &args.dir.index;
+    let existing = peek_manifest(dir)?;
+    let imported = import::read(from)?;
+    let made_by = imported.provenance.as_ref().map(|p| p.model.as_str());
+    let name = args.model.name_or(existing.as_ref().map(|m| m.model.as_str()).or(made_by));
+    let choice = super::choose_model(&name)?;
+    let fingerprint = choice.fingerprint()?;
+    let embedder = args.model.load(&name)?;
+    imported.check_model(from, choice.name(), &fingerprint, embedder.dim())?;
+    if imported.provenance.is_none() {
+        eprintln!(
+            "motif: {} does not say which model made its vectors (no motif metadata); checked their dimension ({}) and unit length only",
+            from.display(),
+            imported.dim()
+        );
+    }
+    // Passages cut elsewhere keep their cut: the index records the one
+    // they came with, or this run's split options.
+    let split = match imported.provenance.as_ref().map(|p| p.split.clone()).filter(|s| !s.is_empty()) {
+        Some(s) => s,
+        None => args.read.options().split_description(),
+    };
+    if let Some(m) = &existing {
+        let store = Store::open_read(dir)?;
+        store.check_model(choice.name(), &fingerprint, m.dim)?;
+        store.check_split(&split)?;
+    }
+    let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
+    let new = NewIndex {
+        model: choice.name().to_string(),
+        model_fingerprint: fingerprint,
+        dim: embedder.dim(),
+        split,
+        params,
+    };
+    let summary = pipeline::index_documents(
+        dir,
+        &imported.read,
+        Some(&imported.sources),
+        &new,
+        Vectors::Given(&imported.vectors),
+        &settings(args, params),
+        &mut Bars::new(),
+    )?;
+    after_indexing(&summary);
     Ok((summary, embedder))
 }
 
@@ -179,6 +263,9 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
     }
     if s.passages_embedded > 0 {
         println!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
+    }
+    if s.passages_imported > 0 {
+        println!("stored {} with their given vectors", passages_of(s.passages_imported));
     }
     if s.plan.untouched > 0 {
         println!("{} not named in this run left as they are", docs(s.plan.untouched));

@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod index;
 pub mod model;
 pub mod overlaps;
@@ -242,9 +243,27 @@ pub struct ReadArgs {
     /// Skip unreadable, binary or non-UTF-8 files (and count them) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
-    /// The JSON field holding the text in .jsonl inputs.
-    #[arg(long, default_value = "text")]
+    /// The field (.jsonl) or column (.csv, .parquet) holding a record's text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
     pub text_field: String,
+    /// The field or column naming a record (FILE:ID; its line or row number when absent).
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    pub id_field: String,
+    /// A field or column kept with each record as metadata (repeat it, or separate with commas).
+    #[arg(long = "meta-field", value_name = "FIELD", value_delimiter = ',')]
+    pub meta_fields: Vec<String>,
+    /// What - (stdin) holds: one text, or JSON lines of records (each a document named by its --id-field).
+    #[arg(long, value_enum, default_value_t = StdinFormat::Text)]
+    pub stdin_format: StdinFormat,
+}
+
+/// What `-` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StdinFormat {
+    /// One document, named `-`.
+    Text,
+    /// JSON lines: a document a record, named by its id field.
+    Jsonl,
 }
 
 impl ReadArgs {
@@ -256,6 +275,9 @@ impl ReadArgs {
             overlap: DEFAULT_OVERLAP,
             skip_bad: false,
             text_field: text_field.to_string(),
+            id_field: "id".to_string(),
+            meta_fields: Vec::new(),
+            stdin_format: StdinFormat::Text,
         }
     }
 
@@ -269,7 +291,9 @@ impl ReadArgs {
             ingest: IngestOptions {
                 skip_bad: self.skip_bad,
                 text_field: self.text_field.clone(),
-                ..Default::default()
+                id_field: self.id_field.clone(),
+                meta_fields: self.meta_fields.iter().filter(|f| !f.is_empty()).cloned().collect(),
+                stdin_records: self.stdin_format == StdinFormat::Jsonl,
             },
             splitter: Splitter { mode, window_tokens: self.window_tokens, overlap: self.overlap },
         }
@@ -301,7 +325,11 @@ pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder
 
 /// Reads, splits and embeds documents given on the command line.
 pub fn embed_files(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder) -> Result<Corpus> {
-    let docs = read_documents(paths, read, embedder)?;
+    embed_read(read_documents(paths, read, embedder)?, embedder)
+}
+
+/// Embeds documents read (with a progress bar).
+pub fn embed_read(docs: ReadDocuments, embedder: &dyn Embedder) -> Result<Corpus> {
     let mut bars = progress::Bars::new();
     let corpus =
         motif::pipeline::stage(&mut bars, "embedding", docs.passages.len(), |p| Corpus::embed(docs, embedder, p))?;

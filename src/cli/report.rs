@@ -63,6 +63,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let loaded = if !args.paths.is_empty() {
         let index = IndexArgs {
             paths: args.paths.clone(),
+            from: None,
             read: args.read.clone(),
             dir: args.dir.clone(),
             model: args.model.clone(),

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+mod records;
+
 /// One document as read.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -25,12 +27,17 @@ pub struct Document {
     pub text: String,
     /// Hex SHA-256 of `text`, so re-indexing can tell changed documents.
     pub hash: String,
+    /// Length of the text in bytes (also for documents imported as
+    /// passages, whose whole text motif never sees).
+    pub bytes: usize,
+    /// Fields read with it (from a record's other columns), as a JSON object.
+    pub metadata: Option<String>,
 }
 
 impl Document {
     pub fn new(id: impl Into<String>, source: Option<PathBuf>, text: String) -> Self {
         let hash = sha256_hex(text.as_bytes());
-        Document { id: id.into(), source, text, hash }
+        Document { id: id.into(), source, bytes: text.len(), text, hash, metadata: None }
     }
 }
 
@@ -69,6 +76,8 @@ pub enum IngestError {
     BadGlob { pattern: String, message: String },
     #[error("{path}:{line}: {message}")]
     BadRecord { path: String, line: usize, message: String },
+    #[error(transparent)]
+    Table(crate::table::TableError),
 }
 
 impl IngestError {
@@ -81,6 +90,7 @@ impl IngestError {
             | IngestError::NotUtf8 { path, .. }
             | IngestError::EmptyDir { path, .. }
             | IngestError::BadRecord { path, .. } => path,
+            IngestError::Table(e) => e.path(),
             IngestError::NoMatch { pattern } | IngestError::BadGlob { pattern, .. } => pattern,
         }
     }
@@ -88,21 +98,34 @@ impl IngestError {
 
 /// File extensions taken from folders. A file named explicitly is read
 /// whatever its extension.
-pub const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "rst", "text", "html", "htm", "jsonl"];
+pub const TEXT_EXTENSIONS: &[&str] =
+    &["txt", "md", "markdown", "rst", "text", "html", "htm", "jsonl", "csv", "parquet"];
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Report bad files as skipped instead of failing.
     pub skip_bad: bool,
-    /// The JSON field that holds the text in `.jsonl` inputs.
+    /// The field (JSON lines) or column (CSV, Parquet) that holds a
+    /// record's text.
     pub text_field: String,
-    /// The JSON field that names a record in `.jsonl` inputs (line number when absent).
+    /// The field or column that names a record (its row or line number when absent).
     pub id_field: String,
+    /// Fields or columns kept with each record as its metadata.
+    pub meta_fields: Vec<String>,
+    /// Read stdin as JSON lines (one document a record, named by its id
+    /// alone) instead of as one text.
+    pub stdin_records: bool,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { skip_bad: false, text_field: "text".into(), id_field: "id".into() }
+        IngestOptions {
+            skip_bad: false,
+            text_field: "text".into(),
+            id_field: "id".into(),
+            meta_fields: Vec::new(),
+            stdin_records: false,
+        }
     }
 }
 
@@ -136,6 +159,9 @@ fn read_input(input: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes).map_err(|source| IngestError::Io { path: "-".into(), source })?;
         let text = decode("-", bytes)?;
+        if opts.stdin_records {
+            return read_jsonl("-", None, &text, opts, out);
+        }
         push_text(out, "-", None, text);
         return Ok(());
     }
@@ -216,10 +242,14 @@ fn extension(path: &Path) -> String {
 }
 
 fn read_file_into(name: &str, path: &Path, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    if extension(path) == "parquet" {
+        return records::read_parquet(name, path, opts, out);
+    }
     let bytes = fs::read(path).map_err(|source| IngestError::Io { path: name.into(), source })?;
     let text = decode(name, bytes)?;
     match extension(path).as_str() {
-        "jsonl" => read_jsonl(name, path, &text, opts, out),
+        "jsonl" => read_jsonl(name, Some(path), &text, opts, out),
+        "csv" => records::read_csv(name, path, &text, opts, out),
         "html" | "htm" => {
             push_text(out, name, Some(path.to_path_buf()), html_to_text(&text));
             Ok(())
@@ -253,9 +283,10 @@ pub fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, IngestError> {
         .map_err(|e| IngestError::NotUtf8 { path: name.into(), offset: e.utf8_error().valid_up_to() })
 }
 
+/// JSON lines, one document a record: `FILE:ID`, or just `ID` on stdin.
 fn read_jsonl(
     name: &str,
-    path: &Path,
+    path: Option<&Path>,
     text: &str,
     opts: &IngestOptions,
     out: &mut Ingested,
@@ -276,7 +307,13 @@ fn read_jsonl(
             Some(serde_json::Value::Number(n)) => n.to_string(),
             _ => line_no.to_string(),
         };
-        push_text(out, &format!("{name}:{id}"), Some(path.to_path_buf()), body.to_string());
+        let meta: serde_json::Map<String, serde_json::Value> = opts
+            .meta_fields
+            .iter()
+            .filter_map(|f| value.get(f).filter(|v| !v.is_null()).map(|v| (f.clone(), v.clone())))
+            .collect();
+        let doc_name = if path.is_some() { format!("{name}:{id}") } else { id };
+        records::push_record(out, doc_name, path, body.to_string(), meta);
     }
     Ok(())
 }

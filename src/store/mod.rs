@@ -31,8 +31,10 @@ use ndarray::Array2;
 use crate::corpus::{Corpus, Passage};
 use crate::index::hnsw::{AnnError, Graph, Params};
 
-/// The store layout this motif writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The store layout this motif writes and the newest it reads. Format 1
+/// (no document metadata) is read as it is and upgraded by the first
+/// write.
+pub const FORMAT_VERSION: u32 = 2;
 pub const DB_FILE: &str = "index.sqlite";
 pub const GRAPH_FILE: &str = "graph.hnsw";
 pub const LOCK_FILE: &str = "lock";
@@ -115,8 +117,20 @@ pub struct StoredDoc {
     /// Absolute path of the file it came from, if any.
     pub source: Option<String>,
     pub hash: String,
+    pub bytes: usize,
     pub passages: usize,
     pub indexed_at: i64,
+    /// Fields read with the document (a JSON object), if any.
+    pub metadata: Option<String>,
+}
+
+/// A stored passage with its document's name and its vector, as
+/// `Store::each_passage` streams them.
+#[derive(Debug, Clone)]
+pub struct StoredPassage {
+    pub document: String,
+    pub passage: Passage,
+    pub vector: Vec<f32>,
 }
 
 /// A passage to store with its vector.
@@ -137,6 +151,8 @@ pub struct NewDoc<'a> {
     pub source: Option<String>,
     pub hash: &'a str,
     pub bytes: usize,
+    /// Fields read with the document (a JSON object).
+    pub metadata: Option<&'a str>,
     pub passages: Vec<NewPassage<'a>>,
 }
 
@@ -211,7 +227,8 @@ CREATE TABLE documents (
     source     TEXT,                  -- absolute path of its file, for --prune
     hash       TEXT NOT NULL,         -- SHA-256 of the text: unchanged documents are not embedded again
     bytes      INTEGER NOT NULL,
-    indexed_at INTEGER NOT NULL       -- unix seconds
+    indexed_at INTEGER NOT NULL,      -- unix seconds
+    metadata   TEXT                   -- fields read with it (a JSON object), since format 2
 );
 CREATE TABLE passages (
     id         INTEGER PRIMARY KEY,
@@ -358,7 +375,10 @@ impl Store {
             write_manifest(&tx, &manifest).map_err(sql)?;
             tx.commit().map_err(sql)?;
         }
-        let manifest = read_manifest(&conn, &path)?;
+        let mut manifest = read_manifest(&conn, &path)?;
+        if manifest.format_version < FORMAT_VERSION {
+            upgrade(&mut conn, &mut manifest).map_err(sql)?;
+        }
         Ok((Store { dir: dir.to_path_buf(), conn, manifest, _lock: Some(lock) }, created))
     }
 
@@ -390,13 +410,17 @@ impl Store {
         Ok(())
     }
 
+    /// Every stored document, by name.
     pub fn documents(&self) -> Result<Vec<StoredDoc>, StoreError> {
+        // Format 1 had no metadata column.
+        let metadata = if self.manifest.format_version >= 2 { "d.metadata" } else { "NULL" };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT d.name, d.source, d.hash, d.indexed_at, (SELECT count(*) FROM passages p WHERE p.doc = d.id)
-                 FROM documents d ORDER BY d.name",
-            )
+            .prepare(&format!(
+                "SELECT d.name, d.source, d.hash, d.indexed_at, (SELECT count(*) FROM passages p WHERE p.doc = d.id),
+                        d.bytes, {metadata}
+                 FROM documents d ORDER BY d.name"
+            ))
             .map_err(self.sql())?;
         let rows = stmt
             .query_map([], |r| {
@@ -406,6 +430,8 @@ impl Store {
                     hash: r.get(2)?,
                     indexed_at: r.get(3)?,
                     passages: r.get::<_, i64>(4)? as usize,
+                    bytes: r.get::<_, i64>(5)? as usize,
+                    metadata: r.get(6)?,
                 })
             })
             .map_err(self.sql())?;
@@ -439,7 +465,7 @@ impl Store {
         {
             let mut delete = tx.prepare("DELETE FROM documents WHERE name = ?1").map_err(sql)?;
             let mut insert_doc = tx
-                .prepare("INSERT INTO documents (name, source, hash, bytes, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare("INSERT INTO documents (name, source, hash, bytes, indexed_at, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(sql)?;
             let mut insert_passage = tx
                 .prepare("INSERT INTO passages (doc, ordinal, byte_start, byte_end, windowed, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
@@ -451,7 +477,7 @@ impl Store {
             }
             let mut blob = Vec::with_capacity(dim * 4);
             for d in docs {
-                insert_doc.execute(params![d.name, d.source, d.hash, d.bytes as i64, t]).map_err(sql)?;
+                insert_doc.execute(params![d.name, d.source, d.hash, d.bytes as i64, t, d.metadata]).map_err(sql)?;
                 let doc_id = tx.last_insert_rowid();
                 for p in &d.passages {
                     insert_passage
@@ -510,6 +536,64 @@ impl Store {
         })
     }
 
+    /// Every stored passage with its document's name and its vector, in
+    /// the canonical order (document name, then passage ordinal), handed
+    /// to `each` in chunks of `chunk`: memory stays at one chunk whatever
+    /// the index's size.
+    pub fn each_passage<E: From<StoreError>>(
+        &self,
+        chunk: usize,
+        each: &mut dyn FnMut(&[StoredPassage]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let dim = self.manifest.dim;
+        let path = self.db_path();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.name, p.ordinal, p.byte_start, p.byte_end, p.windowed, p.text, v.vector
+                 FROM passages p JOIN documents d ON d.id = p.doc JOIN vectors v ON v.passage = p.id
+                 ORDER BY d.name, p.ordinal",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut batch: Vec<StoredPassage> = Vec::with_capacity(chunk.max(1));
+        let mut total = 0;
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let document: String = r.get(0).map_err(self.sql())?;
+            let passage = Passage {
+                doc: 0,
+                ordinal: r.get::<_, i64>(1).map_err(self.sql())? as usize,
+                start: r.get::<_, i64>(2).map_err(self.sql())? as usize,
+                end: r.get::<_, i64>(3).map_err(self.sql())? as usize,
+                windowed: r.get(4).map_err(self.sql())?,
+                text: r.get(5).map_err(self.sql())?,
+            };
+            let blob = r.get_ref(6).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
+            if blob.len() != dim * 4 {
+                return Err(StoreError::BadVector {
+                    path: path.display().to_string(),
+                    doc: document,
+                    ordinal: passage.ordinal,
+                    bytes: blob.len(),
+                    dim,
+                }
+                .into());
+            }
+            let vector = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            batch.push(StoredPassage { document, passage, vector });
+            if batch.len() >= chunk.max(1) {
+                total += batch.len();
+                each(&batch)?;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            total += batch.len();
+            each(&batch)?;
+        }
+        Ok(total)
+    }
+
     /// Every stored passage with its text and vector, in the canonical
     /// order (document name, then passage ordinal): row i of the vectors
     /// belongs to passage i. Graphs are built over this order, so the same
@@ -521,41 +605,16 @@ impl Store {
         let mut documents: Vec<String> = Vec::new();
         let mut passages = Vec::with_capacity(count);
         let mut data: Vec<f32> = Vec::with_capacity(count * dim);
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT d.name, p.ordinal, p.byte_start, p.byte_end, p.windowed, p.text, v.vector
-                 FROM passages p JOIN documents d ON d.id = p.doc JOIN vectors v ON v.passage = p.id
-                 ORDER BY d.name, p.ordinal",
-            )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query([]).map_err(self.sql())?;
-        while let Some(r) = rows.next().map_err(self.sql())? {
-            let doc: String = r.get(0).map_err(self.sql())?;
-            if documents.last() != Some(&doc) {
-                documents.push(doc);
+        self.each_passage(4096, &mut |batch: &[StoredPassage]| -> Result<(), StoreError> {
+            for p in batch {
+                if documents.last() != Some(&p.document) {
+                    documents.push(p.document.clone());
+                }
+                passages.push(Passage { doc: documents.len() - 1, ..p.passage.clone() });
+                data.extend_from_slice(&p.vector);
             }
-            let p = Passage {
-                doc: documents.len() - 1,
-                ordinal: r.get::<_, i64>(1).map_err(self.sql())? as usize,
-                start: r.get::<_, i64>(2).map_err(self.sql())? as usize,
-                end: r.get::<_, i64>(3).map_err(self.sql())? as usize,
-                windowed: r.get(4).map_err(self.sql())?,
-                text: r.get(5).map_err(self.sql())?,
-            };
-            let blob = r.get_ref(6).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
-            if blob.len() != dim * 4 {
-                return Err(StoreError::BadVector {
-                    path: path.display().to_string(),
-                    doc: documents[p.doc].clone(),
-                    ordinal: p.ordinal,
-                    bytes: blob.len(),
-                    dim,
-                });
-            }
-            data.extend(blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))));
-            passages.push(p);
-        }
+            Ok(())
+        })?;
         if passages.len() != count {
             return Err(StoreError::Corrupt {
                 path: path.display().to_string(),
@@ -647,6 +706,22 @@ fn write_manifest(conn: &Connection, m: &Manifest) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Brings a store of an older format up to this one, in one transaction.
+/// Format 1 → 2: documents gain their `metadata` column (none for the
+/// documents already stored).
+fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if manifest.format_version < 2 {
+        tx.execute_batch("ALTER TABLE documents ADD COLUMN metadata TEXT")?;
+    }
+    let mut upgraded = manifest.clone();
+    upgraded.format_version = FORMAT_VERSION;
+    write_manifest(&tx, &upgraded)?;
+    tx.commit()?;
+    *manifest = upgraded;
+    Ok(())
+}
+
 fn read_manifest(conn: &Connection, path: &Path) -> Result<Manifest, StoreError> {
     let shown = path.display().to_string();
     let corrupt = |why: String| StoreError::Corrupt { path: shown.clone(), why };
@@ -722,6 +797,7 @@ mod tests {
             source: None,
             hash,
             bytes: 10,
+            metadata: None,
             passages: vectors
                 .iter()
                 .enumerate()
@@ -784,5 +860,35 @@ mod tests {
         let err = Store::open_write(garbage.path(), &new_index()).err().unwrap();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert_eq!(fs::read(&db).unwrap(), junk);
+    }
+
+    #[test]
+    fn format_1_is_read_as_it_is_and_upgraded_by_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = dir.path().join("idx");
+        let (mut store, _) = Store::open_write(&idx, &new_index()).unwrap();
+        let v = [[1.0, 0.0, 0.0]];
+        let mut d = doc("a", "h", &v);
+        d.metadata = Some("{\"source\":\"x\"}");
+        store.write(&[d], &[]).unwrap();
+        assert_eq!(store.documents().unwrap()[0].metadata.as_deref(), Some("{\"source\":\"x\"}"));
+        drop(store);
+        // Make it a format-1 store, as an older motif wrote it.
+        let conn = Connection::open(idx.join(DB_FILE)).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE documents DROP COLUMN metadata; UPDATE manifest SET value = '1' WHERE key = 'format_version'",
+        )
+        .unwrap();
+        drop(conn);
+        let reader = Store::open_read(&idx).unwrap();
+        assert_eq!(reader.manifest().format_version, 1);
+        assert_eq!(reader.documents().unwrap()[0].metadata, None);
+        assert_eq!(reader.load_corpus().unwrap().passages.len(), 1);
+        drop(reader);
+        let (writer, _) = Store::open_write(&idx, &new_index()).unwrap();
+        assert_eq!(writer.manifest().format_version, FORMAT_VERSION);
+        assert_eq!(writer.documents().unwrap()[0].name, "a");
+        drop(writer);
+        assert_eq!(Store::open_read(&idx).unwrap().manifest().format_version, FORMAT_VERSION);
     }
 }

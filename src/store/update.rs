@@ -67,7 +67,7 @@ pub fn plan(
                 plan.added.push(doc.id.clone());
                 plan.todo.push(i);
             }
-            Some(s) if s.hash == doc.hash => plan.kept += 1,
+            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => plan.kept += 1,
             Some(_) => {
                 plan.replaced.push(doc.id.clone());
                 plan.todo.push(i);
@@ -94,6 +94,15 @@ pub fn plan(
     plan
 }
 
+/// Where the vectors of the documents to store come from.
+#[derive(Clone, Copy)]
+pub enum Vectors<'a> {
+    /// Embedded now, chunk by chunk.
+    Embed(&'a dyn Embedder),
+    /// Computed elsewhere: row i belongs to passage i of the documents read.
+    Given(&'a ndarray::Array2<f32>),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     #[error(transparent)]
@@ -102,17 +111,17 @@ pub enum UpdateError {
     Embed(#[from] EmbedError),
 }
 
-/// Embeds the planned documents and writes them, with the removals, in
-/// commits of about `commit_every` passages: each commit is one
-/// transaction, so a run killed at any point leaves a consistent store
-/// holding every chunk committed so far, and the next run embeds only what
-/// is missing. Returns the number of passages embedded.
+/// Embeds the planned documents (or takes their given vectors) and writes
+/// them, with the removals, in commits of about `commit_every` passages:
+/// each commit is one transaction, so a run killed at any point leaves a
+/// consistent store holding every chunk committed so far, and the next run
+/// embeds only what is missing. Returns the number of passages stored.
 pub fn apply(
     store: &mut Store,
     read: &ReadDocuments,
     sources: &[Option<String>],
     plan: &Plan,
-    embedder: &dyn Embedder,
+    vectors: Vectors,
     commit_every: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Result<usize, UpdateError> {
@@ -132,7 +141,13 @@ pub fn apply(
     for chunk in &chunks {
         let passages: Vec<usize> = chunk.iter().flat_map(|&i| by_doc[i].clone()).collect();
         let texts: Vec<&str> = passages.iter().map(|&p| read.passages[p].text.as_str()).collect();
-        let vectors = embedder.embed(&texts, progress)?;
+        let vectors = match vectors {
+            Vectors::Embed(embedder) => embedder.embed(&texts, progress)?,
+            Vectors::Given(all) => {
+                progress(texts.len());
+                all.select(ndarray::Axis(0), &passages)
+            }
+        };
         let mut next = 0;
         let docs: Vec<NewDoc> = chunk
             .iter()
@@ -142,7 +157,8 @@ pub fn apply(
                     name: &doc.id,
                     source: sources[i].clone(),
                     hash: &doc.hash,
-                    bytes: doc.text.len(),
+                    bytes: doc.bytes,
+                    metadata: doc.metadata.as_deref(),
                     passages: by_doc[i]
                         .clone()
                         .map(|p| {
@@ -181,7 +197,15 @@ mod tests {
 
     fn stored(name: &str, text: &str, source: Option<&str>) -> StoredDoc {
         let hash = Document::new(name, None, text.to_string()).hash;
-        StoredDoc { name: name.into(), source: source.map(String::from), hash, passages: 1, indexed_at: 0 }
+        StoredDoc {
+            name: name.into(),
+            source: source.map(String::from),
+            hash,
+            bytes: text.len(),
+            passages: 1,
+            indexed_at: 0,
+            metadata: None,
+        }
     }
 
     #[test]
