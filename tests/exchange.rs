@@ -41,6 +41,14 @@ fn round_trip(model: &[&str], format: &str) {
     assert_eq!(summary["passages_embedded"], 0, "nothing is embedded again: {summary}");
     assert_eq!(summary["passages_imported"], manifest["tables"]["passages"]["rows"]);
     assert_eq!(report_json(w, "A", model), report_json(w, "B", &[]));
+    // Queries (embedded with the index's model) and similar passages answer alike.
+    for args in [
+        &["query", "North Korean troops in Russia", "-k", "5", "--json"][..],
+        &["similar", "seeds/000_44e9cad41cf57f3b.txt#0", "--json"],
+    ] {
+        let ask = |index: &str| run_ok(motif().current_dir(w).args(args).args(["--index", index])).stdout;
+        assert_eq!(String::from_utf8_lossy(&ask("A")), String::from_utf8_lossy(&ask("B")), "{args:?}");
+    }
     // The same corpus indexed again into B changes nothing: names, hashes and sources came along.
     let again = run_ok(motif().current_dir(w).args(["index", "seeds", "--index", "B", "--json"]));
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();

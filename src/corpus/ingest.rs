@@ -160,7 +160,7 @@ fn read_input(input: &str, opts: &IngestOptions, out: &mut Ingested) -> Result<(
         std::io::stdin().read_to_end(&mut bytes).map_err(|source| IngestError::Io { path: "-".into(), source })?;
         let text = decode("-", bytes)?;
         if opts.stdin_records {
-            return read_jsonl("-", None, &text, opts, out);
+            return records::read_jsonl("-", None, &text, opts, out);
         }
         push_text(out, "-", None, text);
         return Ok(());
@@ -248,7 +248,7 @@ fn read_file_into(name: &str, path: &Path, opts: &IngestOptions, out: &mut Inges
     let bytes = fs::read(path).map_err(|source| IngestError::Io { path: name.into(), source })?;
     let text = decode(name, bytes)?;
     match extension(path).as_str() {
-        "jsonl" => read_jsonl(name, Some(path), &text, opts, out),
+        "jsonl" => records::read_jsonl(name, Some(path), &text, opts, out),
         "csv" => records::read_csv(name, path, &text, opts, out),
         "html" | "htm" => {
             push_text(out, name, Some(path.to_path_buf()), html_to_text(&text));
@@ -281,41 +281,6 @@ pub fn decode(name: &str, mut bytes: Vec<u8>) -> Result<String, IngestError> {
     }
     String::from_utf8(bytes)
         .map_err(|e| IngestError::NotUtf8 { path: name.into(), offset: e.utf8_error().valid_up_to() })
-}
-
-/// JSON lines, one document a record: `FILE:ID`, or just `ID` on stdin.
-fn read_jsonl(
-    name: &str,
-    path: Option<&Path>,
-    text: &str,
-    opts: &IngestOptions,
-    out: &mut Ingested,
-) -> Result<(), IngestError> {
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| IngestError::BadRecord { path: name.into(), line: line_no, message };
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let body = value
-            .get(&opts.text_field)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| bad(format!("no string field \"{}\" (choose one with --text-field)", opts.text_field)))?;
-        let id = match value.get(&opts.id_field) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => line_no.to_string(),
-        };
-        let meta: serde_json::Map<String, serde_json::Value> = opts
-            .meta_fields
-            .iter()
-            .filter_map(|f| value.get(f).filter(|v| !v.is_null()).map(|v| (f.clone(), v.clone())))
-            .collect();
-        let doc_name = if path.is_some() { format!("{name}:{id}") } else { id };
-        records::push_record(out, doc_name, path, body.to_string(), meta);
-    }
-    Ok(())
 }
 
 /// Extracts readable text from HTML with a standard (html5ever) parser, so
@@ -535,6 +500,12 @@ mod tests {
         fs::write(&f, "{\"body\":\"hello\"}\n").unwrap();
         let err = read_inputs(&[f.display().to_string()], &opts()).unwrap_err();
         assert!(err.to_string().contains("c.jsonl:1"), "{err}");
+        // With skip_bad, bad lines are counted and the good ones kept.
+        fs::write(&f, "{\"text\":\"one\"}\nnot json\n{\"body\":\"x\"}\n{\"text\":\"four\"}\n").unwrap();
+        let skip = IngestOptions { skip_bad: true, ..opts() };
+        let got = read_inputs(&[f.display().to_string()], &skip).unwrap();
+        assert_eq!((got.documents.len(), got.skipped.len()), (2, 2));
+        assert!(got.skipped[0].to_string().contains("c.jsonl:2: not JSON"), "{}", got.skipped[0]);
     }
 
     #[test]

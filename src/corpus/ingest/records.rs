@@ -1,8 +1,10 @@
-//! Corpora of records, one document a row: CSV (with a header row) and
-//! Parquet, beside the JSON lines of `ingest`. The text comes from one
-//! column (`IngestOptions::text_field`), the name from another (`id_field`,
-//! else the row number), metadata from the columns named in `meta_fields`.
-//! A document is named `FILE:ID`, as a JSON-lines record is.
+//! Corpora of records, one document a row: JSON lines, CSV (with a header
+//! row) and Parquet. The text comes from one field or column
+//! (`IngestOptions::text_field`), the name from another (`id_field`, else
+//! the line or row number), metadata from those named in `meta_fields`.
+//! A document is named `FILE:ID` (just `ID` for records on stdin). A bad
+//! row stops the run with its file and row, or with `skip_bad` is counted
+//! among the skipped inputs and the rest of the file is read.
 
 use std::path::Path;
 
@@ -10,6 +12,56 @@ use serde_json::{Map, Value};
 
 use super::{Document, IngestError, IngestOptions, Ingested};
 use crate::table::{self, Frame, Kind, TableError, Want};
+
+/// A bad row: an error, or with `skip_bad` one more skipped input.
+fn bad_row(err: IngestError, opts: &IngestOptions, out: &mut Ingested) -> Result<(), IngestError> {
+    if opts.skip_bad {
+        out.skipped.push(err);
+        return Ok(());
+    }
+    Err(err)
+}
+
+pub(super) fn read_jsonl(
+    name: &str,
+    path: Option<&Path>,
+    text: &str,
+    opts: &IngestOptions,
+    out: &mut Ingested,
+) -> Result<(), IngestError> {
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |message: String| IngestError::BadRecord { path: name.into(), line: line_no, message };
+        let value: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                bad_row(bad(format!("not JSON: {e}")), opts, out)?;
+                continue;
+            }
+        };
+        let Some(body) = value.get(&opts.text_field).and_then(|v| v.as_str()) else {
+            let message = format!("no string field \"{}\" (choose one with --text-field)", opts.text_field);
+            bad_row(bad(message), opts, out)?;
+            continue;
+        };
+        let id = match value.get(&opts.id_field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => line_no.to_string(),
+        };
+        let meta: Map<String, Value> = opts
+            .meta_fields
+            .iter()
+            .filter_map(|f| value.get(f).filter(|v| !v.is_null()).map(|v| (f.clone(), v.clone())))
+            .collect();
+        let doc_name = if path.is_some() { format!("{name}:{id}") } else { id };
+        push_record(out, doc_name, path, body.to_string(), meta);
+    }
+    Ok(())
+}
 
 /// Adds one record as a document (or as empty, when it has no text).
 pub(super) fn push_record(
@@ -59,8 +111,14 @@ pub(super) fn read_csv(
         meta_cols.push((f.clone(), c));
     }
     for (i, record) in reader.records().enumerate() {
-        let line = record.as_ref().ok().and_then(|r| r.position()).map_or(i + 2, |p| p.line() as usize);
-        let record = record.map_err(|e| bad(line, format!("not CSV: {e}")))?;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(i + 2, |p| p.line() as usize);
+                bad_row(bad(line, format!("not CSV: {e}")), opts, out)?;
+                continue;
+            }
+        };
         let body = record.get(text_col).unwrap_or("").to_string();
         let id = id_col
             .and_then(|c| record.get(c))
@@ -83,18 +141,19 @@ pub(super) fn read_parquet(
 ) -> Result<(), IngestError> {
     let mut wants = vec![Want::required(&opts.text_field, Kind::Text), Want::optional(&opts.id_field, Kind::Text)];
     wants.extend(opts.meta_fields.iter().map(|f| Want::required(f, Kind::Text)));
-    let result = table::read_batches(path, &wants, &mut |frame: Frame, first_row| {
+    let result = table::read_batches(path, &wants, &mut |frame: Frame, first_row| -> Result<(), TableError> {
         let texts = frame.texts(&opts.text_field).expect("required");
         let ids = frame.texts(&opts.id_field);
         for i in 0..frame.rows {
             let row = first_row + i;
             let id = ids.and_then(|v| v[i].clone()).unwrap_or_else(|| row.to_string());
             let Some(body) = texts[i].clone() else {
-                return Err(TableError::BadValue {
-                    path: name.into(),
-                    row,
-                    message: format!("no text in column \"{}\"", opts.text_field),
-                });
+                let message = format!("no text in column \"{}\"", opts.text_field);
+                if opts.skip_bad {
+                    out.skipped.push(IngestError::BadRecord { path: name.into(), line: row, message });
+                    continue;
+                }
+                return Err(TableError::BadValue { path: name.into(), row, message });
             };
             let meta = opts
                 .meta_fields
@@ -140,9 +199,12 @@ mod tests {
         assert_eq!(got.empty.len(), 1);
         let err = read_inputs(&[f.display().to_string()], &opts(&["date"])).unwrap_err().to_string();
         assert!(err.contains("c.csv:1") && err.contains("no column \"date\""), "{err}");
-        std::fs::write(&f, "id,text\n1,ok\n2,too,many\n").unwrap();
+        std::fs::write(&f, "id,text\n1,ok\n2,too,many\n3,fine\n").unwrap();
         let err = read_inputs(&[f.display().to_string()], &opts(&[])).unwrap_err().to_string();
         assert!(err.contains("c.csv:3"), "{err}");
+        let skip = IngestOptions { skip_bad: true, ..opts(&[]) };
+        let got = read_inputs(&[f.display().to_string()], &skip).unwrap();
+        assert_eq!((got.skipped.len(), got.documents.len()), (1, 2));
     }
 
     #[test]
@@ -160,8 +222,9 @@ mod tests {
         assert!(err.contains("c.parquet:2") && err.contains("no text"), "{err}");
         let skip = IngestOptions { skip_bad: true, ..opts(&["source"]) };
         let got = read_inputs(&[f.display().to_string()], &skip).unwrap();
-        // A bad row stops the file (with --skip-bad, the file is skipped and counted).
-        assert_eq!(got.skipped.len(), 1);
+        // With --skip-bad, the bad row is counted and the others read.
+        assert_eq!((got.skipped.len(), got.documents.len()), (1, 1));
+        assert!(got.skipped[0].to_string().contains("c.parquet:2"));
         let t = Table::new().with("id", Values::I64(vec![7])).with("body", Values::Text(vec!["Seven.".into()]));
         let mut w = TableWriter::create(&f, Format::Parquet, &t, &[]).unwrap();
         w.write(&t).unwrap();
