@@ -1,0 +1,4 @@
+//! Adversarial tests: input.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! Adversarial tests: report.
+
+#[allow(unused_imports)]
+use crate::common::*;

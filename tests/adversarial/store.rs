@@ -1,0 +1,4 @@
+//! Adversarial tests: store.
+
+#[allow(unused_imports)]
+use crate::common::*;
