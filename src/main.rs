@@ -7,7 +7,40 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` for results: a closed stdout (`motif info --docs | head -1`)
+/// ends the process quietly with success, as it does for any Unix filter,
+/// instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod cli;
+
+/// Writes one line of results to stdout (see `outln!`).
+fn print_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("motif: error: cannot write the results to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Whether an error is stdout closed by its reader: a normal end.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind()) == Some(io::ErrorKind::BrokenPipe)
+    })
+}
 
 #[derive(Parser)]
 #[command(
@@ -20,8 +53,8 @@ all on this machine.\n\nStart with:\n  motif report seeds/            # index, o
 motif query \"troops at the border\"\n  motif overlaps --granularity sentence\n  motif themes\n  motif model list"
 )]
 struct Cli {
-    /// Threads for the model's kernels and the analyses (default: all cores).
-    #[arg(long, global = true, env = "MOTIF_THREADS")]
+    /// Threads for the model's kernels and the analyses (default: all cores; at most 4 per core).
+    #[arg(long, global = true, env = "MOTIF_THREADS", value_parser = cli::thread_count)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -90,8 +123,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
-            {
+            if closed_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("motif: error: {e}");

@@ -154,8 +154,32 @@ pub fn index_documents(
             .map(|d| d.source.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()))
             .collect(),
     };
-    let plan: Plan = update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists());
+    let damage = store.damaged()?;
+    let damaged: std::collections::HashSet<&str> = damage.iter().map(|d| d.doc.as_str()).collect();
+    let plan: Plan =
+        update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists(), &damaged);
     summary.notes.extend(plan.duplicates.iter().map(|d| format!("{d} was given twice; indexing it once")));
+    if !plan.repaired.is_empty() {
+        summary.notes.push(format!(
+            "{} document(s) had damaged vectors in the index and are embedded again: {}",
+            plan.repaired.len(),
+            plan.repaired.join(", ")
+        ));
+    }
+    let left: Vec<String> = damage
+        .iter()
+        .filter(|d| {
+            !plan.repaired.contains(&d.doc) && !plan.replaced.contains(&d.doc) && !plan.removed.contains(&d.doc)
+        })
+        .map(|d| format!("{}#{}", d.doc, d.ordinal))
+        .collect();
+    if !left.is_empty() {
+        summary.notes.push(format!(
+            "warning: {} stored passage(s) have damaged vectors and their documents were not read in this run: {}; index their files to repair them",
+            left.len(),
+            left.join(", ")
+        ));
+    }
 
     let by_doc = read.by_document();
     let total: usize = plan.todo.iter().map(|&i| by_doc[i].len()).sum();

@@ -133,16 +133,16 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         out["index"] = serde_json::json!(index);
         out["cluster"] = serde_json::json!(clustering);
         out["peak_rss_bytes"] = serde_json::json!(peak);
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     print_embed(&run);
-    println!(
+    outln!(
         "index     {} {} vectors: build {:.2} s ({:.0}/s); k={} search {:.0} queries/s (exact {:.0}/s), recall@{} {:.4}",
         index.vectors, index.source, index.build_seconds, index.vectors_per_second, index.k, index.queries_per_second,
         index.exact_queries_per_second, index.k, index.recall_at_k
     );
-    println!(
+    outln!(
         "cluster   {} vectors in {:.2} s: {} themes, {:.1}% outliers",
         clustering.vectors,
         clustering.seconds,
@@ -150,7 +150,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         clustering.outlier_share * 100.0
     );
     if let Some(peak) = peak {
-        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+        outln!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
     }
     Ok(())
 }
@@ -257,8 +257,8 @@ pub(crate) fn embed_json(run: &EmbedRun) -> serde_json::Value {
 
 pub(crate) fn print_embed(run: &EmbedRun) {
     let (m, e, peak) = (&run.machine, &run.embed, run.peak_gflops);
-    println!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));
-    println!(
+    outln!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));
+    outln!(
         "motif     {} | model {} on {} | {:?} | batch {}",
         m.motif_version,
         run.embedder.info().name,
@@ -266,14 +266,16 @@ pub(crate) fn print_embed(run: &EmbedRun) {
         e.precision,
         e.batch_size
     );
-    println!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
-    println!("load      {:.2} s", run.load_seconds);
-    println!("tokenize  {:.0} tokens/s", e.tokens_per_second_tokenize);
-    println!(
+    outln!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
+    outln!("load      {:.2} s", run.load_seconds);
+    outln!("tokenize  {:.0} tokens/s", e.tokens_per_second_tokenize);
+    outln!(
         "embed     {:.1} passages/s, {:.0} tokens/s ({:.1} s)",
-        e.passages_per_second, e.tokens_per_second, e.embed_seconds
+        e.passages_per_second,
+        e.tokens_per_second,
+        e.embed_seconds
     );
-    println!(
+    outln!(
         "compute   {:.1} GFLOP/s = {:.0}% of this machine's f32 GEMM peak ({peak:.1} GFLOP/s, 1024³, {} threads)",
         e.gflops,
         100.0 * e.gflops / peak,
@@ -317,10 +319,10 @@ fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     }
     print_embed(&run);
     if let Some((mean, min, n)) = agreement {
-        println!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
+        outln!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
     }
     if let Some(peak) = peak {
-        println!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+        outln!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
     }
     Ok(())
 }
@@ -339,7 +341,7 @@ struct BenchIndexArgs {
     /// How many stored vectors to use as queries (spread evenly).
     #[arg(long, default_value_t = 1000)]
     queries: usize,
-    #[arg(short = 'k', long, default_value_t = 10)]
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = super::at_least_one)]
     k: usize,
     #[command(flatten)]
     graph: GraphArgs,
@@ -442,7 +444,7 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
     if args.json {
         return super::print_json(&out);
     }
-    println!(
+    outln!(
         "{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}",
         queries.len(),
         args.k,
@@ -450,19 +452,16 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         params.ef_construction,
         params.ef_search
     );
-    println!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
+    outln!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
     let line = |name: &str, f: &IndexFigures| {
         let exact = f.exact_queries_per_second.map_or_else(|| "-".to_string(), |x| x.to_string());
-        println!(
-            "{:<10} {:>10} {:>12} {:>12} {:>10}",
-            name, f.build_seconds, f.queries_per_second, exact, f.recall_at_k
-        );
+        outln!("{:<10} {:>10} {:>12} {:>12} {:>10}", name, f.build_seconds, f.queries_per_second, exact, f.recall_at_k);
     };
     line("motif", &out.motif);
     if let Some(peer) = &out.hnswlib {
         line("hnswlib", peer);
     }
-    println!(
+    outln!(
         "(motif builds on one thread{}; its self-search check took {:.1} s more)",
         if args.parallel_build { " per core" } else { "" },
         report.check_seconds

@@ -84,14 +84,14 @@ fn cmd_eval_stsb(file: &Path, model_args: &ModelArgs, json: bool) -> Result<()> 
     if json {
         return print_output(Some("stsb"), Some(file), None, &r);
     }
-    println!(
+    outln!(
         "STS-B {}: Spearman x100 = {:.2} (Pearson {:.2}) over {} pairs",
         file.display(),
         r.spearman,
         r.pearson,
         r.pairs
     );
-    println!("model {} on {}, {:.1} s", r.model, embedder.device_name(), r.seconds);
+    outln!("model {} on {}, {:.1} s", r.model, embedder.device_name(), r.seconds);
     Ok(())
 }
 
@@ -116,7 +116,7 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
         return print_output(Some("mrpc"), Some(&args.file), None, &r);
     }
     let w = r.lexical_weight;
-    println!(
+    outln!(
         "MRPC {}: {} pairs, {} paraphrases ({:.1} %), model {}",
         args.file.display(),
         r.pairs,
@@ -124,8 +124,8 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
         100.0 * r.paraphrases as f64 / r.pairs as f64,
         r.model
     );
-    println!("overlap decision: {:.2}·cosine + {:.2}·shared words (share of the shorter sentence's content words found in the other) ≥ threshold\n", 1.0 - w, w);
-    println!("{:<54} {:>9} {:>9} {:>6} {:>10} {:>7}", "", "threshold", "accuracy", "F1", "precision", "recall");
+    outln!("overlap decision: {:.2}·cosine + {:.2}·shared words (share of the shorter sentence's content words found in the other) ≥ threshold\n", 1.0 - w, w);
+    outln!("{:<54} {:>9} {:>9} {:>6} {:>10} {:>7}", "", "threshold", "accuracy", "F1", "precision", "recall");
     let rows: [(&str, &BinaryScores); 5] = [
         ("overlap decision, default threshold", &r.default),
         ("overlap decision, best accuracy (tuned on this file)", &r.best_accuracy),
@@ -134,7 +134,7 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
         ("plain cosine, best F1 (tuned on this file)", &r.cosine_best_f1),
     ];
     for (name, b) in rows {
-        println!(
+        outln!(
             "{name:<54} {:>9.3} {:>9.1} {:>6.1} {:>10.1} {:>7.1}",
             b.threshold,
             b.accuracy * 100.0,
@@ -144,11 +144,14 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
         );
     }
     let reference = SENTENCE_TRANSFORMERS_MRPC;
-    println!(
+    outln!(
         "{:<54} {:>9.3} {:>9.1} {:>6.1}",
-        "reference: sentence-transformers cosine, tuned here", reference.threshold, reference.accuracy, reference.f1
+        "reference: sentence-transformers cosine, tuned here",
+        reference.threshold,
+        reference.accuracy,
+        reference.f1
     );
-    println!("\nThe default threshold was chosen on STS-B dev, not on this file; the \"tuned\" rows show the best any threshold could do here.");
+    outln!("\nThe default threshold was chosen on STS-B dev, not on this file; the \"tuned\" rows show the best any threshold could do here.");
     Ok(())
 }
 
@@ -181,7 +184,7 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
     if args.json {
         return print_output(None, Some(&args.file), None, &r);
     }
-    println!(
+    outln!(
         "{}: {} pairs ({} left out as also in {}), {} scored ≥ {} (the same claim)",
         args.file.display(),
         r.pairs,
@@ -194,13 +197,18 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
         r.positives,
         r.min_score
     );
-    println!(
+    outln!(
         "{:>14} {:>9} {:>6} {:>10} {:>7} {:>9}",
-        "lexical weight", "threshold", "F1", "precision", "recall", "accuracy"
+        "lexical weight",
+        "threshold",
+        "F1",
+        "precision",
+        "recall",
+        "accuracy"
     );
     for row in &r.sweep {
         let b = &row.best_f1;
-        println!(
+        outln!(
             "{:>14.2} {:>9.3} {:>6.1} {:>10.1} {:>7.1} {:>9.1}",
             row.lexical_weight,
             b.threshold,
@@ -211,13 +219,8 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
         );
     }
     let c = &r.chosen;
-    println!(
-        "\nbest F1: lexical weight {:.2}, threshold {:.3} (F1 {:.1})",
-        c.lexical_weight,
-        c.threshold,
-        c.f1 * 100.0
-    );
-    println!(
+    outln!("\nbest F1: lexical weight {:.2}, threshold {:.3} (F1 {:.1})", c.lexical_weight, c.threshold, c.f1 * 100.0);
+    outln!(
         "built-in defaults: lexical weight {:.2}, threshold {:.3}",
         overlaps::DEFAULT_LEXICAL_WEIGHT,
         overlaps::DEFAULT_THRESHOLD
@@ -250,7 +253,7 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
     if args.json {
         return print_output(Some("reuse"), None, Some(&args.dir), &r);
     }
-    println!(
+    outln!(
         "reuse {}: {} answers, {} sentences, overlap threshold {:.3} (lexical weight {:.2}), model {}\n",
         args.dir.display(),
         r.answers,
@@ -259,14 +262,21 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
         r.lexical_weight,
         r.model
     );
-    println!(
+    outln!(
         "{:<6} {:>7} {:>12} {:>14} {:>9} {:>9} {:>7} {:>11}",
-        "grade", "answers", "with overlap", "overlapping %", "sentences", "verbatim", "near", "paraphrase"
+        "grade",
+        "answers",
+        "with overlap",
+        "overlapping %",
+        "sentences",
+        "verbatim",
+        "near",
+        "paraphrase"
     );
     // Percentages rounded as in --json.
     let pct = |x: f64| round(x * 100.0, 1);
     for g in &r.grades {
-        println!(
+        outln!(
             "{:<6} {:>7} {:>12} {:>14.1} {:>9} {:>8.1}% {:>6.1}% {:>10.1}%",
             g.grade,
             g.answers,
@@ -278,8 +288,8 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
             pct(g.paraphrase)
         );
     }
-    println!("\noverlapping % = share of the answer's words in sentences that overlap its source; kinds per matched answer sentence.");
-    println!("Spearman(overlapping %, reuse level) = {:.3}; ROC AUC reused vs non = {:.3}", r.spearman, r.auc);
+    outln!("\noverlapping % = share of the answer's words in sentences that overlap its source; kinds per matched answer sentence.");
+    outln!("Spearman(overlapping %, reuse level) = {:.3}; ROC AUC reused vs non = {:.3}", r.spearman, r.auc);
     Ok(())
 }
 
@@ -357,26 +367,33 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
         Level::Passage => "passages",
         Level::Sentence => "sentences",
     };
-    println!("{name}: {} {what}, {} labels", r.items, r.labels);
-    println!(
+    outln!("{name}: {} {what}, {} labels", r.items, r.labels);
+    outln!(
         "themes {}  outliers {} ({:.1}%, counted as one more cluster)",
         r.themes,
         r.outliers,
         r.outlier_share * 100.0
     );
-    println!(
+    outln!(
         "NMI {:.4}  ARI {:.4}  V-measure {:.4} (homogeneity {:.4}, completeness {:.4})",
-        r.nmi, r.ari, r.v_measure, r.homogeneity, r.completeness
+        r.nmi,
+        r.ari,
+        r.v_measure,
+        r.homogeneity,
+        r.completeness
     );
     let kept = &r.clustered_only;
-    println!("clustered items only: NMI {:.4}  ARI {:.4}  V-measure {:.4}", kept.nmi, kept.ari, kept.v_measure);
+    outln!("clustered items only: NMI {:.4}  ARI {:.4}  V-measure {:.4}", kept.nmi, kept.ari, kept.v_measure);
     for t in &r.themes_found {
         let mix: Vec<String> = t.labels.iter().take(3).map(|(l, c)| format!("{l} {c}")).collect();
-        println!("  theme {:>3} {:>6}  {:<40} {}", t.id, t.size, ellipsize(&t.label, 40), mix.join(", "));
+        outln!("  theme {:>3} {:>6}  {:<40} {}", t.id, t.size, ellipsize(&t.label, 40), mix.join(", "));
     }
-    println!(
+    outln!(
         "clustered in {:.2} s (seed {}, {} neighbours, resolution {})",
-        r.cluster_seconds, r.settings.seed, r.neighbours, r.settings.resolution
+        r.cluster_seconds,
+        r.settings.seed,
+        r.neighbours,
+        r.settings.resolution
     );
     Ok(())
 }

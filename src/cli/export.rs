@@ -93,8 +93,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         return super::print_json(&manifest);
     }
     for (name, t) in &manifest.tables {
-        println!("{name:<14} {:>9} rows  {}", t.rows, args.out.join(&t.file).display());
+        outln!("{name:<14} {:>9} rows  {}", t.rows, args.out.join(&t.file).display());
     }
-    println!("wrote {}", args.out.join(export::MANIFEST_FILE).display());
+    outln!("wrote {}", args.out.join(export::MANIFEST_FILE).display());
     Ok(())
 }

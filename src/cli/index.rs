@@ -244,7 +244,7 @@ pub fn run(args: IndexArgs) -> Result<()> {
 fn print_summary(s: &IndexSummary, m: &Manifest) {
     let passages_of = |n: usize| if n == 1 { "1 passage".to_string() } else { format!("{n} passages") };
     let docs = |n: usize| if n == 1 { "1 document".to_string() } else { format!("{n} documents") };
-    println!(
+    outln!(
         "{} {}: added {}, kept {}, replaced {}, removed {}",
         if s.created { "created" } else { "updated" },
         s.index,
@@ -253,28 +253,33 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         s.plan.replaced.len(),
         s.plan.removed.len()
     );
-    for (what, names) in [("added", &s.plan.added), ("replaced", &s.plan.replaced), ("removed", &s.plan.removed)] {
+    for (what, names) in [
+        ("added", &s.plan.added),
+        ("replaced", &s.plan.replaced),
+        ("repaired", &s.plan.repaired),
+        ("removed", &s.plan.removed),
+    ] {
         for name in names.iter().take(20) {
-            println!("  {what:<8} {name}");
+            outln!("  {what:<8} {name}");
         }
         if names.len() > 20 {
-            println!("  {what:<8} … and {} more", names.len() - 20);
+            outln!("  {what:<8} … and {} more", names.len() - 20);
         }
     }
     if s.passages_embedded > 0 {
-        println!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
+        outln!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
     }
     if s.passages_imported > 0 {
-        println!("stored {} with their given vectors", passages_of(s.passages_imported));
+        outln!("stored {} with their given vectors", passages_of(s.passages_imported));
     }
     if s.plan.untouched > 0 {
-        println!("{} not named in this run left as they are", docs(s.plan.untouched));
+        outln!("{} not named in this run left as they are", docs(s.plan.untouched));
     }
     if s.plan.prunable > 0 {
-        println!("{} stored with a file that is gone; --prune removes them", docs(s.plan.prunable));
+        outln!("{} stored with a file that is gone; --prune removes them", docs(s.plan.prunable));
     }
     match &s.graph {
-        Some(g) => println!(
+        Some(g) => outln!(
             "HNSW graph rebuilt over {} in {:.1} s (M {}, ef_construction {}; self-search check {:.1} s, {} repaired)",
             passages_of(g.points),
             g.insert_seconds,
@@ -283,9 +288,9 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
             g.check_seconds,
             g.unreachable - g.unrepaired
         ),
-        None => println!("HNSW graph up to date"),
+        None => outln!("HNSW graph up to date"),
     }
-    println!("index now holds {} and {}, model {}", docs(s.documents), passages_of(s.passages), m.model);
+    outln!("index now holds {} and {}, model {}", docs(s.documents), passages_of(s.passages), m.model);
 }
 
 #[derive(Args)]
@@ -295,7 +300,7 @@ pub struct InfoArgs {
     /// Also list the documents.
     #[arg(long)]
     docs: bool,
-    /// Also run SQLite's consistency check on the database.
+    /// Also check the database (SQLite's quick_check) and every stored vector (size, finite, unit length).
     #[arg(long)]
     check: bool,
     #[arg(long)]
@@ -362,13 +367,19 @@ struct Info {
     created_at: String,
     updated_at: String,
     doc_list: Option<Vec<DocInfo>>,
+    /// With --check: passages whose stored vector is damaged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    damaged: Option<Vec<motif::store::Damage>>,
 }
 
 pub fn info(args: InfoArgs) -> Result<()> {
     let store = args.dir.open()?;
-    if args.check {
+    let damage = if args.check {
         store.quick_check()?;
-    }
+        store.damaged()?
+    } else {
+        Vec::new()
+    };
     let m = store.manifest().clone();
     let (documents, passages) = store.counts()?;
     let state = store.saved_graph(passages)?;
@@ -400,6 +411,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
         generation: m.generation,
         created_at: utc(m.created_at),
         updated_at: utc(m.updated_at),
+        damaged: args.check.then(|| damage.clone()),
         doc_list: args.docs.then(|| {
             docs.iter()
                 .map(|d| DocInfo {
@@ -413,7 +425,11 @@ pub fn info(args: InfoArgs) -> Result<()> {
         }),
     };
     if args.json {
-        return super::print_json(&info);
+        super::print_json(&info)?;
+        if !damage.is_empty() {
+            anyhow::bail!("{}: {} damaged vector(s)", store.dir().display(), damage.len());
+        }
+        return Ok(());
     }
     let graph_status = match state {
         SavedGraph::Fresh(_) => "up to date",
@@ -421,29 +437,43 @@ pub fn info(args: InfoArgs) -> Result<()> {
         SavedGraph::Missing => "missing: rebuilt in memory by searches until `motif index` saves it",
     };
     let fp: String = m.model_fingerprint.chars().take(12).collect();
-    println!("index      {} (format {}, generation {})", info.index, m.format_version, m.generation);
-    println!("model      {} (fingerprint {fp}…), dimension {}", m.model, m.dim);
-    println!("split      {}", m.split);
-    println!("documents  {documents}");
-    println!("passages   {passages}");
-    println!("on disk    {} (graph {})", human_bytes(info.disk_bytes), human_bytes(info.graph.bytes));
-    println!(
+    outln!("index      {} (format {}, generation {})", info.index, m.format_version, m.generation);
+    outln!("model      {} (fingerprint {fp}…), dimension {}", m.model, m.dim);
+    outln!("split      {}", m.split);
+    outln!("documents  {documents}");
+    outln!("passages   {passages}");
+    outln!("on disk    {} (graph {})", human_bytes(info.disk_bytes), human_bytes(info.graph.bytes));
+    outln!(
         "graph      HNSW M {} ef_construction {} ef_search {}: {graph_status}",
-        m.params.m, m.params.ef_construction, m.params.ef_search
+        m.params.m,
+        m.params.ef_construction,
+        m.params.ef_search
     );
     if info.graph.status == "fresh" {
-        println!("           {points} points, {layers} layers, {repaired} repaired after insertion");
+        outln!("           {points} points, {layers} layers, {repaired} repaired after insertion");
     }
-    println!("built      {}", info.created_at);
-    println!("updated    {}", info.updated_at);
+    outln!("built      {}", info.created_at);
+    outln!("updated    {}", info.updated_at);
     if args.check {
-        println!("check      SQLite quick_check ok");
+        outln!("check      SQLite quick_check ok");
+        match damage.len() {
+            0 => outln!("           every stored vector is a unit vector of dimension {}", m.dim),
+            n => {
+                outln!("           {n} damaged vector(s); `motif index` on their files embeds them again:");
+                for d in &damage {
+                    outln!("             {}#{}: {}", d.doc, d.ordinal, d.why);
+                }
+            }
+        }
     }
     if args.docs {
-        println!();
+        outln!();
         for d in &docs {
-            println!("{:>5}  {}", d.passages, d.name);
+            outln!("{:>5}  {}", d.passages, d.name);
         }
+    }
+    if !damage.is_empty() {
+        anyhow::bail!("{}: {} damaged vector(s) (listed above)", store.dir().display(), damage.len());
     }
     Ok(())
 }

@@ -376,6 +376,26 @@ pub fn open_index(index: &IndexArg, model: &ModelArgs, loaded: Option<Box<dyn Em
     Ok(Source { corpus, name: dir.display().to_string(), embedder })
 }
 
+/// `--threads N`: at least 1, at most 4 per core (more only slows a run
+/// down, and a huge count would spend minutes starting threads).
+pub fn thread_count(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if n == 0 || n > 4 * cores {
+        return Err(format!("must be between 1 and {} (4 per core; this machine has {cores})", 4 * cores));
+    }
+    Ok(n)
+}
+
+/// A count that must be at least 1 (`-k`, neighbours, rounds).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
 /// stdout, or a file created for the output.
 pub fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match path {

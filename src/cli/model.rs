@@ -110,14 +110,14 @@ pub fn run(command: ModelCommand) -> Result<()> {
             if json {
                 return super::print_json(&rows);
             }
-            println!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
+            outln!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
             for r in &rows {
                 let sources = if r.builtin {
                     "built in: hashed words, for tests (not semantic)".to_string()
                 } else {
                     r.sources.join(", ")
                 };
-                println!(
+                outln!(
                     "{:<20} {:<8} {:>4}  {:<7} {}",
                     r.name,
                     if r.present { "yes" } else { "no" },
@@ -126,31 +126,31 @@ pub fn run(command: ModelCommand) -> Result<()> {
                     sources
                 );
             }
-            println!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
-            println!("Any sentence-transformers BERT-family folder also works: --model PATH");
+            outln!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
+            outln!("Any sentence-transformers BERT-family folder also works: --model PATH");
             Ok(())
         }
         ModelCommand::Fetch { name, source, from } => {
             if name.eq_ignore_ascii_case(HASH_MODEL) {
-                println!("{HASH_MODEL} is built in: there is nothing to fetch");
+                outln!("{HASH_MODEL} is built in: there is nothing to fetch");
                 return Ok(());
             }
             let known = model::find_known(&name).with_context(|| {
                 format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", model::known_names())
             })?;
             if config.is_present(known) && from.is_none() {
-                println!("{} is already present in {}", known.name, config.model_dir(known).display());
+                outln!("{} is already present in {}", known.name, config.model_dir(known).display());
                 return Ok(());
             }
             let dir =
                 model::fetch(known, &config, source.map(SourceKind::from), from.as_deref(), &mut fetch_progress())?;
-            println!("{} fetched and verified into {}", known.name, dir.display());
+            outln!("{} fetched and verified into {}", known.name, dir.display());
             Ok(())
         }
         ModelCommand::Path { name } => {
             let choice = choose_model(&name)?;
             let dir = choice.dir().with_context(|| format!("{HASH_MODEL} is built in: it has no files"))?;
-            println!("{}", dir.display());
+            outln!("{}", dir.display());
             Ok(())
         }
     }

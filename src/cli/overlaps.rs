@@ -93,7 +93,7 @@ pub struct OverlapsArgs {
     #[arg(long)]
     exact: bool,
     /// Neighbours asked for per passage or sentence at first (widened while above the cosine floor).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = super::at_least_one)]
     k: usize,
     /// Keep passages flagged as boilerplate.
     #[arg(long)]

@@ -99,9 +99,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let tmp = args.out.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, body).with_context(|| format!("{}: cannot write", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    println!(
+    outln!(
         "{} documents, {} passages: {} themes over {} {}s ({} outliers), {} echo groups",
         report.documents.len(),
         report.passages.len(),

@@ -21,7 +21,7 @@ pub struct SearchArgs {
     #[arg(long)]
     exact: bool,
     /// HNSW beam width for this search (default: the index's ef_search).
-    #[arg(long, visible_alias = "ef-search", value_name = "N")]
+    #[arg(long, visible_alias = "ef-search", value_name = "N", value_parser = super::at_least_one)]
     ef: Option<usize>,
 }
 
@@ -32,7 +32,7 @@ pub struct QueryArgs {
     #[command(flatten)]
     dir: IndexArg,
     /// How many passages to show.
-    #[arg(short = 'k', long, default_value_t = 10)]
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = super::at_least_one)]
     k: usize,
     #[command(flatten)]
     search: SearchArgs,
@@ -50,7 +50,7 @@ pub struct SimilarArgs {
     #[command(flatten)]
     dir: IndexArg,
     /// How many passages to show for each passage.
-    #[arg(short = 'k', long, default_value_t = 10)]
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = super::at_least_one)]
     k: usize,
     /// Include passages of the same document.
     #[arg(long)]

@@ -67,12 +67,44 @@ pub enum StoreError {
     ModelMismatch { dir: String, have: String, have_fp: String, want: String, want_fp: String },
     #[error("{dir}: this index was built with {have}; this run asks for {want}. Use the same split options, or another --index DIR")]
     SplitMismatch { dir: String, have: String, want: String },
-    #[error(
-        "{path}: passage {doc}#{ordinal} has a vector of {bytes} bytes, expected {dim} floats; the database is damaged"
-    )]
-    BadVector { path: String, doc: String, ordinal: usize, bytes: usize, dim: usize },
     #[error("vector of {found} values for an index of dimension {dim}")]
     WrongDimension { found: usize, dim: usize },
+    #[error(
+        "{path}: passage {doc}#{ordinal} has a damaged vector ({why}); run `motif index` on its file to embed it again (`motif info --check` lists every damaged passage)"
+    )]
+    DamagedVector { path: String, doc: String, ordinal: usize, why: String },
+    #[error("a vector to store is not unit length ({norm}); motif stores unit vectors")]
+    NotUnit { norm: f32 },
+}
+
+/// How far from 1 a stored vector's length may be before it counts as
+/// damaged: rounding leaves ~1e-7; a flipped bit in a float almost always
+/// moves it by far more.
+pub const NORM_TOLERANCE: f32 = 1e-3;
+
+/// Why a stored vector blob is not a unit vector of `dim` floats, if it is not.
+fn vector_damage(blob: &[u8], dim: usize) -> Option<String> {
+    if blob.len() != dim * 4 {
+        return Some(format!("{} bytes, expected {}", blob.len(), dim * 4));
+    }
+    let mut sum = 0f64;
+    for c in blob.chunks_exact(4) {
+        let x = f32::from_le_bytes(c.try_into().expect("4 bytes"));
+        if !x.is_finite() {
+            return Some("a value is NaN or infinite".into());
+        }
+        sum += f64::from(x) * f64::from(x);
+    }
+    let norm = sum.sqrt() as f32;
+    ((norm - 1.0).abs() > NORM_TOLERANCE).then(|| format!("length {norm}, not 1"))
+}
+
+/// A stored passage whose vector is damaged.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Damage {
+    pub doc: String,
+    pub ordinal: usize,
+    pub why: String,
 }
 
 fn short(fp: &str) -> String {
@@ -289,12 +321,16 @@ impl Store {
             _ => return Err(StoreError::NotAnIndex { dir: dir.display().to_string() }),
         }
         let path = dir.join(DB_FILE);
-        let conn =
-            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(|e| sql_error(&path, e))?;
-        // One read transaction for the store's life: every query sees the
-        // same snapshot, whatever a writer commits meanwhile.
-        conn.execute_batch("BEGIN").map_err(|e| sql_error(&path, e))?;
+        let conn = match open_snapshot(&path, false) {
+            // A WAL database needs its shared-memory file, which a reader
+            // who may not write the folder cannot create: read it as an
+            // immutable file instead (no writer can be at work there on
+            // this reader's behalf).
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {
+                open_snapshot(&path, true).map_err(|e| sql_error(&path, e))?
+            }
+            other => other.map_err(|e| sql_error(&path, e))?,
+        };
         if is_blank(&conn, &path)? {
             // A first run killed before its first commit.
             return Err(StoreError::NotAnIndex { dir: dir.display().to_string() });
@@ -343,6 +379,7 @@ impl Store {
                 return Err(StoreError::Io { path: lock_path.display().to_string(), source })
             }
         }
+        remove_stale_temporaries(dir);
         let mut conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
         let sql = |e| sql_error(&path, e);
         // WAL: readers keep their snapshot while this writer commits.
@@ -385,7 +422,13 @@ impl Store {
     /// Refuses a model other than the index's own.
     pub fn check_model(&self, name: &str, fingerprint: &str, dim: usize) -> Result<(), StoreError> {
         let m = &self.manifest;
-        if m.model_fingerprint != fingerprint || m.dim != dim {
+        if m.model_fingerprint == fingerprint && m.dim != dim {
+            return Err(StoreError::Corrupt {
+                path: self.db_path().display().to_string(),
+                why: format!("it records dimension {} for model {}, which makes {dim}", m.dim, m.model),
+            });
+        }
+        if m.model_fingerprint != fingerprint {
             return Err(StoreError::ModelMismatch {
                 dir: self.dir.display().to_string(),
                 have: m.model.clone(),
@@ -456,6 +499,10 @@ impl Store {
         for p in docs.iter().flat_map(|d| &d.passages) {
             if p.vector.len() != dim {
                 return Err(StoreError::WrongDimension { found: p.vector.len(), dim });
+            }
+            let norm = p.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if !((norm - 1.0).abs() <= NORM_TOLERANCE) {
+                return Err(StoreError::NotUnit { norm });
             }
         }
         let path = self.db_path();
@@ -569,15 +616,9 @@ impl Store {
                 text: r.get(5).map_err(self.sql())?,
             };
             let blob = r.get_ref(6).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
-            if blob.len() != dim * 4 {
-                return Err(StoreError::BadVector {
-                    path: path.display().to_string(),
-                    doc: document,
-                    ordinal: passage.ordinal,
-                    bytes: blob.len(),
-                    dim,
-                }
-                .into());
+            if let Some(why) = vector_damage(blob, dim) {
+                let path = path.display().to_string();
+                return Err(StoreError::DamagedVector { path, doc: document, ordinal: passage.ordinal, why }.into());
             }
             let vector = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
             batch.push(StoredPassage { document, passage, vector });
@@ -640,6 +681,36 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// Every passage whose stored vector is damaged (wrong size, not
+    /// finite, or not unit length), in canonical order.
+    pub fn damaged(&self) -> Result<Vec<Damage>, StoreError> {
+        let dim = self.manifest.dim;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.name, p.ordinal, v.vector FROM passages p JOIN documents d ON d.id = p.doc
+                 LEFT JOIN vectors v ON v.passage = p.id ORDER BY d.name, p.ordinal",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let why = match r.get_ref(2).map_err(self.sql())? {
+                rusqlite::types::ValueRef::Blob(b) => vector_damage(b, dim),
+                rusqlite::types::ValueRef::Null => Some("no vector".into()),
+                _ => Some("not a vector".into()),
+            };
+            if let Some(why) = why {
+                out.push(Damage {
+                    doc: r.get(0).map_err(self.sql())?,
+                    ordinal: r.get::<_, i64>(1).map_err(self.sql())? as usize,
+                    why,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// SQLite's own consistency check (`PRAGMA quick_check`).
     pub fn quick_check(&self) -> Result<(), StoreError> {
         let result: String = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(self.sql())?;
@@ -648,6 +719,48 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Graph files half-written by a writer that was killed: only the writer
+/// (who holds the lock now) writes them, so none is in progress.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with("graph.tmp-") {
+            // Best effort: a leftover that cannot be removed harms nothing.
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A read-only connection holding one read transaction for the store's
+/// life, so every query sees the same snapshot whatever a writer commits
+/// meanwhile. `immutable` opens the file without its WAL side files.
+fn open_snapshot(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = if immutable {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        Connection::open_with_flags(uri, flags)?
+    } else {
+        Connection::open_with_flags(path, flags - OpenFlags::SQLITE_OPEN_URI)?
+    };
+    conn.execute_batch("BEGIN")?;
+    // The first read is what needs the shared-memory file.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+    Ok(conn)
+}
+
+/// A path as a `file:` URI path (percent-encoding what URIs reserve).
+fn uri_path(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for b in abs.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x80.. => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
 }
 
 /// True when the database holds no tables at all: new, or a creation that

@@ -22,6 +22,8 @@ use crate::matrix::row;
 pub struct Plan {
     pub added: Vec<String>,
     pub replaced: Vec<String>,
+    /// Unchanged, but stored with a damaged vector: embedded again.
+    pub repaired: Vec<String>,
     pub removed: Vec<String>,
     /// Read now and unchanged.
     pub kept: usize,
@@ -45,13 +47,15 @@ impl Plan {
 
 /// Decides what to do. `sources[i]` is read document i's file as the store
 /// records it (canonical path) or `None` for stdin; `exists` tells whether
-/// a stored source file is still there.
+/// a stored source file is still there; `damaged` names stored documents
+/// with a damaged vector, which are stored again when read.
 pub fn plan(
     read: &ReadDocuments,
     sources: &[Option<String>],
     stored: &[StoredDoc],
     prune: bool,
     exists: &dyn Fn(&str) -> bool,
+    damaged: &HashSet<&str>,
 ) -> Plan {
     let stored_by_name: HashMap<&str, &StoredDoc> = stored.iter().map(|d| (d.name.as_str(), d)).collect();
     let read_sources: HashSet<&str> = sources.iter().flatten().map(String::as_str).collect();
@@ -67,7 +71,14 @@ pub fn plan(
                 plan.added.push(doc.id.clone());
                 plan.todo.push(i);
             }
-            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => plan.kept += 1,
+            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => {
+                if damaged.contains(doc.id.as_str()) {
+                    plan.repaired.push(doc.id.clone());
+                    plan.todo.push(i);
+                } else {
+                    plan.kept += 1;
+                }
+            }
             Some(_) => {
                 plan.replaced.push(doc.id.clone());
                 plan.todo.push(i);
@@ -212,12 +223,28 @@ mod tests {
     fn new_changed_kept_and_duplicate_documents() {
         let r = read(&[("a", "same"), ("b", "new text"), ("c", "fresh"), ("a", "same")]);
         let sources = vec![None; 4];
-        let p = plan(&r, &sources, &[stored("a", "same", None), stored("b", "old text", None)], false, &|_| true);
+        let p = plan(
+            &r,
+            &sources,
+            &[stored("a", "same", None), stored("b", "old text", None)],
+            false,
+            &|_| true,
+            &HashSet::new(),
+        );
         assert_eq!(p.added, vec!["c"]);
         assert_eq!(p.replaced, vec!["b"]);
         assert_eq!((p.kept, p.untouched, p.prunable), (1, 0, 0));
         assert_eq!(p.duplicates, vec!["a"]);
         assert_eq!(p.todo, vec![1, 2]);
+        assert!(p.changes());
+    }
+
+    #[test]
+    fn unchanged_documents_with_damaged_vectors_are_stored_again() {
+        let r = read(&[("a", "same"), ("b", "same too")]);
+        let stored = [stored("a", "same", None), stored("b", "same too", None)];
+        let p = plan(&r, &[None, None], &stored, false, &|_| true, &HashSet::from(["b"]));
+        assert_eq!((p.kept, p.repaired.clone(), p.todo.clone()), (1, vec!["b".to_string()], vec![1]));
         assert!(p.changes());
     }
 
@@ -237,11 +264,11 @@ mod tests {
             stored("-", "t", None),
         ];
         let exists = |p: &str| p != "/x/old.txt";
-        let keep = plan(&r, &sources, &store, false, &exists);
+        let keep = plan(&r, &sources, &store, false, &exists, &HashSet::new());
         assert!(keep.removed.is_empty());
         assert_eq!((keep.kept, keep.prunable, keep.untouched), (1, 2, 4));
         assert!(!keep.changes());
-        let prune = plan(&r, &sources, &store, true, &exists);
+        let prune = plan(&r, &sources, &store, true, &exists, &HashSet::new());
         assert_eq!(prune.removed, vec!["notes.jsonl#2", "old.txt"]);
         assert_eq!((prune.prunable, prune.untouched), (0, 2));
         assert!(prune.changes());
