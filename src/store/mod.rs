@@ -501,7 +501,7 @@ impl Store {
                 return Err(StoreError::WrongDimension { found: p.vector.len(), dim });
             }
             let norm = p.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if !((norm - 1.0).abs() <= NORM_TOLERANCE) {
+            if norm.is_nan() || (norm - 1.0).abs() > NORM_TOLERANCE {
                 return Err(StoreError::NotUnit { norm });
             }
         }
