@@ -16,7 +16,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampSecondArray,
+    TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -88,7 +88,8 @@ pub enum Values {
     Text(Vec<String>),
     OptText(Vec<Option<String>>),
     TextList(Vec<Vec<String>>),
-    /// Unix seconds, written as a UTC timestamp.
+    /// Unix seconds, written as a UTC timestamp (in milliseconds: Parquet
+    /// has no timestamp type in seconds, and readers would see an integer).
     Seconds(Vec<i64>),
     /// `dim` float32 values a row, row after row.
     Vector {
@@ -124,7 +125,7 @@ impl Values {
             Values::Text(_) => (DataType::Utf8, false),
             Values::OptText(_) => (DataType::Utf8, true),
             Values::TextList(_) => (DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), false),
-            Values::Seconds(_) => (DataType::Timestamp(TimeUnit::Second, Some("UTC".into())), false),
+            Values::Seconds(_) => (DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
             Values::Vector { dim, .. } => (vector_type(*dim), false),
         };
         Field::new(name, kind, nullable)
@@ -150,7 +151,9 @@ impl Values {
                 }
                 Arc::new(b.finish())
             }
-            Values::Seconds(v) => Arc::new(TimestampSecondArray::from(v.clone()).with_timezone("UTC")),
+            Values::Seconds(v) => {
+                Arc::new(TimestampMillisecondArray::from_iter_values(v.iter().map(|s| s * 1000)).with_timezone("UTC"))
+            }
             Values::Vector { dim, data } => {
                 let item = Arc::new(Field::new("item", DataType::Float32, true));
                 let values = Arc::new(Float32Array::from(data.clone()));
@@ -276,7 +279,10 @@ impl<W: Write + Send> TableWriter<W> {
         let sink = match format {
             Format::Jsonl => Sink::Jsonl(out),
             Format::Parquet => {
-                let schema = columns.schema();
+                // In the Arrow schema too, where pyarrow, pandas and Ray read
+                // it (the Parquet footer is where DuckDB reads it).
+                let map: HashMap<String, String> = metadata.iter().cloned().collect();
+                let schema = Arc::new(columns.schema().as_ref().clone().with_metadata(map));
                 let kv = metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
                 let props = WriterProperties::builder()
                     .set_compression(Compression::SNAPPY)

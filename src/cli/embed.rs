@@ -20,7 +20,7 @@ Inputs are files, folders (read recursively: .txt .md .rst .html .jsonl .csv .pa
 stdin (--stdin-format jsonl: JSON lines of records, each a document named by its --id-field). \
 Each passage is printed as one JSON object per line with doc, passage, start, end (byte offsets into the \
 document's text), text and embedding (unit length). --format parquet writes the same as a Parquet table \
-(columns document, content_hash, ordinal, byte_start, byte_end, windowed, text, embedding FLOAT[dim], and the \
+(columns document, content_hash, ordinal, byte_start, byte_end, windowed, text, embedding (dim float32), metadata, and the \
 model's name and fingerprint in the file's metadata), which `motif index --from` stores without embedding again.\n\n\
 Examples:\n  motif embed seeds/ > passages.jsonl\n  motif embed --format parquet -o passages.parquet seeds/\n  \
 motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text.' | motif embed -\n  \
@@ -77,6 +77,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let embedder = args.model.load(&name)?;
     let docs = super::read_documents(&args.paths, &args.read, &*embedder)?;
     let hashes: Vec<String> = docs.documents.iter().map(|d| d.hash.clone()).collect();
+    let metadata: Vec<Option<String>> = docs.documents.iter().map(|d| d.metadata.clone()).collect();
     let split = args.read.options().split_description();
     let corpus = super::embed_read(docs, &*embedder)?;
     if format == EmbedFormat::Parquet {
@@ -93,7 +94,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             None => Box::new(io::BufWriter::new(io::stdout())),
         };
         let shown = args.output.clone().unwrap_or_else(|| PathBuf::from("stdout"));
-        let table = embedded_passages(&corpus, &hashes);
+        let table = embedded_passages(&corpus, &hashes, &metadata);
         let mut w = TableWriter::new(out, Format::Parquet, &table, &provenance.metadata("embedded_passages"), &shown)?;
         w.write(&table)?;
         w.finish()?;
@@ -147,8 +148,9 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 }
 
 /// The embedded-passages table: one row a passage, with its document's
-/// name and content hash (`hashes`, by document) and its vector.
-fn embedded_passages(corpus: &Corpus, hashes: &[String]) -> Table {
+/// name, content hash and metadata (`hashes`, `metadata`, by document)
+/// and its vector.
+fn embedded_passages(corpus: &Corpus, hashes: &[String], metadata: &[Option<String>]) -> Table {
     let ps = &corpus.passages;
     Table::new()
         .with("document", Values::Text(ps.iter().map(|p| corpus.documents[p.doc].clone()).collect()))
@@ -162,4 +164,5 @@ fn embedded_passages(corpus: &Corpus, hashes: &[String]) -> Table {
             "embedding",
             Values::Vector { dim: corpus.vectors.ncols(), data: corpus.vectors.iter().copied().collect() },
         )
+        .with("metadata", Values::OptText(ps.iter().map(|p| metadata[p.doc].clone()).collect()))
 }

@@ -59,7 +59,7 @@ pub enum ModelCommand {
 #[derive(Serialize)]
 struct ModelRow<'a> {
     name: &'a str,
-    present: bool,
+    present: &'static str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     builtin: bool,
     path: Option<String>,
@@ -86,7 +86,11 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 .iter()
                 .map(|m| ModelRow {
                     name: &m.name,
-                    present: config.is_present(m),
+                    present: match (config.is_present(m), config.check(m)) {
+                        (false, _) => "no",
+                        (true, Ok(())) => "yes",
+                        (true, Err(_)) => "damaged",
+                    },
                     builtin: false,
                     path: Some(config.model_dir(m).display().to_string()),
                     dim: m.dim,
@@ -98,7 +102,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 .collect();
             rows.push(ModelRow {
                 name: HASH_MODEL,
-                present: true,
+                present: "yes",
                 builtin: true,
                 path: None,
                 dim: HASH_DIM,
@@ -117,16 +121,12 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 } else {
                     r.sources.join(", ")
                 };
-                outln!(
-                    "{:<20} {:<8} {:>4}  {:<7} {}",
-                    r.name,
-                    if r.present { "yes" } else { "no" },
-                    r.dim,
-                    r.pooling.unwrap_or("-"),
-                    sources
-                );
+                outln!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, r.present, r.dim, r.pooling.unwrap_or("-"), sources);
             }
             outln!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
+            if rows.iter().any(|r| r.present == "damaged") {
+                outln!("A damaged model is not used; `motif model fetch NAME` fetches it again.");
+            }
             outln!("Any sentence-transformers BERT-family folder also works: --model PATH");
             Ok(())
         }
@@ -138,7 +138,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
             let known = model::find_known(&name).with_context(|| {
                 format!("unknown model \"{name}\"; known: {}, {HASH_MODEL} (built in)", model::known_names())
             })?;
-            if config.is_present(known) && from.is_none() {
+            if config.is_present(known) && from.is_none() && config.check(known).is_ok() {
                 outln!("{} is already present in {}", known.name, config.model_dir(known).display());
                 return Ok(());
             }

@@ -66,6 +66,79 @@ impl ModelConfig {
     pub fn is_present(&self, model: &KnownModel) -> bool {
         self.model_dir(model).join(VERIFIED_MARKER).is_file()
     }
+
+    /// Whether the cached copy of a present model is still the one that
+    /// was verified (see `check_cached`).
+    pub fn check(&self, model: &KnownModel) -> Result<(), ModelError> {
+        check_cached(model, &self.model_dir(model))
+    }
+}
+
+/// What the verified marker records of one file: its checksum, and the
+/// size and modification time it had when last hashed, so that an
+/// unchanged file is not hashed again on every load (hashing the MiniLM
+/// weights takes ~0.6 s of CPU here).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Stamp {
+    sha256: String,
+    size: u64,
+    modified_ns: u128,
+}
+
+fn stamp_of(path: &Path, sha256: &str) -> Option<Stamp> {
+    let meta = fs::metadata(path).ok()?;
+    let modified_ns = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some(Stamp { sha256: sha256.to_string(), size: meta.len(), modified_ns })
+}
+
+/// The marker's record; a marker written by an older motif (a plain map of
+/// checksums) reads as no stamps, so every file is hashed once more.
+fn read_stamps(dir: &Path) -> BTreeMap<String, Stamp> {
+    fs::read(dir.join(VERIFIED_MARKER))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<BTreeMap<String, Stamp>>(&bytes).ok())
+        .unwrap_or_default()
+}
+
+fn write_stamps(dir: &Path, model: &KnownModel) -> Result<(), ModelError> {
+    let stamps: BTreeMap<String, Stamp> =
+        model.files.iter().filter_map(|(file, sha)| Some((file.clone(), stamp_of(&dir.join(file), sha)?))).collect();
+    let marker = dir.join(VERIFIED_MARKER);
+    let tmp = dir.join(format!(".{VERIFIED_MARKER}.tmp-{}", std::process::id()));
+    fs::write(&tmp, serde_json::to_vec_pretty(&stamps).expect("stamps serialise"))
+        .map_err(io_err("cannot write", &tmp))?;
+    fs::rename(&tmp, &marker).map_err(io_err("cannot write", &marker))
+}
+
+/// Checks a cached known model against its manifest: every file present,
+/// and any file whose size or modification time changed since it was last
+/// verified hashed again (a damaged file is refused, never loaded).
+pub fn check_cached(model: &KnownModel, dir: &Path) -> Result<(), ModelError> {
+    let stamps = read_stamps(dir);
+    let mut restamp = false;
+    for (file, expected) in &model.files {
+        let path = dir.join(file);
+        let damaged =
+            |why: String| ModelError::Damaged { name: model.name.clone(), file: path.display().to_string(), why };
+        let Some(now) = stamp_of(&path, expected) else {
+            return Err(damaged("the file is missing".into()));
+        };
+        if stamps.get(file) == Some(&now) {
+            continue;
+        }
+        match verify_file(&path, expected) {
+            Ok(()) => restamp = true,
+            Err(ModelError::Checksum { .. }) => {
+                return Err(damaged("its SHA-256 is not the one recorded in the model manifest".into()))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if restamp {
+        // Best effort: a read-only cache is checked by hashing next time too.
+        let _ = write_stamps(dir, model);
+    }
+    Ok(())
 }
 
 /// What a fetch is doing, for the caller to show.
@@ -139,6 +212,10 @@ pub enum ModelError {
     },
     #[error("{file}: checksum mismatch (expected sha256 {expected}, got {actual}); the download is corrupt or not this model, so it was not used")]
     Checksum { file: String, expected: String, actual: String },
+    #[error(
+        "{file}: the cached copy of model {name} is damaged ({why}), so it was not used; `motif model fetch {name}` fetches it again"
+    )]
+    Damaged { name: String, file: String, why: String },
     #[error("cannot fetch {url}")]
     Http {
         url: String,
@@ -270,7 +347,7 @@ pub fn locate(spec: &str, config: &ModelConfig) -> Result<ModelDir, ModelError> 
 pub fn ensure(model: &ModelDir, config: &ModelConfig, progress: &mut dyn FnMut(FetchEvent)) -> Result<(), ModelError> {
     let Some(known) = model.known else { return Ok(()) };
     if model.is_present() {
-        return Ok(());
+        return check_cached(known, &model.dir);
     }
     if config.offline {
         return Err(ModelError::Offline { name: known.name.clone() });
@@ -299,7 +376,8 @@ pub fn fetch(
     progress: &mut dyn FnMut(FetchEvent),
 ) -> Result<PathBuf, ModelError> {
     let dest = config.model_dir(model);
-    if config.is_present(model) {
+    // A damaged cached copy is fetched again (that is the repair).
+    if config.is_present(model) && from.is_none() && check_cached(model, &dest).is_ok() {
         return Ok(dest);
     }
     let parent = dest.parent().expect("model dir has a parent");
@@ -309,14 +387,13 @@ pub fn fetch(
     fs::create_dir_all(&staging).map_err(io_err("cannot create", &staging))?;
     let result = fill(model, config, only, from, &staging, progress).and_then(|()| {
         verify_all(model, &staging)?;
-        if config.is_present(model) {
+        if config.is_present(model) && check_cached(model, &dest).is_ok() {
             // Another motif process finished the same fetch meanwhile; its
             // verified copy may be in use, so keep it.
             return Ok(());
         }
-        let marker = staging.join(VERIFIED_MARKER);
-        let record = serde_json::to_vec_pretty(&model.files).expect("file table serialises");
-        fs::write(&marker, record).map_err(io_err("cannot write", &marker))?;
+        // The stamps survive the rename (it keeps sizes and times).
+        write_stamps(&staging, model)?;
         // A half-written folder from an interrupted run is replaced whole.
         let _ = fs::remove_dir_all(&dest);
         fs::rename(&staging, &dest).map_err(io_err("cannot move the fetched model to", &dest))
@@ -697,6 +774,20 @@ mod tests {
         assert_eq!(dir, cache.path().join("models/tiny-test"));
         assert!(config.is_present(&model));
         assert_eq!(fs::read(dir.join("a.json")).unwrap(), b"{}");
+        config.check(&model).unwrap();
+
+        // A damaged cached file is refused by name, and fetching again repairs it.
+        fs::write(dir.join("a.json"), b"{]").unwrap();
+        let err = config.check(&model).unwrap_err();
+        assert!(matches!(err, ModelError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("a.json") && err.to_string().contains("motif model fetch tiny-test"), "{err}");
+        let located =
+            ModelDir { name: model.name.clone(), dir: dir.clone(), known: Some(Box::leak(Box::new(model.clone()))) };
+        assert!(matches!(ensure(&located, &config, &mut |_| {}), Err(ModelError::Damaged { .. })));
+        fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap();
+        config.check(&model).unwrap();
+        fs::remove_file(dir.join("a.json")).unwrap();
+        assert!(config.check(&model).unwrap_err().to_string().contains("missing"));
     }
 
     #[test]
