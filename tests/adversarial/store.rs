@@ -197,3 +197,128 @@ fn motif_index_env_is_read_by_every_command() {
         assert!(!text.contains("decoy"), "{args:?} read ./.motif: {text}");
     }
 }
+
+/// A corpus of `n` BBC articles as text files (the test skips without the data).
+fn bbc_files(work: &Path, n: usize) -> Option<()> {
+    let path = data_file("bbc/bbc.jsonl")?;
+    let dir = work.join("bbc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, line) in std::fs::read_to_string(path).unwrap().lines().take(n).enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        std::fs::write(dir.join(format!("{i:04}.txt")), v["text"].as_str().unwrap()).unwrap();
+    }
+    Some(())
+}
+
+/// Everything an index holds that a rerun must reproduce: documents with
+/// their hashes, passages with their text, offsets and vectors.
+fn contents(work: &Path, index: &str) -> Vec<(String, String, i64, i64, i64, String, Vec<u8>)> {
+    let conn = sql(work, index);
+    let mut stmt = conn
+        .prepare(
+            "SELECT d.name, d.hash, p.ordinal, p.byte_start, p.byte_end, p.text, v.vector FROM passages p
+             JOIN documents d ON d.id = p.doc JOIN vectors v ON v.passage = p.id ORDER BY d.name, p.ordinal",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn kill_9_at_seeded_points_of_index_loses_nothing_committed() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    if bbc_files(w, 300).is_none() {
+        return;
+    }
+    let args = ["index", "bbc", "--model", "hash", "--commit-every", "16"];
+    let started = std::time::Instant::now();
+    run_ok(motif().current_dir(w).args(args).args(["--index", "clean"]));
+    let full = started.elapsed();
+    let clean = contents(w, "clean");
+    // Kill points spread over the whole run (reading, embedding and
+    // commits, the graph build and its save), from a fixed seed.
+    let mut seed: u64 = 19;
+    let mut killed = 0;
+    for round in 0..12 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        // Within the first 80 % of a clean run's time: later points often
+        // find the run already done on a quieter machine.
+        let at = full.mul_f64(0.8 * (seed >> 11) as f64 / (1u64 << 53) as f64);
+        let index = format!("k{round}");
+        let mut child = motif().current_dir(w).args(args).args(["--index", &index]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        killed += usize::from(!status.success());
+        // Whatever was committed is readable and checks out.
+        if w.join(&index).join("index.sqlite").is_file() {
+            let out = motif().current_dir(w).args(["info", "--check", "--index", &index]).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() || stderr.contains("not a motif index"), "round {round} at {at:?}: {stderr}");
+        }
+        // The rerun completes it, to exactly what a clean run stores.
+        run_ok(motif().current_dir(w).args(args).args(["--index", &index]));
+        assert_eq!(contents(w, &index), clean, "round {round}, killed at {at:?}");
+        let info = run_ok(motif().current_dir(w).args(["info", "--json", "--index", &index]));
+        let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert_eq!(info["graph"]["status"], "fresh", "round {round}");
+    }
+    assert!(killed >= 6, "only {killed} of 12 runs were killed before they finished: the test proves little");
+}
+
+/// The cached default model, copied into a cache of the test's own.
+fn model_cache(work: &Path) -> Option<std::path::PathBuf> {
+    let out = motif().args(["model", "path", "all-MiniLM-L6-v2"]).output().unwrap();
+    let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() || !dir.join("model.safetensors").is_file() {
+        skip("the default model is not cached (run `motif model fetch`)");
+        return None;
+    }
+    let cache = work.join("cache");
+    copy_tree(&dir, &cache.join("models/all-MiniLM-L6-v2"));
+    Some(cache)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_damaged_model_cache_is_refused_listed_and_repaired() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let Some(cache) = model_cache(w) else { return };
+    let good = w.join("good");
+    copy_tree(&cache.join("models/all-MiniLM-L6-v2"), &good);
+    let weights = cache.join("models/all-MiniLM-L6-v2/model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+    let with_cache = |args: &[&str]| {
+        let mut cmd = motif();
+        cmd.current_dir(w).env("MOTIF_CACHE_DIR", &cache).env("MOTIF_OFFLINE", "1").args(args);
+        cmd
+    };
+    std::fs::write(w.join("t.txt"), "Troops crossed the river.").unwrap();
+    let err = run_err(&mut with_cache(&["embed", "t.txt", "--format", "jsonl"]));
+    assert!(err.contains("model.safetensors") && err.contains("damaged") && err.contains("motif model fetch all-MiniLM-L6-v2"), "{err}");
+    let list = run_ok(&mut with_cache(&["model", "list"]));
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.lines().any(|l| l.starts_with("all-MiniLM-L6-v2") && l.contains("damaged")), "{list}");
+    run_ok(&mut with_cache(&["model", "fetch", "all-MiniLM-L6-v2", "--from", good.to_str().unwrap()]));
+    run_ok(&mut with_cache(&["embed", "t.txt", "--format", "jsonl"]));
+    let list = run_ok(&mut with_cache(&["model", "list"]));
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("damaged"));
+}
