@@ -234,7 +234,8 @@ fn check_markdown(md: &str, docs: usize, what: &str) {
     }
     for c in md.chars() {
         assert!(
-            c == '\n' || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || c == '\u{2028}' || c == '\u{2029}'),
+            c == '\n'
+                || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) || c == '\u{2028}' || c == '\u{2029}'),
             "{what}: report.md holds the control character {c:?}"
         );
     }
@@ -298,39 +299,65 @@ fn json_keeps_every_text_exactly() {
     assert!(title.contains(&h.index().display().to_string()), "{title}");
 }
 
-/// What `motif report` prints (the documents it indexed, the files it
-/// wrote) carries no terminal escape from a file name.
-#[test]
-fn printed_summary_sends_no_terminal_escape() {
-    let h = Hostile::new(hostile_documents());
-    let out = h.report("esc\x1b]0;title\x07out", None);
+/// Neither stream of a run carries a control character but the line ends.
+fn assert_terminal_safe(out: &Output, what: &str) {
     for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         let text = String::from_utf8_lossy(bytes);
         assert!(
             !text.chars().any(|c| c != '\n' && c.is_control()),
-            "{stream} sends a control character: {text:?}"
+            "{what}: {stream} sends a control character: {text:?}"
         );
     }
+}
+
+/// What `motif report` prints (the files it wrote) and what `motif index`
+/// and `motif info --docs` print (the documents, the index) carry no
+/// terminal escape from a file name or a path: it is shown, not sent.
+#[test]
+fn printed_summary_sends_no_terminal_escape() {
+    let h = Hostile::new(hostile_documents());
+    let out = h.report("esc\x1b]0;title\x07out", None);
+    assert_terminal_safe(&out, "report");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("esc\\u{1b}[2Jname.txt"), "the name is shown with its escape visible: {stdout}");
-    assert!(stdout.contains("wrote "), "{stdout}");
+    assert!(stdout.contains("wrote esc\\u{1b}]0;title\\u{7}out/report.html"), "{stdout}");
+    let index = ["--index", "esc\x1b[31m.motif", "--model", "hash"];
+    let out = run_ok(motif().current_dir(h.work.path()).arg("index").arg("docs").args(index));
+    assert_terminal_safe(&out, "index");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("added    docs/esc\\u{1b}[2Jname.txt"),
+        "the name is shown with its escape visible: {stdout}"
+    );
+    assert!(stdout.contains("created esc\\u{1b}[31m.motif"), "{stdout}");
+    let out = run_ok(motif().current_dir(h.work.path()).args(["info", "--docs"]).args(&index[..2]));
+    assert_terminal_safe(&out, "info --docs");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("docs/esc\\u{1b}[2Jname.txt"));
+}
+
+/// An error that names a hostile path shows its escapes rather than sending them.
+#[test]
+fn an_error_naming_a_hostile_path_sends_no_terminal_escape() {
+    let work = tempfile::tempdir().unwrap();
+    let out = motif()
+        .current_dir(work.path())
+        .args(["report", "missing\x1b[2J\x1b]0;owned\x07\nfake line.txt", "--model", "hash"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_terminal_safe(&out, "report of a missing file");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\nfake line.txt"), "{stderr}");
 }
 
 /// A newline (or a tab or a pipe) in a file name stays inside its table cell.
 #[test]
 fn a_newline_in_a_file_name_keeps_tables_whole() {
     let claim = "The council approved the harbour budget on Monday after a long debate.";
-    let docs: Vec<(String, String)> = [
-        "two\nlines.txt",
-        "tab\there.txt",
-        "| pipe start.txt",
-        "ends with backslash\\",
-        "back\\|slash.txt",
-        "plain.txt",
-    ]
-    .iter()
-    .map(|n| (n.to_string(), format!("{claim} The harbour budget pays for three new cranes.")))
-    .collect();
+    let docs: Vec<(String, String)> =
+        ["two\nlines.txt", "tab\there.txt", "| pipe start.txt", "back\\|slash.txt", "plain.txt"]
+            .iter()
+            .map(|n| (n.to_string(), format!("{claim} The harbour budget pays for three new cranes.")))
+            .collect();
     let h = Hostile::new(docs);
     let out = h.report("out", Some("two\nline | title"));
     check_markdown(&h.read("out", "report.md"), h.docs.len(), "newline names");
