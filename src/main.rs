@@ -1,6 +1,7 @@
 //! The `motif` command line: parses arguments, runs one command of
-//! `cli/`, and reports errors (the cause chain on stderr; a closed pipe is
-//! not an error). Results go to stdout, progress and notes to stderr.
+//! `cli/`, and reports errors (the cause chain on stderr, control
+//! characters shown as escapes; a closed pipe is not an error). Results go
+//! to stdout, progress and notes to stderr.
 
 use std::io;
 use std::process::ExitCode;
@@ -126,9 +127,11 @@ fn main() -> ExitCode {
             if closed_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("motif: error: {e}");
+            // Messages name files and quote inputs: their control characters are shown, not sent.
+            let shown = |m: String| motif::report::escape_controls(&m).into_owned();
+            eprintln!("motif: error: {}", shown(e.to_string()));
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", shown(cause.to_string()));
             }
             ExitCode::FAILURE
         }

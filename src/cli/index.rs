@@ -11,6 +11,7 @@ use motif::embed::Embedder;
 use motif::exchange::import;
 use motif::index::{BuildReport, Params};
 use motif::pipeline::{self, IndexSettings, IndexSummary};
+use motif::report::escape_controls;
 use motif::store::update::Vectors;
 use motif::store::{Manifest, NewIndex, SavedGraph, Store, StoreError};
 
@@ -154,7 +155,7 @@ fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
 
 fn after_indexing(summary: &IndexSummary) {
     for note in &summary.notes {
-        eprintln!("motif: {note}");
+        eprintln!("motif: {}", escape_controls(note));
     }
     if let Some(g) = &summary.graph {
         report_repairs(g);
@@ -247,7 +248,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
     outln!(
         "{} {}: added {}, kept {}, replaced {}, removed {}",
         if s.created { "created" } else { "updated" },
-        s.index,
+        escape_controls(&s.index),
         docs(s.plan.added.len()),
         s.plan.kept,
         s.plan.replaced.len(),
@@ -260,7 +261,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         ("removed", &s.plan.removed),
     ] {
         for name in names.iter().take(20) {
-            outln!("  {what:<8} {name}");
+            outln!("  {what:<8} {}", escape_controls(name));
         }
         if names.len() > 20 {
             outln!("  {what:<8} … and {} more", names.len() - 20);
@@ -437,8 +438,8 @@ pub fn info(args: InfoArgs) -> Result<()> {
         SavedGraph::Missing => "missing: rebuilt in memory by searches until `motif index` saves it",
     };
     let fp: String = m.model_fingerprint.chars().take(12).collect();
-    outln!("index      {} (format {}, generation {})", info.index, m.format_version, m.generation);
-    outln!("model      {} (fingerprint {fp}…), dimension {}", m.model, m.dim);
+    outln!("index      {} (format {}, generation {})", escape_controls(&info.index), m.format_version, m.generation);
+    outln!("model      {} (fingerprint {fp}…), dimension {}", escape_controls(&m.model), m.dim);
     outln!("split      {}", m.split);
     outln!("documents  {documents}");
     outln!("passages   {passages}");
@@ -469,7 +470,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
     if args.docs {
         outln!();
         for d in &docs {
-            outln!("{:>5}  {}", d.passages, d.name);
+            outln!("{:>5}  {}", d.passages, escape_controls(&d.name));
         }
     }
     if !damage.is_empty() {

@@ -305,13 +305,13 @@ pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder
     let opts = read.options();
     let docs = corpus::read(paths, &opts, embedder)?;
     for bad in &docs.skipped {
-        eprintln!("motif: skipped {bad}");
+        eprintln!("motif: skipped {}", motif::report::escape_controls(&bad.to_string()));
     }
     if !docs.skipped.is_empty() {
         eprintln!("motif: skipped {} bad input(s)", docs.skipped.len());
     }
     for empty in &docs.empty {
-        eprintln!("motif: {empty}: no text, ignored");
+        eprintln!("motif: {}: no text, ignored", motif::report::escape_controls(&empty.to_string()));
     }
     let windowed = docs.windowed();
     if windowed > 0 && read.split != SplitArg::Window {

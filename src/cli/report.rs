@@ -16,6 +16,7 @@ use super::{IndexArg, ModelArgs, ReadArgs};
 use motif::index::Route;
 use motif::overlaps;
 use motif::pipeline::{self, AnalysisSettings};
+use motif::report::escape_controls;
 
 pub const LONG_ABOUT: &str = "The whole batch in one command: index the given paths (only new or changed documents), \
 find the claims that different documents share (echo groups) and the themes that recur, and write three files: \
@@ -99,7 +100,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let tmp = args.out.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, body).with_context(|| format!("{}: cannot write", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
-        outln!("wrote {}", path.display());
+        outln!("wrote {}", escape_controls(&path.display().to_string()));
     }
     outln!(
         "{} documents, {} passages: {} themes over {} {}s ({} outliers), {} echo groups",

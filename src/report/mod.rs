@@ -11,6 +11,14 @@
 //! `motif overlaps` writers: Markdown, JSON, CSV). The page is
 //! `template.html`, filled by `fill`; the Markdown escape `md_escape` is
 //! shared by both reports.
+//!
+//! Document texts, file names, titles and paths are hostile input here: no
+//! rendering may run them or let them change the page's structure. The page
+//! escapes every value for where it goes (`fill`: HTML text, or JSON inside
+//! the data script with `<`, `>`, `&`, U+2028 and U+2029 escaped); the
+//! Markdown escapes every value with `md_escape` (no raw HTML, fence, table
+//! cell end or line break); `escape_controls` is the form of a name or text
+//! the CLI prints, with control characters shown, not sent to the terminal.
 
 pub mod map;
 pub mod overlaps;
@@ -113,13 +121,19 @@ impl Report {
 
     fn passage_ref(&self, p: usize) -> String {
         let passage = &self.passages[p];
-        format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, passage.start, passage.end)
+        format!(
+            "{}#{} [{}..{}]",
+            md_escape(&self.documents[passage.doc].id),
+            passage.passage,
+            passage.start,
+            passage.end
+        )
     }
 
     fn unit_ref(&self, u: usize) -> String {
         let unit = &self.units[u];
         let passage = &self.passages[unit.passage];
-        format!("{}#{} [{}..{}]", self.documents[passage.doc].id, passage.passage, unit.start, unit.end)
+        format!("{}#{} [{}..{}]", md_escape(&self.documents[passage.doc].id), passage.passage, unit.start, unit.end)
     }
 
     /// "sentences" or "passages".
@@ -138,9 +152,14 @@ impl Report {
         counts.iter().map(|c| c.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t))).map(|(t, _)| *t)).collect()
     }
 
+    /// The Markdown report. Every text that comes from the documents, their
+    /// names, the title or the model goes through `md_escape` (texts and the
+    /// title flattened to one line first), so none of it can open HTML, a
+    /// code fence, a heading or a table cell, or reach a terminal as an
+    /// escape sequence.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "# {}\n", self.title);
+        let _ = writeln!(md, "# {}\n", md_escape(&flatten(&self.title)));
         let _ = writeln!(
             md,
             "{} documents, {} passages, {} themes over {} {} ({} outliers), {} echo groups. Model {}; motif {}.\n",
@@ -151,7 +170,7 @@ impl Report {
             self.units_word(),
             self.outliers.len(),
             self.echo_groups.len(),
-            self.model,
+            md_escape(&self.model),
             self.motif_version
         );
         let _ = writeln!(md, "## Documents × themes\n");
@@ -180,12 +199,13 @@ impl Report {
                 md,
                 "### T{}: {} ({} {}, {docs} document{})\n",
                 t.id,
-                t.label,
+                md_escape(&flatten(&t.label)),
                 t.size,
                 self.units_word(),
                 if docs == 1 { "" } else { "s" }
             );
-            let _ = writeln!(md, "Keywords: {}\n", t.keywords.join(", "));
+            let keywords: Vec<String> = t.keywords.iter().map(|k| md_escape(&flatten(k))).collect();
+            let _ = writeln!(md, "Keywords: {}\n", keywords.join(", "));
             for &u in &t.central {
                 let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
             }
@@ -209,7 +229,7 @@ impl Report {
             let docs: std::collections::BTreeSet<usize> =
                 group.passages.iter().map(|&p| self.passages[p].doc).collect();
             let _ = writeln!(md, "### E{g}: {} passages in {} documents\n", group.passages.len(), docs.len());
-            let _ = writeln!(md, "Claim: *{}*\n", md_escape(&group.claim));
+            let _ = writeln!(md, "Claim: *{}*\n", md_escape(&flatten(&group.claim)));
             for &p in &group.passages {
                 let _ = writeln!(md, "- {}: {}", self.passage_ref(p), md_escape(&snippet(&self.passages[p].text, 200)));
             }
@@ -226,17 +246,11 @@ impl Report {
         md
     }
 
-    /// The page: `template.html` with the title (HTML-escaped) and the report
-    /// as JSON, with `</` written `<\/` (no text can close its script) and
-    /// `<!--` written `<\u0021--` (a `<!--<script>` in a text would make the
-    /// browser read past the script's end). `<` only occurs inside JSON strings,
-    /// where both are valid escapes.
+    /// The page: `template.html` with the title as HTML text and the report
+    /// as JSON inside its data script, filled in one pass (see `fill`).
     pub fn to_html(&self) -> String {
-        let data = serde_json::to_string(self)
-            .expect("a report serialises")
-            .replace("</", "<\\/")
-            .replace("<!--", "<\\u0021--");
-        fill(HTML_TEMPLATE, &[("TITLE", &escape_html(&self.title)), ("DATA", &data)])
+        let data = serde_json::to_string(self).expect("a report serialises");
+        fill(HTML_TEMPLATE, &[("TITLE", Value::Text(&self.title)), ("DATA", Value::ScriptJson(&data))])
             .expect("the page's placeholders are TITLE and DATA")
     }
 }
@@ -260,18 +274,118 @@ fn snippet(text: &str, max: usize) -> String {
     format!("{}…", flat.chars().take(max - 1).collect::<String>())
 }
 
-/// Escapes the characters Markdown would read as markup (table pipes included).
+/// Whether a character is one a terminal or a viewer acts on rather than
+/// shows: C0 and C1 controls and DEL (escape sequences, bells, carriage
+/// returns, backspaces, line breaks), the bidirectional embeddings,
+/// overrides and isolates (which reorder what follows them on the line), and
+/// the Unicode line and paragraph separators.
+fn is_hidden_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Appends `c` as the visible text of its escape: `\n`, `\t`, `\r`, else `\u{1b}`.
+fn push_control(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        _ => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// Text for a terminal: every control character (line breaks included),
+/// bidirectional control and line separator written as its visible escape
+/// (`\u{1b}[2J`, `\n`), so a file name or a document's text printed by
+/// the CLI can neither send an escape sequence nor fake a line. Everything
+/// else is kept as it is.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_hidden_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_hidden_control(c) {
+            push_control(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `rest` (the text after a `&`) would make it a character
+/// reference: `&name;`, `&#123;` or `&#x1F;`.
+fn starts_reference(rest: &[char]) -> bool {
+    let end = rest.iter().take(34).position(|&c| c == ';');
+    let Some(end) = end.filter(|&e| e > 0) else { return false };
+    let body = &rest[..end];
+    match body {
+        ['#', 'x' | 'X', hex @ ..] => !hex.is_empty() && hex.len() <= 6 && hex.iter().all(char::is_ascii_hexdigit),
+        ['#', dec @ ..] => !dec.is_empty() && dec.len() <= 7 && dec.iter().all(char::is_ascii_digit),
+        [first, ..] => first.is_ascii_alphabetic() && body.iter().all(char::is_ascii_alphanumeric),
+        [] => false,
+    }
+}
+
+/// Escapes a text for Markdown so that it reads as written, on one line,
+/// wherever it is put (a table cell, a list item, a quote, a heading):
+/// - the characters Markdown reads as markup (`\ * _ ` [ ] > | # ~`) get a
+///   backslash (an underscore between letters or digits never starts
+///   emphasis in CommonMark, `file_name_2`, so it stays as written); with
+///   backticks and tildes escaped no code fence or code span can open;
+/// - `<` is written `&lt;`, so no raw HTML (`<script>`, `<iframe>`, `<!--`)
+///   or autolink can start; an `&` that would start a character reference
+///   (`&lt;`) is written `&amp;`, so the text is not decoded either;
+/// - at the start, a `-` or `+` before a space or the end (a list item),
+///   a `-` before another (a rule), a `=` (a setext underline), and the
+///   `.` or `)` after up to nine leading digits before a space or the end
+///   (an ordered list) get a backslash, so a value put at the start of a
+///   line opens no list, rule or heading;
+/// - control characters (line breaks and terminal escapes included),
+///   bidirectional controls and line separators are written as their
+///   visible escapes (`\n`, `\u{1b}`): a line break in a file name cannot
+///   end its table row, and `cat report.md` sends no escape sequence.
 pub fn md_escape(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
+    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
     for (i, &c) in chars.iter().enumerate() {
+        if is_hidden_control(c) {
+            push_control(&mut out, c);
+            continue;
+        }
+        match c {
+            '<' => {
+                out.push_str("&lt;");
+                continue;
+            }
+            '&' if starts_reference(&chars[i + 1..]) => {
+                out.push_str("&amp;");
+                continue;
+            }
+            _ => {}
+        }
         // An underscore between letters or digits never starts emphasis in
         // CommonMark (`file_name_2`), so it stays as written.
         let inside_word = c == '_'
             && i > 0
             && chars[i - 1].is_alphanumeric()
             && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
-        if matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') && !inside_word {
+        let markup = matches!(c, '\\' | '*' | '_' | '`' | '[' | ']' | '>' | '|' | '#' | '~') && !inside_word;
+        let next = chars.get(i + 1).copied();
+        let blank_after = next.is_none_or(char::is_whitespace);
+        let line_start = match c {
+            '-' => i == 0 && (blank_after || next == Some('-')),
+            '+' => i == 0 && blank_after,
+            '=' => i == 0,
+            '.' | ')' => i == digits && (1..=9).contains(&digits) && blank_after,
+            _ => false,
+        };
+        if markup || line_start {
             out.push('\\');
         }
         out.push(c);
@@ -279,8 +393,42 @@ pub fn md_escape(s: &str) -> String {
     out
 }
 
+/// Text for HTML: safe both as element content and inside a quoted attribute.
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON for the inside of a `<script>` element: `<`, `>` and `&` written
+/// `\u003c`, `\u003e`, `\u0026`, so no text in it can end the script
+/// (`</script>`), put the browser's tokenizer into its escaped states
+/// (`<!--`, `<script`) or read as markup, and U+2028 and U+2029 written
+/// `\u2028`, `\u2029`, as older JavaScript parsers need. These characters
+/// only occur inside JSON strings, where the escapes mean the same: the
+/// data parses to the same value.
+fn script_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + json.len() / 16);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The page: data inlined as JSON, drawn by a small script (SVG map,
@@ -298,13 +446,34 @@ enum TemplateError {
     Unused(String),
 }
 
+/// A value for a placeholder, with the context it is put in: the fill
+/// escapes it for that context, so no caller can forget to.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    /// Plain text for HTML element content or a quoted attribute (`escape_html`).
+    Text(&'a str),
+    /// Serialised JSON for the inside of a `<script>` element (`script_json`).
+    ScriptJson(&'a str),
+}
+
+impl Value<'_> {
+    fn escaped(&self) -> String {
+        match self {
+            Value::Text(s) => escape_html(s),
+            Value::ScriptJson(s) => script_json(s),
+        }
+    }
+}
+
 /// Fills the template's `{{NAME}}` placeholders (NAME: ASCII capitals,
-/// digits and `_`) from `values`, in one pass: each occurrence is replaced
-/// once and inserted text is never scanned again, so a value that reads
-/// `{{DATA}}` stays as it is. Other braces are copied. Every placeholder
-/// needs a value and every value a placeholder.
-fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
-    let mut out = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+/// digits and `_`) from `values`, each escaped for its context, in one pass
+/// over the template: each occurrence is replaced once and inserted text is
+/// never scanned again, so a value that reads `{{DATA}}` stays as it is.
+/// Other braces are copied. Every placeholder needs a value and every value
+/// a placeholder.
+fn fill(template: &str, values: &[(&str, Value)]) -> Result<String, TemplateError> {
+    let escaped: Vec<String> = values.iter().map(|(_, v)| v.escaped()).collect();
+    let mut out = String::with_capacity(template.len() + escaped.iter().map(String::len).sum::<usize>());
     let mut used = vec![false; values.len()];
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
@@ -321,7 +490,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> Result<String, TemplateError
         let name = &after[..len];
         let i = values.iter().position(|(n, _)| *n == name).ok_or_else(|| TemplateError::Unknown(name.to_string()))?;
         used[i] = true;
-        out.push_str(values[i].1);
+        out.push_str(&escaped[i]);
         rest = &after[len + 2..];
     }
     out.push_str(rest);
@@ -392,7 +561,7 @@ mod tests {
     fn html_inlines_data_safely() {
         let html = sample().to_html();
         assert!(!html.contains("text </script>"), "a passage must not close the data script");
-        assert!(html.contains("text <\\/script>"));
+        assert!(html.contains("text \\u003c/script\\u003e"));
         assert!(
             !html.contains("http://") || html.matches("http://").all(|_| html.contains("http://www.w3.org/2000/svg"))
         );
@@ -491,24 +660,103 @@ mod tests {
 
     #[test]
     fn fill_is_one_pass_and_strict() {
-        let values = [("A", "{{B}}"), ("B", "b")];
+        let values = [("A", Value::Text("{{B}}")), ("B", Value::Text("b"))];
         assert_eq!(fill("{{A}}-{{B}}-{{A}}", &values), Ok("{{B}}-b-{{B}}".to_string()));
-        assert_eq!(fill("{ {{{B}}} {{b}} {{ B}} {{", &[("B", "x")]), Ok("{ {x} {{b}} {{ B}} {{".to_string()));
+        let x = [("B", Value::Text("x"))];
+        assert_eq!(fill("{ {{{B}}} {{b}} {{ B}} {{", &x), Ok("{ {x} {{b}} {{ B}} {{".to_string()));
         assert_eq!(fill("{{A}} {{C}}", &values), Err(TemplateError::Unknown("C".into())));
         assert_eq!(fill("{{A}}", &values), Err(TemplateError::Unused("B".into())));
+        // Each value is escaped for its context by the fill itself.
+        let hostile = [("T", Value::Text("<a href='x' title=\"y\">&")), ("J", Value::ScriptJson("\"</script><!--&\""))];
+        assert_eq!(
+            fill("<p>{{T}}</p><script>{{J}}</script>", &hostile),
+            Ok("<p>&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;</p>\
+                <script>\"\\u003c/script\\u003e\\u003c!--\\u0026\"</script>"
+                .to_string())
+        );
         // The page's own placeholders are exactly the ones `to_html` fills.
-        assert!(fill(HTML_TEMPLATE, &[("TITLE", "t"), ("DATA", "{}")]).is_ok());
-        assert_eq!(fill(HTML_TEMPLATE, &[("TITLE", "t")]), Err(TemplateError::Unknown("DATA".into())));
+        assert!(fill(HTML_TEMPLATE, &[("TITLE", Value::Text("t")), ("DATA", Value::ScriptJson("{}"))]).is_ok());
+        assert_eq!(fill(HTML_TEMPLATE, &[("TITLE", Value::Text("t"))]), Err(TemplateError::Unknown("DATA".into())));
     }
 
     #[test]
     fn markdown_escape_is_shared() {
         assert_eq!(
             md_escape("a|b *c* _d_e_ [f] <g> #h `i` \\"),
-            "a\\|b \\*c\\* \\_d_e\\_ \\[f\\] \\<g\\> \\#h \\`i\\` \\\\"
+            "a\\|b \\*c\\* \\_d_e\\_ \\[f\\] &lt;g\\> \\#h \\`i\\` \\\\"
         );
         assert_eq!(overlaps::md_escape("x_y"), md_escape("x_y"));
         assert_eq!(snippet("a  b\n c", 10), "a b c");
         assert_eq!(snippet("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn markdown_escape_leaves_no_html_fence_or_line_start() {
+        // No raw HTML: `<` is an entity; an entity in the text stays as written.
+        assert_eq!(md_escape("<script>x</script>"), "&lt;script\\>x&lt;/script\\>");
+        assert_eq!(md_escape("<!--<iframe>"), "&lt;!--&lt;iframe\\>");
+        assert_eq!(md_escape("&lt; &#60; &#x3C; AT&T & ;"), "&amp;lt; &amp;\\#60; &amp;\\#x3C; AT&T & ;");
+        // No fence, tilde or backtick.
+        assert_eq!(md_escape("```rust"), "\\`\\`\\`rust");
+        assert_eq!(md_escape("~~~"), "\\~\\~\\~");
+        // At the start, no list, rule or setext heading; elsewhere no change.
+        assert_eq!(md_escape("- a - b"), "\\- a - b");
+        assert_eq!(md_escape("---"), "\\---");
+        assert_eq!(md_escape("+ a"), "\\+ a");
+        assert_eq!(md_escape("-"), "\\-");
+        assert_eq!(md_escape("==="), "\\===");
+        assert_eq!(md_escape("12. a 3. b"), "12\\. a 3. b");
+        assert_eq!(md_escape("1)"), "1\\)");
+        // What opens nothing stays as written.
+        for plain in ["-5 °C", "+1", "1.5 m", "0.1.0", "1234567890. ten digits", "a - b"] {
+            assert_eq!(md_escape(plain), plain);
+        }
+        // Controls show as their escapes, on one line.
+        assert_eq!(
+            md_escape("a\nb\tc\r\u{1b}[2J\u{7}\u{202e}\u{2028}"),
+            "a\\nb\\tc\\r\\u{1b}\\[2J\\u{7}\\u{202e}\\u{2028}"
+        );
+    }
+
+    #[test]
+    fn controls_are_shown_not_sent() {
+        assert!(matches!(escape_controls("plain – text"), std::borrow::Cow::Borrowed("plain – text")));
+        assert_eq!(escape_controls("esc\u{1b}[2J\u{7}\u{9b}"), "esc\\u{1b}[2J\\u{7}\\u{9b}");
+        assert_eq!(escape_controls("two\nlines\r\t\u{0}"), "two\\nlines\\r\\t\\u{0}");
+        assert_eq!(escape_controls("\u{202e}txt.exe\u{2066}"), "\\u{202e}txt.exe\\u{2066}");
+    }
+
+    #[test]
+    fn script_json_escapes_what_html_reads_and_means_the_same() {
+        let text = "</script><!--<script> a & b > c \u{2028}\u{2029} \\< \"q\"";
+        let json = serde_json::to_string(&serde_json::json!({ "t": text })).unwrap();
+        let inert = script_json(&json);
+        for c in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+            assert!(!inert.contains(c), "{c:?} in {inert}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&inert).unwrap();
+        assert_eq!(back["t"], text);
+    }
+
+    /// Every document text, name, label and the title reach report.md
+    /// escaped, on one line each: no raw HTML, no broken table row.
+    #[test]
+    fn markdown_escapes_every_value() {
+        let mut report = sample();
+        report.title = "T <iframe src=x>\n# not a heading".into();
+        report.model = "<b>m</b>".into();
+        report.documents[0].id = "two\nlines|<img src=x onerror=alert(1)>.txt".into();
+        report.themes[0].label = "<script>".into();
+        report.themes[0].keywords = vec!["<i>".into()];
+        report.units[0].text = "```\n~~~ <script>alert(1)</script>".into();
+        report.echo_groups[0].claim = "- <!-- x".into();
+        let md = report.to_markdown();
+        assert!(!md.contains('<'), "{md}");
+        assert!(md.starts_with("# T &lt;iframe src=x\\> \\# not a heading\n"), "{md}");
+        assert!(md.contains("| two\\nlines\\|&lt;img src=x onerror=alert(1)\\>.txt | 2 |"), "{md}");
+        assert!(md.contains("> \\`\\`\\` \\~\\~\\~ &lt;script\\>"), "{md}");
+        assert!(md.contains("— two\\nlines\\|&lt;img"), "{md}");
+        assert!(md.contains("Claim: *\\- &lt;!-- x*"), "{md}");
+        assert!(md.lines().all(|l| !l.starts_with("two") && !l.starts_with("lines")), "{md}");
     }
 }

@@ -260,7 +260,7 @@ impl Report<'_> {
             m.threshold,
             m.granularity,
             m.route,
-            m.model
+            md_escape(&m.model)
         )?;
         for (g, group) in self.groups.iter().enumerate() {
             self.write_group(out, g, group)?;
@@ -283,7 +283,7 @@ impl Report<'_> {
                         "- \"{}\" ({} documents), e.g. {} bytes {}..{}",
                         md_escape(&text),
                         b.documents,
-                        b.doc,
+                        md_escape(&b.doc),
                         b.start,
                         b.end
                     )?;
@@ -369,7 +369,9 @@ impl Report<'_> {
 
     fn place(&self, p: usize, span: Option<(usize, usize)>) -> String {
         let info = &self.passages[p];
-        let doc = md_escape(&self.documents[info.doc]).replace('|', "\\|");
+        // `md_escape` writes `|` as `\|` already: a second escape would
+        // make it `\\|`, an escaped backslash and a cell's end.
+        let doc = md_escape(&self.documents[info.doc]);
         match span {
             Some((s, e)) => format!("{doc} ¶{} [{s}..{e}]", info.ordinal),
             None => format!("{doc} ¶{}", info.ordinal),
@@ -528,6 +530,28 @@ mod tests {
         r.write_csv(&mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert!(csv.lines().nth(1).unwrap().starts_with("0,0,a.txt,0,10,60,\"b, c.txt\",2,0,40,"), "{csv}");
+    }
+
+    /// A `|` or a line break in a file name stays inside its cell of the pair table.
+    #[test]
+    fn pair_table_keeps_odd_names_in_their_cells() {
+        let (mut documents, passages, overlaps, groups, meta) = report_parts();
+        documents[0] = "pipe|na\nme.txt".into();
+        let r = Report {
+            documents: &documents,
+            passages: &passages,
+            overlaps: &overlaps,
+            groups: &groups,
+            boilerplate: &[],
+            meta: &meta,
+        };
+        let mut md = Vec::new();
+        r.write_markdown(&mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        let row = md.lines().find(|l| l.starts_with("| 0 |")).expect("the pair's row");
+        assert!(row.starts_with("| 0 | pipe\\|na\\nme.txt ¶0 [10..35] | b, c.txt"), "{md}");
+        // Six cells: seven `|` that no backslash escapes.
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 7, "{row}");
     }
 
     #[test]
