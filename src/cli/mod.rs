@@ -408,7 +408,10 @@ pub fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
 
 /// One line of at most `max` characters (newlines flattened, `…` when cut).
 pub fn ellipsize(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    // Control characters (terminal escapes in a hostile document) are
+    // shown as a replacement character, never sent to the terminal.
+    let flat: String =
+        s.chars().map(|c| if c.is_whitespace() { ' ' } else if c.is_control() { '\u{fffd}' } else { c }).collect();
     if flat.chars().count() <= max {
         return flat;
     }

@@ -98,7 +98,16 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let path = args.out.join(name);
         // Write then rename: a reader never sees half a report.
         let tmp = args.out.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, body).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        // A new file, never one planted there (create_new does not follow
+        // a symlink left at that name).
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("{}: cannot create", tmp.display()))?;
+        std::io::Write::write_all(&mut f, body.as_bytes()).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        drop(f);
         std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
         outln!("wrote {}", escape_controls(&path.display().to_string()));
     }

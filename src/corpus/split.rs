@@ -97,6 +97,36 @@ impl Splitter {
 
 /// Cuts a unit into token windows of at most `size` tokens, sharing
 /// `overlap` tokens between neighbours. A unit that fits is returned whole.
+/// Bytes tokenized at a time. A tokenizer holds several structures per
+/// token, so a 20 MB paragraph tokenized whole took over a gigabyte; in
+/// pieces cut at whitespace (where a WordPiece tokenizer splits anyway)
+/// the spans are the same and memory stays at one piece.
+const TOKENIZE_PIECE: usize = 64 * 1024;
+
+/// Token spans of `text`, tokenized a piece at a time.
+fn spans_in_pieces<T: TokenSpans + ?Sized>(text: &str, tokens: &T) -> Result<Vec<(usize, usize)>, SplitError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + TOKENIZE_PIECE).min(text.len());
+        if end < text.len() {
+            // Back to the last whitespace of the piece (else a char boundary).
+            match text[start..end].rfind(char::is_whitespace) {
+                Some(i) if i > 0 => end = start + i,
+                _ => {
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                }
+            }
+        }
+        let piece = tokens.token_spans(&text[start..end]).map_err(SplitError)?;
+        out.extend(piece.into_iter().map(|(a, b)| (start + a, start + b)));
+        start = end;
+    }
+    Ok(out)
+}
+
 fn windows<T: TokenSpans + ?Sized>(
     text: &str,
     unit: Range<usize>,
@@ -109,7 +139,7 @@ fn windows<T: TokenSpans + ?Sized>(
     if unit.len() <= size {
         return Ok(vec![(unit, false)]);
     }
-    let spans = tokens.token_spans(&text[unit.clone()]).map_err(SplitError)?;
+    let spans = spans_in_pieces(&text[unit.clone()], tokens)?;
     if spans.len() <= size {
         return Ok(vec![(unit, false)]);
     }
@@ -251,6 +281,20 @@ mod tests {
 
     fn texts<'a>(text: &'a str, ps: &[Passage]) -> Vec<&'a str> {
         ps.iter().map(|p| &text[p.span()]).collect()
+    }
+
+    #[test]
+    fn long_units_are_tokenized_in_pieces_with_the_same_spans() {
+        let text: String = (0..40_000).map(|i| format!("wörd{i} ")).collect::<String>() + "end";
+        assert!(text.len() > 3 * TOKENIZE_PIECE);
+        let whole = crate::text::whitespace_spans(&text);
+        assert_eq!(spans_in_pieces(&text, &Words(8)).unwrap(), whole);
+        // No whitespace at all: cut at char boundaries, every byte covered once.
+        let solid = "é".repeat(100_000);
+        let spans = spans_in_pieces(&solid, &Words(8)).unwrap();
+        assert_eq!(spans.first().map(|s| s.0), Some(0));
+        assert_eq!(spans.last().map(|s| s.1), Some(solid.len()));
+        assert!(spans.windows(2).all(|w| w[0].1 == w[1].0));
     }
 
     #[test]
