@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::ingest::shown;
 use motif::embed::Embedder;
 use motif::exchange::import;
 use motif::index::{BuildReport, Params};
@@ -149,6 +150,7 @@ fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
         rebuild_graph: args.rebuild_graph,
         parallel_build: args.parallel_build,
         commit_every: args.commit_every,
+        skip_bad: args.read.skip_bad,
     }
 }
 
@@ -255,7 +257,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
     );
     for (what, names) in [("added", &s.plan.added), ("replaced", &s.plan.replaced), ("removed", &s.plan.removed)] {
         for name in names.iter().take(20) {
-            println!("  {what:<8} {name}");
+            println!("  {what:<8} {}", shown(name));
         }
         if names.len() > 20 {
             println!("  {what:<8} … and {} more", names.len() - 20);
@@ -271,7 +273,11 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         println!("{} not named in this run left as they are", docs(s.plan.untouched));
     }
     if s.plan.prunable > 0 {
-        println!("{} stored with a file that is gone; --prune removes them", docs(s.plan.prunable));
+        let (are, their) = if s.plan.prunable == 1 { ("is", "its file") } else { ("are", "their files") };
+        println!(
+            "{} {are} no longer in {their} (deleted, emptied, or read now without them); --prune removes them",
+            docs(s.plan.prunable)
+        );
     }
     match &s.graph {
         Some(g) => println!(
@@ -442,7 +448,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
     if args.docs {
         println!();
         for d in &docs {
-            println!("{:>5}  {}", d.passages, d.name);
+            println!("{:>5}  {}", d.passages, shown(&d.name));
         }
     }
     Ok(())
