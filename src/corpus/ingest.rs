@@ -99,6 +99,29 @@ pub fn shown(name: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A path as a document's name: as it is when it is UTF-8; else with each
+/// byte that is not written `\xNN`, so that two names that differ only
+/// there stay two names.
+pub fn path_name(path: &Path) -> String {
+    if let Some(s) = path.to_str() {
+        return s.to_string();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    path.to_string_lossy().into_owned()
+}
+
 /// Sizes as people read them: `512 B`, `64 MiB`, `1.5 GiB`.
 pub fn human_bytes(n: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -419,7 +442,7 @@ impl Reader<'_> {
             match p {
                 Ok(p) => found.push(p),
                 Err(e) => {
-                    let name = e.path().to_string_lossy().into_owned();
+                    let name = path_name(e.path());
                     self.skip_or_fail(Err(IngestError::io(&name, e.into())))?;
                 }
             }
@@ -429,7 +452,7 @@ impl Reader<'_> {
             return Err(IngestError::NoMatch { pattern: pattern.into() });
         }
         for p in found {
-            let name = p.to_string_lossy().into_owned();
+            let name = path_name(&p);
             let result = match fs::metadata(&p) {
                 Ok(m) if m.is_dir() => match motif_folder(&p) {
                     Some(what) => {
@@ -467,7 +490,7 @@ impl Reader<'_> {
             }
             if e.file_type().is_dir() {
                 if let Some(what) = motif_folder(e.path()) {
-                    outputs.push((e.path().to_string_lossy().into_owned(), what));
+                    outputs.push((path_name(e.path()), what));
                     return false;
                 }
             }
@@ -482,7 +505,7 @@ impl Reader<'_> {
                 Ok(entry) => entry,
                 Err(e) => {
                     if let Some(ancestor) = e.loop_ancestor() {
-                        let link = e.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+                        let link = e.path().map(path_name).unwrap_or_default();
                         let note = format!(
                             "{}: a symbolic link back to {}, a folder being read (a loop); not followed",
                             shown(&link),
@@ -492,7 +515,7 @@ impl Reader<'_> {
                         continue;
                     }
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(dir));
-                    let name = path.to_string_lossy().into_owned();
+                    let name = path_name(&path);
                     let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
                     // A broken link whose name is not a text file's: not ours to read.
                     if is_link && e.depth() > 0 && !has_text_extension(&path) {
@@ -510,7 +533,7 @@ impl Reader<'_> {
             if file_type.is_dir() || !has_text_extension(entry.path()) {
                 continue;
             }
-            let name = entry.path().to_string_lossy().into_owned();
+            let name = path_name(entry.path());
             let meta = match entry.metadata() {
                 Ok(m) => m,
                 Err(e) => {
@@ -544,13 +567,18 @@ impl Reader<'_> {
             let name = if folder.as_os_str().is_empty() { ".".into() } else { folder.to_string_lossy() };
             self.note(left_out(&name, "a report motif wrote"));
         }
-        let found_outputs = !outputs.is_empty() || !report_files.is_empty() || !tables.is_empty();
-        for (name, what) in outputs.into_iter().chain(tables) {
-            self.note(left_out(&name, what));
+        let mut kinds: Vec<&str> = outputs.iter().chain(&tables).map(|(_, what)| *what).collect();
+        if !report_files.is_empty() {
+            kinds.push("a report motif wrote");
+        }
+        kinds.sort();
+        kinds.dedup();
+        for (name, what) in outputs.iter().chain(&tables) {
+            self.note(left_out(name, what));
         }
         if !any {
-            if found_outputs {
-                return Err(IngestError::OnlyOutputs { path: dir.into(), what: "reports, indexes or tables".into() });
+            if !kinds.is_empty() {
+                return Err(IngestError::OnlyOutputs { path: dir.into(), what: kinds.join(", ") });
             }
             return Err(IngestError::EmptyDir { path: dir.into(), exts: TEXT_EXTENSIONS.join(", ") });
         }
@@ -638,7 +666,7 @@ fn unreadable(name: &str, path: &Path, e: io::Error) -> IngestError {
     }
     match e.kind() {
         io::ErrorKind::NotFound if link => {
-            let target = fs::read_link(path).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
+            let target = fs::read_link(path).map(|t| path_name(&t)).unwrap_or_default();
             IngestError::BrokenLink { path: name.into(), target }
         }
         io::ErrorKind::NotFound => IngestError::Missing { path: name.into() },
@@ -707,10 +735,7 @@ fn special_left_out(name: &str, meta: &fs::Metadata) -> String {
 }
 
 fn left_out(name: &str, what: &str) -> String {
-    format!(
-        "{}: {what}, left out (folders and patterns never read motif's own outputs; name a file to read it)",
-        shown(name)
-    )
+    format!("{}: {what}, not read (motif reads its own outputs only when a file of them is named)", shown(name))
 }
 
 /// Opens a file to read. A named pipe waits at most `PIPE_WAIT` for a

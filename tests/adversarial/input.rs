@@ -437,8 +437,8 @@ fn report_on_a_folder_never_reads_its_own_earlier_report_or_index() {
     assert_eq!(passages(&first), passages(&second));
     assert_eq!(passages(&first), passages(&third));
     let err = stderr(&second);
-    assert!(err.contains("./idx: a motif index, left out"), "{err}");
-    assert!(err.contains("./report: a report motif wrote, left out"), "{err}");
+    assert!(err.contains("./idx: a motif index, not read"), "{err}");
+    assert!(err.contains("./report: a report motif wrote, not read"), "{err}");
     let stored = stored_docs(cwd, "idx");
     assert_eq!(stored.len(), 5, "{stored:?}");
     // A report written into the folder itself (--out .) is left out too.
@@ -521,6 +521,22 @@ fn hostile_file_names_cannot_break_lines_or_drive_the_terminal() {
     let out = run_ok(m(cwd).args(["index", ".", "--skip-bad", "--index", "idx"]));
     assert!(!stderr(&out).contains('\u{1b}'), "{:?}", stderr(&out));
     assert!(stderr(&out).contains("skipped ./evil\\u{1b}[31mred\\nsecond line.txt"), "{:?}", stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn file_names_that_are_not_utf8_stay_distinct_documents() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    fs::create_dir(cwd.join("docs")).unwrap();
+    for (b, text) in [(0xFE, "One text about rivers."), (0xFF, "Another text about mountains.")] {
+        let bytes = [b'n', b, b'.', b't', b'x', b't'];
+        fs::write(cwd.join("docs").join(std::ffi::OsStr::from_bytes(&bytes)), text).unwrap();
+    }
+    let s = index_json(cwd, &["docs", "--index", "idx"]);
+    assert_eq!(names(&s["added"]), ["docs/n\\xfe.txt", "docs/n\\xff.txt"], "{s}");
+    assert!(names(&s["duplicates"]).is_empty(), "{s}");
 }
 
 #[test]
