@@ -12,12 +12,13 @@
 //! Progress is reported through `Progress`, which the CLI draws; nothing
 //! here prints.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::corpus::ingest::shown;
 use crate::corpus::{Corpus, ReadDocuments, UnitKind, Units};
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
@@ -75,6 +76,19 @@ pub enum PipelineError {
     Themes(#[from] ThemeError),
     #[error("{0}: the index holds no passages; add documents with `motif index PATH`")]
     EmptyIndex(String),
+    #[error(
+        "--prune: cannot tell whether {} is still there ({why}){}; nothing was changed. Make it readable, or pass --skip-bad to keep such documents and go on",
+        crate::corpus::ingest::shown(.doc),
+        more_documents(.others)
+    )]
+    UnknownSource { doc: String, why: String, others: usize },
+}
+
+fn more_documents(others: &usize) -> String {
+    match others {
+        0 => String::new(),
+        n => format!(", nor whether {n} more stored documents' files are"),
+    }
 }
 
 // ------------------------------------------------------------ indexing
@@ -92,6 +106,9 @@ pub struct IndexSettings {
     pub parallel_build: bool,
     /// Commit after about this many embedded passages.
     pub commit_every: usize,
+    /// With `prune`, keep documents whose file cannot be looked at (and
+    /// say so) instead of failing.
+    pub skip_bad: bool,
 }
 
 /// What an indexing run did.
@@ -146,19 +163,54 @@ pub fn index_documents(
         other => other?,
     };
 
-    let sources: Vec<Option<String>> = match sources {
-        Some(given) => given.to_vec(),
-        None => read
-            .documents
-            .iter()
-            .map(|d| d.source.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()))
-            .collect(),
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok().map(|p| p.display().to_string());
+    let (sources, read_whole): (Vec<Option<String>>, HashSet<String>) = match sources {
+        Some(given) => (given.to_vec(), given.iter().flatten().cloned().collect()),
+        None => (
+            read.documents.iter().map(|d| d.source.as_deref().and_then(canonical)).collect(),
+            read.complete.iter().filter_map(|p| canonical(p)).collect(),
+        ),
     };
     let damage = store.damaged()?;
     let damaged: std::collections::HashSet<&str> = damage.iter().map(|d| d.doc.as_str()).collect();
-    let plan: Plan =
-        update::plan(read, &sources, &store.documents()?, settings.prune, &|p| Path::new(p).exists(), &damaged);
-    summary.notes.extend(plan.duplicates.iter().map(|d| format!("{d} was given twice; indexing it once")));
+    let plan: Plan = update::plan(
+        read,
+        &sources,
+        &read_whole,
+        &store.documents()?,
+        settings.prune,
+        &|p| update::source_state(Path::new(p)),
+        &damaged,
+    );
+    if settings.prune && !settings.skip_bad {
+        if let Some((doc, why)) = plan.unknown.first() {
+            let others = plan.unknown.len() - 1;
+            return Err(PipelineError::UnknownSource { doc: doc.clone(), why: why.clone(), others });
+        }
+    }
+    summary.notes.extend(plan.duplicates.iter().map(|d| format!("{} was given twice; indexing it once", shown(d))));
+    if let Some((now, stored)) = plan.respelled.first() {
+        let more = match plan.respelled.len() {
+            1 => String::new(),
+            n => format!(" (and {} more files)", n - 1),
+        };
+        summary.notes.push(format!(
+            "{} is stored as {}{more}: the same file, named so when first indexed; keeping that name",
+            shown(now),
+            shown(stored)
+        ));
+    }
+    if let Some((doc, why)) = plan.unknown.first() {
+        let more = match plan.unknown.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        summary.notes.push(format!(
+            "cannot tell whether the file of {}{more} is still there ({}); kept as it is",
+            shown(doc),
+            shown(why)
+        ));
+    }
     if !plan.repaired.is_empty() {
         summary.notes.push(format!(
             "{} document(s) had damaged vectors in the index and are embedded again: {}",

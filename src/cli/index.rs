@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::ingest::shown;
 use motif::embed::Embedder;
 use motif::exchange::import;
 use motif::index::{BuildReport, Params};
@@ -150,6 +151,7 @@ fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
         rebuild_graph: args.rebuild_graph,
         parallel_build: args.parallel_build,
         commit_every: args.commit_every,
+        skip_bad: args.read.skip_bad,
     }
 }
 
@@ -261,7 +263,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         ("removed", &s.plan.removed),
     ] {
         for name in names.iter().take(20) {
-            outln!("  {what:<8} {}", escape_controls(name));
+            outln!("  {what:<8} {}", shown(name));
         }
         if names.len() > 20 {
             outln!("  {what:<8} … and {} more", names.len() - 20);
@@ -277,7 +279,11 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         outln!("{} not named in this run left as they are", docs(s.plan.untouched));
     }
     if s.plan.prunable > 0 {
-        outln!("{} stored with a file that is gone; --prune removes them", docs(s.plan.prunable));
+        let (are, their) = if s.plan.prunable == 1 { ("is", "its file") } else { ("are", "their files") };
+        outln!(
+            "{} {are} no longer in {their} (deleted, emptied, or read now without them); --prune removes them",
+            docs(s.plan.prunable)
+        );
     }
     match &s.graph {
         Some(g) => outln!(
@@ -470,7 +476,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
     if args.docs {
         outln!();
         for d in &docs {
-            outln!("{:>5}  {}", d.passages, escape_controls(&d.name));
+            outln!("{:>5}  {}", d.passages, shown(&d.name));
         }
     }
     if !damage.is_empty() {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use motif::corpus::ingest::IngestOptions;
+use motif::corpus::ingest::{shown, IngestOptions};
 use motif::corpus::split::{SplitMode, Splitter};
 use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
 use motif::embed::{
@@ -240,9 +240,12 @@ pub struct ReadArgs {
     /// Tokens shared by consecutive windows (also for over-long paragraphs).
     #[arg(long, default_value_t = DEFAULT_OVERLAP)]
     pub overlap: usize,
-    /// Skip unreadable, binary or non-UTF-8 files (and count them) instead of stopping.
+    /// Skip unreadable, binary or non-UTF-8 files, bad records and unreadable folders (and count them) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
+    /// The most one document may hold (a text file, stdin, or one record of a corpus file), in bytes or with K, M, G.
+    #[arg(long, default_value = "64M", value_parser = parse_bytes, value_name = "BYTES")]
+    pub max_document_bytes: u64,
     /// The field (.jsonl) or column (.csv, .parquet) holding a record's text.
     #[arg(long, default_value = "text", value_name = "FIELD")]
     pub text_field: String,
@@ -274,6 +277,7 @@ impl ReadArgs {
             window_tokens: DEFAULT_WINDOW_TOKENS,
             overlap: DEFAULT_OVERLAP,
             skip_bad: false,
+            max_document_bytes: motif::corpus::ingest::DEFAULT_MAX_DOCUMENT_BYTES,
             text_field: text_field.to_string(),
             id_field: "id".to_string(),
             meta_fields: Vec::new(),
@@ -294,16 +298,43 @@ impl ReadArgs {
                 id_field: self.id_field.clone(),
                 meta_fields: self.meta_fields.iter().filter(|f| !f.is_empty()).cloned().collect(),
                 stdin_records: self.stdin_format == StdinFormat::Jsonl,
+                max_document_bytes: self.max_document_bytes,
             },
             splitter: Splitter { mode, window_tokens: self.window_tokens, overlap: self.overlap },
         }
     }
 }
 
+/// A size in bytes: `1000`, `64K`, `64M`, `1G` (K, M, G are powers of
+/// 1024; `KiB`, `MB` and the like are read the same), at least 1.
+pub fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().trim_end_matches('b').trim_end_matches('i') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(format!("{s:?}: not a size; write bytes, or a number with K, M or G (e.g. 64M)")),
+    };
+    let n: u64 =
+        number.parse().map_err(|_| format!("{s:?}: not a size; write bytes, or a number with K, M or G (e.g. 64M)"))?;
+    let bytes = n.checked_mul(1u64 << shift).ok_or_else(|| format!("{s:?}: too large"))?;
+    if bytes == 0 {
+        return Err("must be at least 1 byte".into());
+    }
+    Ok(bytes)
+}
+
 /// Reads and splits documents, telling the user what was skipped.
 pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder) -> Result<ReadDocuments> {
     let opts = read.options();
     let docs = corpus::read(paths, &opts, embedder)?;
+    for note in &docs.notes {
+        eprintln!("motif: {note}");
+    }
     for bad in &docs.skipped {
         eprintln!("motif: skipped {}", motif::report::escape_controls(&bad.to_string()));
     }
@@ -311,7 +342,7 @@ pub fn read_documents(paths: &[String], read: &ReadArgs, embedder: &dyn Embedder
         eprintln!("motif: skipped {} bad input(s)", docs.skipped.len());
     }
     for empty in &docs.empty {
-        eprintln!("motif: {}: no text, ignored", motif::report::escape_controls(&empty.to_string()));
+        eprintln!("motif: {}: no text, ignored", shown(empty));
     }
     let windowed = docs.windowed();
     if windowed > 0 && read.split != SplitArg::Window {
@@ -406,12 +437,12 @@ pub fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
     })
 }
 
-/// One line of at most `max` characters (newlines flattened, `…` when cut).
+/// One line of at most `max` characters (newlines flattened, other
+/// control characters such as terminal escapes written as escapes, `…`
+/// when cut).
 pub fn ellipsize(s: &str, max: usize) -> String {
-    // Control characters (terminal escapes in a hostile document) are
-    // shown as a replacement character, never sent to the terminal.
-    let flat: String =
-        s.chars().map(|c| if c.is_whitespace() { ' ' } else if c.is_control() { '\u{fffd}' } else { c }).collect();
+    let spaced: String = s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    let flat = if spaced.is_empty() { spaced } else { shown(&spaced).into_owned() };
     if flat.chars().count() <= max {
         return flat;
     }

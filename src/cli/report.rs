@@ -106,7 +106,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .create_new(true)
             .open(&tmp)
             .with_context(|| format!("{}: cannot create", tmp.display()))?;
-        std::io::Write::write_all(&mut f, body.as_bytes()).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        std::io::Write::write_all(&mut f, body.as_bytes())
+            .with_context(|| format!("{}: cannot write", tmp.display()))?;
         drop(f);
         std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
         outln!("wrote {}", escape_controls(&path.display().to_string()));

@@ -14,6 +14,7 @@ pub mod sentences;
 pub mod split;
 
 use std::ops::Range;
+use std::path::PathBuf;
 
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
@@ -27,7 +28,7 @@ use split::{SplitError, SplitMode, Splitter};
 pub enum CorpusError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
-    #[error("{doc}: {source}")]
+    #[error("{}: {source}", ingest::shown(.doc))]
     Split { doc: String, source: SplitError },
     #[error("no text to read in {0}")]
     Empty(String),
@@ -92,7 +93,7 @@ impl ReadOptions {
 }
 
 /// Documents read from files and cut into passages, not yet embedded.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ReadDocuments {
     pub documents: Vec<Document>,
     /// Grouped by document, in document order.
@@ -101,6 +102,10 @@ pub struct ReadDocuments {
     pub skipped: Vec<IngestError>,
     /// Inputs that held no text.
     pub empty: Vec<String>,
+    /// Files read whole (see `ingest::Ingested::complete`).
+    pub complete: Vec<PathBuf>,
+    /// What the user should hear about the reading (see `ingest::Ingested::notes`).
+    pub notes: Vec<String>,
 }
 
 impl ReadDocuments {
@@ -143,7 +148,7 @@ impl ReadDocuments {
                 text: d.text.clone(),
             })
             .collect();
-        ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() }
+        ReadDocuments { documents, passages, ..Default::default() }
     }
 }
 
@@ -153,6 +158,7 @@ impl ReadDocuments {
 pub fn read(inputs: &[String], opts: &ReadOptions, embedder: &dyn Embedder) -> Result<ReadDocuments, CorpusError> {
     let ingested = ingest::read_inputs(inputs, &opts.ingest)?;
     if ingested.documents.is_empty() {
+        let inputs: Vec<_> = inputs.iter().map(|i| ingest::shown(i)).collect();
         return Err(CorpusError::Empty(inputs.join(" ")));
     }
     let mut passages = Vec::new();
@@ -163,7 +169,14 @@ pub fn read(inputs: &[String], opts: &ReadOptions, embedder: &dyn Embedder) -> R
             .map_err(|source| CorpusError::Split { doc: doc.id.clone(), source })?;
         passages.extend(cut);
     }
-    Ok(ReadDocuments { documents: ingested.documents, passages, skipped: ingested.skipped, empty: ingested.empty })
+    Ok(ReadDocuments {
+        documents: ingested.documents,
+        passages,
+        skipped: ingested.skipped,
+        empty: ingested.empty,
+        complete: ingested.complete,
+        notes: ingested.notes,
+    })
 }
 
 /// Document names, passages and one unit-length vector per passage: what

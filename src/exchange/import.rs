@@ -271,7 +271,7 @@ fn read_embedded(files: &[PathBuf]) -> Result<Imported, ExchangeError> {
     }
     let vectors = vectors.into_matrix(&picked);
     Ok(Imported {
-        read: ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() },
+        read: ReadDocuments { documents, passages, ..Default::default() },
         vectors,
         sources,
         provenance,
@@ -463,7 +463,7 @@ fn read_export(dir: &Path) -> Result<Imported, ExchangeError> {
     }
     let vectors = vectors.into_matrix(&picked);
     Ok(Imported {
-        read: ReadDocuments { documents, passages, skipped: Vec::new(), empty: Vec::new() },
+        read: ReadDocuments { documents, passages, ..Default::default() },
         vectors,
         sources,
         provenance: Some(manifest.provenance),

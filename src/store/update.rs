@@ -3,10 +3,14 @@
 //! chunked commits that let an interrupted run keep its work.
 //!
 //! `plan` decides and touches nothing; `apply` embeds and writes. A stored
-//! document is gone when its file is gone, or when its file was read in
-//! this run without yielding it (a record removed from a `.jsonl` file);
-//! gone documents are removed only when pruning is asked for. Documents
-//! read from stdin have no file: they stay until replaced.
+//! document is gone when its file is gone, or when its file was read whole
+//! in this run without yielding it (a record removed from a `.jsonl` file,
+//! a file emptied); gone documents are removed only when pruning is asked
+//! for. A file that cannot be looked at (a folder on its path unreadable)
+//! or was read only in part (a bad record skipped) is never taken for
+//! gone. Documents read from stdin have no file: they stay until replaced.
+//! A file is identified by its canonical path, so one read under a new
+//! spelling keeps the names its documents were stored under.
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,10 +33,24 @@ pub struct Plan {
     pub kept: usize,
     /// Stored documents not named in this run (left as they are).
     pub untouched: usize,
-    /// Stored documents whose file is gone, left because pruning was not asked for.
+    /// Stored documents no longer in their file (the file is gone, or was
+    /// read now without them), left because pruning was not asked for.
     pub prunable: usize,
     /// Names given more than once (indexed once).
     pub duplicates: Vec<String>,
+    /// Stored documents whose file could not be looked at (a folder on
+    /// the way cannot be read): never taken for gone; with the reason.
+    #[serde(skip)]
+    pub unknown: Vec<(String, String)>,
+    /// Files read now under another spelling than they are stored under
+    /// (`./a.txt` for `a.txt`, an absolute path): the stored name is kept.
+    /// Pairs of (as read now, as stored).
+    #[serde(skip)]
+    pub respelled: Vec<(String, String)>,
+    /// The name each read document is stored under: its own, or the one
+    /// its file's documents were first stored under.
+    #[serde(skip)]
+    pub names: Vec<String>,
     /// Read documents (indices) to embed and store, in reading order.
     #[serde(skip)]
     pub todo: Vec<usize>,
@@ -45,42 +63,69 @@ impl Plan {
     }
 }
 
+/// Whether a stored document's file is still there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceState {
+    Present,
+    /// Not there (no such file, or a folder on its path is now a file).
+    Gone,
+    /// Cannot tell (permission denied on a folder on its path, a link
+    /// loop, an I/O error): never taken for gone. Holds why.
+    Unknown(String),
+}
+
+/// Asks the file system about a stored source path.
+pub fn source_state(path: &std::path::Path) -> SourceState {
+    match std::fs::metadata(path) {
+        Ok(_) => SourceState::Present,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            SourceState::Gone
+        }
+        Err(e) => SourceState::Unknown(e.to_string()),
+    }
+}
+
 /// Decides what to do. `sources[i]` is read document i's file as the store
-/// records it (canonical path) or `None` for stdin; `exists` tells whether
-/// a stored source file is still there; `damaged` names stored documents
-/// with a damaged vector, which are stored again when read.
+/// records it (canonical path) or `None` for stdin; `read_whole` holds the
+/// files (as recorded) read whole in this run, so that a stored document
+/// of one of them not read now is no longer in it; `state` tells whether a
+/// stored source file is still there.
+/// `damaged` names stored documents with a damaged vector, which are
+/// stored again when read.
 pub fn plan(
     read: &ReadDocuments,
     sources: &[Option<String>],
+    read_whole: &HashSet<String>,
     stored: &[StoredDoc],
     prune: bool,
-    exists: &dyn Fn(&str) -> bool,
+    state: &dyn Fn(&str) -> SourceState,
     damaged: &HashSet<&str>,
 ) -> Plan {
     let stored_by_name: HashMap<&str, &StoredDoc> = stored.iter().map(|d| (d.name.as_str(), d)).collect();
-    let read_sources: HashSet<&str> = sources.iter().flatten().map(String::as_str).collect();
     let mut plan = Plan::default();
+    let (names, respelled) = stored_names(read, sources, stored);
     let mut seen: HashSet<&str> = HashSet::new();
     for (i, doc) in read.documents.iter().enumerate() {
-        if !seen.insert(doc.id.as_str()) {
-            plan.duplicates.push(doc.id.clone());
+        let name = names[i].as_str();
+        if !seen.insert(name) {
+            plan.duplicates.push(name.to_string());
             continue;
         }
-        match stored_by_name.get(doc.id.as_str()) {
+        match stored_by_name.get(name) {
             None => {
-                plan.added.push(doc.id.clone());
+                plan.added.push(name.to_string());
                 plan.todo.push(i);
             }
             Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => {
-                if damaged.contains(doc.id.as_str()) {
-                    plan.repaired.push(doc.id.clone());
+                if damaged.contains(name) {
+                    plan.repaired.push(name.to_string());
                     plan.todo.push(i);
                 } else {
                     plan.kept += 1;
                 }
             }
             Some(_) => {
-                plan.replaced.push(doc.id.clone());
+                plan.replaced.push(name.to_string());
                 plan.todo.push(i);
             }
         }
@@ -90,11 +135,25 @@ pub fn plan(
         if seen.contains(s.name.as_str()) {
             continue;
         }
-        match &s.source {
-            Some(src) if !exists(src) || read_sources.contains(src.as_str()) => gone.push(s.name.clone()),
-            _ => plan.untouched += 1,
+        let Some(src) = &s.source else {
+            plan.untouched += 1;
+            continue;
+        };
+        if read_whole.contains(src.as_str()) {
+            gone.push(s.name.clone());
+            continue;
+        }
+        match state(src) {
+            SourceState::Gone => gone.push(s.name.clone()),
+            SourceState::Present => plan.untouched += 1,
+            SourceState::Unknown(why) => {
+                plan.unknown.push((s.name.clone(), format!("{src}: {why}")));
+                plan.untouched += 1;
+            }
         }
     }
+    plan.names = names;
+    plan.respelled = respelled;
     gone.sort();
     if prune {
         plan.removed = gone;
@@ -103,6 +162,71 @@ pub fn plan(
         plan.untouched += gone.len();
     }
     plan
+}
+
+/// The names read documents are stored under. A file is one document
+/// (or one a record) whatever it is called, so a file read now under
+/// another spelling than its stored documents' (`seeds/a.txt` then
+/// `/home/me/seeds/a.txt`) keeps their names: the first spelling wins.
+/// A document is named by its file's spelling followed by a suffix
+/// (`:ID` for a record); a stored document of the same file is the one
+/// whose name ends with the same suffix after one common stored spelling.
+fn stored_names(
+    read: &ReadDocuments,
+    sources: &[Option<String>],
+    stored: &[StoredDoc],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut names: Vec<String> = read.documents.iter().map(|d| d.id.clone()).collect();
+    let mut respelled = Vec::new();
+    let mut stored_by_source: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for s in stored {
+        if let Some(src) = &s.source {
+            stored_by_source.entry(src.as_str()).or_default().insert(s.name.as_str());
+        }
+    }
+    // Read documents by source, in reading order.
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut group_of: HashMap<&str, usize> = HashMap::new();
+    for (i, src) in sources.iter().enumerate() {
+        let Some(src) = src else { continue };
+        let g = *group_of.entry(src.as_str()).or_insert_with(|| {
+            groups.push((src.as_str(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
+    }
+    for (src, members) in groups {
+        let Some(stored_names) = stored_by_source.get(src) else { continue };
+        if members.iter().any(|&i| stored_names.contains(read.documents[i].id.as_str())) {
+            continue;
+        }
+        // Each member's suffix after its file's spelling as read now.
+        let suffixes: Option<Vec<&str>> = members
+            .iter()
+            .map(|&i| {
+                let doc = &read.documents[i];
+                let spelling = doc.source.as_ref()?.to_str()?;
+                doc.id.strip_prefix(spelling)
+            })
+            .collect();
+        let Some(suffixes) = suffixes else { continue };
+        // Candidate stored spellings: from the first member's suffix;
+        // the one that names the most members wins.
+        let mut best: Option<(usize, &str)> = None;
+        for candidate in stored_names.iter().filter_map(|n| n.strip_suffix(suffixes[0])).filter(|p| !p.is_empty()) {
+            let hits = suffixes.iter().filter(|x| stored_names.contains(format!("{candidate}{x}").as_str())).count();
+            if best.is_none_or(|(h, c)| hits > h || (hits == h && candidate < c)) {
+                best = Some((hits, candidate));
+            }
+        }
+        let Some((_, spelling)) = best else { continue };
+        let first = members[0];
+        respelled.push((read.documents[first].id.clone(), format!("{spelling}{}", suffixes[0])));
+        for (&i, x) in members.iter().zip(&suffixes) {
+            names[i] = format!("{spelling}{x}");
+        }
+    }
+    (names, respelled)
 }
 
 /// Where the vectors of the documents to store come from.
@@ -165,7 +289,7 @@ pub fn apply(
             .map(|&i| {
                 let doc = &read.documents[i];
                 NewDoc {
-                    name: &doc.id,
+                    name: &plan.names[i],
                     source: sources[i].clone(),
                     hash: &doc.hash,
                     bytes: doc.bytes,
@@ -219,6 +343,14 @@ mod tests {
         }
     }
 
+    fn whole(files: &[&str]) -> HashSet<String> {
+        files.iter().map(|f| f.to_string()).collect()
+    }
+
+    fn present(_: &str) -> SourceState {
+        SourceState::Present
+    }
+
     #[test]
     fn new_changed_kept_and_duplicate_documents() {
         let r = read(&[("a", "same"), ("b", "new text"), ("c", "fresh"), ("a", "same")]);
@@ -226,9 +358,10 @@ mod tests {
         let p = plan(
             &r,
             &sources,
+            &whole(&[]),
             &[stored("a", "same", None), stored("b", "old text", None)],
             false,
-            &|_| true,
+            &present,
             &HashSet::new(),
         );
         assert_eq!(p.added, vec!["c"]);
@@ -243,7 +376,7 @@ mod tests {
     fn unchanged_documents_with_damaged_vectors_are_stored_again() {
         let r = read(&[("a", "same"), ("b", "same too")]);
         let stored = [stored("a", "same", None), stored("b", "same too", None)];
-        let p = plan(&r, &[None, None], &stored, false, &|_| true, &HashSet::from(["b"]));
+        let p = plan(&r, &[None, None], &whole(&[]), &stored, false, &|_| SourceState::Present, &HashSet::from(["b"]));
         assert_eq!((p.kept, p.repaired.clone(), p.todo.clone()), (1, vec!["b".to_string()], vec![1]));
         assert!(p.changes());
     }
@@ -263,14 +396,72 @@ mod tests {
             // From stdin: never gone.
             stored("-", "t", None),
         ];
-        let exists = |p: &str| p != "/x/old.txt";
-        let keep = plan(&r, &sources, &store, false, &exists, &HashSet::new());
+        let state = |p: &str| if p == "/x/old.txt" { SourceState::Gone } else { SourceState::Present };
+        let read_now = whole(&["/x/notes.jsonl"]);
+        let keep = plan(&r, &sources, &read_now, &store, false, &state, &HashSet::new());
         assert!(keep.removed.is_empty());
         assert_eq!((keep.kept, keep.prunable, keep.untouched), (1, 2, 4));
         assert!(!keep.changes());
-        let prune = plan(&r, &sources, &store, true, &exists, &HashSet::new());
+        let prune = plan(&r, &sources, &read_now, &store, true, &state, &HashSet::new());
         assert_eq!(prune.removed, vec!["notes.jsonl#2", "old.txt"]);
         assert_eq!((prune.prunable, prune.untouched), (0, 2));
         assert!(prune.changes());
+        // A file read only in part (a bad record skipped) is not read
+        // whole: its stored records not read now stay.
+        let partial = plan(&r, &sources, &whole(&[]), &store, true, &state);
+        assert_eq!(partial.removed, vec!["old.txt"]);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_looked_at_is_never_gone() {
+        let r = read(&[("a.txt", "text")]);
+        let sources = vec![Some("/x/a.txt".to_string())];
+        let store = [stored("a.txt", "text", Some("/x/a.txt")), stored("sub/b.txt", "t", Some("/x/sub/b.txt"))];
+        let denied = |p: &str| {
+            if p.starts_with("/x/sub/") {
+                SourceState::Unknown("Permission denied (os error 13)".into())
+            } else {
+                SourceState::Present
+            }
+        };
+        let p = plan(&r, &sources, &whole(&["/x/a.txt"]), &store, true, &denied);
+        assert!(p.removed.is_empty(), "{:?}", p.removed);
+        assert_eq!(p.unknown, vec![("sub/b.txt".to_string(), "/x/sub/b.txt: Permission denied (os error 13)".into())]);
+        assert_eq!(p.untouched, 1);
+        // The real file system: a missing file is gone, one under a file is too.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.txt"), "x").unwrap();
+        assert_eq!(source_state(&dir.path().join("f.txt")), SourceState::Present);
+        assert_eq!(source_state(&dir.path().join("nope.txt")), SourceState::Gone);
+        assert_eq!(source_state(&dir.path().join("f.txt/inner.txt")), SourceState::Gone);
+    }
+
+    #[test]
+    fn a_file_read_under_a_new_spelling_keeps_its_stored_names() {
+        let doc = |id: &str, source: &str, text: &str| Document::new(id, Some(source.into()), text.to_string());
+        let mut r = read(&[]);
+        r.documents = vec![
+            doc("/abs/seeds/a.txt", "/abs/seeds/a.txt", "same"),
+            doc("/abs/seeds/c.jsonl:1", "/abs/seeds/c.jsonl", "one"),
+            doc("/abs/seeds/c.jsonl:a:2", "/abs/seeds/c.jsonl", "two, changed"),
+            doc("/abs/seeds/c.jsonl:3", "/abs/seeds/c.jsonl", "three, new"),
+        ];
+        let sources: Vec<Option<String>> =
+            ["/abs/seeds/a.txt", "/abs/seeds/c.jsonl", "/abs/seeds/c.jsonl", "/abs/seeds/c.jsonl"]
+                .iter()
+                .map(|s| Some(s.to_string()))
+                .collect();
+        let store = [
+            stored("seeds/a.txt", "same", Some("/abs/seeds/a.txt")),
+            stored("seeds/c.jsonl:1", "one", Some("/abs/seeds/c.jsonl")),
+            stored("seeds/c.jsonl:a:2", "two", Some("/abs/seeds/c.jsonl")),
+        ];
+        let read_now = whole(&["/abs/seeds/a.txt", "/abs/seeds/c.jsonl"]);
+        let p = plan(&r, &sources, &read_now, &store, false, &present);
+        assert_eq!(p.names, ["seeds/a.txt", "seeds/c.jsonl:1", "seeds/c.jsonl:a:2", "seeds/c.jsonl:3"]);
+        assert_eq!((p.kept, p.prunable), (2, 0));
+        assert_eq!(p.replaced, ["seeds/c.jsonl:a:2"]);
+        assert_eq!(p.added, ["seeds/c.jsonl:3"]);
+        assert_eq!(p.respelled.len(), 2);
     }
 }
