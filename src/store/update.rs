@@ -408,7 +408,7 @@ mod tests {
         assert!(prune.changes());
         // A file read only in part (a bad record skipped) is not read
         // whole: its stored records not read now stay.
-        let partial = plan(&r, &sources, &whole(&[]), &store, true, &state);
+        let partial = plan(&r, &sources, &whole(&[]), &store, true, &state, &HashSet::new());
         assert_eq!(partial.removed, vec!["old.txt"]);
     }
 
@@ -424,7 +424,7 @@ mod tests {
                 SourceState::Present
             }
         };
-        let p = plan(&r, &sources, &whole(&["/x/a.txt"]), &store, true, &denied);
+        let p = plan(&r, &sources, &whole(&["/x/a.txt"]), &store, true, &denied, &HashSet::new());
         assert!(p.removed.is_empty(), "{:?}", p.removed);
         assert_eq!(p.unknown, vec![("sub/b.txt".to_string(), "/x/sub/b.txt: Permission denied (os error 13)".into())]);
         assert_eq!(p.untouched, 1);
@@ -457,7 +457,7 @@ mod tests {
             stored("seeds/c.jsonl:a:2", "two", Some("/abs/seeds/c.jsonl")),
         ];
         let read_now = whole(&["/abs/seeds/a.txt", "/abs/seeds/c.jsonl"]);
-        let p = plan(&r, &sources, &read_now, &store, false, &present);
+        let p = plan(&r, &sources, &read_now, &store, false, &present, &HashSet::new());
         assert_eq!(p.names, ["seeds/a.txt", "seeds/c.jsonl:1", "seeds/c.jsonl:a:2", "seeds/c.jsonl:3"]);
         assert_eq!((p.kept, p.prunable), (2, 0));
         assert_eq!(p.replaced, ["seeds/c.jsonl:a:2"]);

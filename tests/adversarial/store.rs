@@ -210,9 +210,12 @@ fn bbc_files(work: &Path, n: usize) -> Option<()> {
     Some(())
 }
 
+/// One stored passage: document name and hash, ordinal, offsets, text, vector.
+type StoredRow = (String, String, i64, i64, i64, String, Vec<u8>);
+
 /// Everything an index holds that a rerun must reproduce: documents with
 /// their hashes, passages with their text, offsets and vectors.
-fn contents(work: &Path, index: &str) -> Vec<(String, String, i64, i64, i64, String, Vec<u8>)> {
+fn contents(work: &Path, index: &str) -> Vec<StoredRow> {
     let conn = sql(work, index);
     let mut stmt = conn
         .prepare(
@@ -248,7 +251,14 @@ fn kill_9_at_seeded_points_of_index_loses_nothing_committed() {
         // find the run already done on a quieter machine.
         let at = full.mul_f64(0.8 * (seed >> 11) as f64 / (1u64 << 53) as f64);
         let index = format!("k{round}");
-        let mut child = motif().current_dir(w).args(args).args(["--index", &index]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = motif()
+            .current_dir(w)
+            .args(args)
+            .args(["--index", &index])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(at);
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
@@ -313,7 +323,12 @@ fn a_damaged_model_cache_is_refused_listed_and_repaired() {
     };
     std::fs::write(w.join("t.txt"), "Troops crossed the river.").unwrap();
     let err = run_err(&mut with_cache(&["embed", "t.txt", "--format", "jsonl"]));
-    assert!(err.contains("model.safetensors") && err.contains("damaged") && err.contains("motif model fetch all-MiniLM-L6-v2"), "{err}");
+    assert!(
+        err.contains("model.safetensors")
+            && err.contains("damaged")
+            && err.contains("motif model fetch all-MiniLM-L6-v2"),
+        "{err}"
+    );
     let list = run_ok(&mut with_cache(&["model", "list"]));
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(list.lines().any(|l| l.starts_with("all-MiniLM-L6-v2") && l.contains("damaged")), "{list}");
