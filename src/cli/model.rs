@@ -59,7 +59,11 @@ pub enum ModelCommand {
 #[derive(Serialize)]
 struct ModelRow<'a> {
     name: &'a str,
-    present: &'static str,
+    /// Cached (verified when fetched).
+    present: bool,
+    /// Cached, but a file no longer matches its checksum: not used.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    damaged: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     builtin: bool,
     path: Option<String>,
@@ -86,11 +90,8 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 .iter()
                 .map(|m| ModelRow {
                     name: &m.name,
-                    present: match (config.is_present(m), config.check(m)) {
-                        (false, _) => "no",
-                        (true, Ok(())) => "yes",
-                        (true, Err(_)) => "damaged",
-                    },
+                    present: config.is_present(m),
+                    damaged: config.is_present(m) && config.check(m).is_err(),
                     builtin: false,
                     path: Some(config.model_dir(m).display().to_string()),
                     dim: m.dim,
@@ -102,7 +103,8 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 .collect();
             rows.push(ModelRow {
                 name: HASH_MODEL,
-                present: "yes",
+                present: true,
+                damaged: false,
                 builtin: true,
                 path: None,
                 dim: HASH_DIM,
@@ -121,10 +123,15 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 } else {
                     r.sources.join(", ")
                 };
-                outln!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, r.present, r.dim, r.pooling.unwrap_or("-"), sources);
+                let state = match (r.present, r.damaged) {
+                    (_, true) => "damaged",
+                    (true, false) => "yes",
+                    (false, false) => "no",
+                };
+                outln!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, state, r.dim, r.pooling.unwrap_or("-"), sources);
             }
             outln!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
-            if rows.iter().any(|r| r.present == "damaged") {
+            if rows.iter().any(|r| r.damaged) {
                 outln!("A damaged model is not used; `motif model fetch NAME` fetches it again.");
             }
             outln!("Any sentence-transformers BERT-family folder also works: --model PATH");
