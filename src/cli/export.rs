@@ -17,13 +17,13 @@ use motif::overlaps;
 use motif::pipeline::{self, AnalysisSettings, Progress};
 
 pub const LONG_ABOUT: &str = "Write everything an index holds, and the results of its analyses, as one file per table \
-in a folder: documents, passages, vectors (embedding as FLOAT[dim], the model's name and fingerprint in each \
+in a folder: documents, passages, vectors (embedding as a list of dim float32, the model's name and fingerprint in each \
 Parquet file's metadata), overlaps (pairs with both spans, score, kind, echo group), echo_groups, themes (label, \
 keywords, size) and theme_members, plus manifest.json listing them with their row counts. Ids are positions in \
 motif's canonical order (documents by name, passages by document then ordinal), so passage_id joins passages, \
 vectors, overlaps and theme_members. The overlaps and themes are those `motif report` finds with the same options; \
---no-analyses exports the stored tables only (no model needed). Passages and vectors stream from the index, so \
-memory stays bounded. `motif index --from DIR` reads an export back into a new index.\n\n\
+--no-analyses exports the stored tables only (no model needed). The stored tables stream from the index a chunk \
+at a time, so their memory stays bounded (the analyses hold the corpus, as `motif report` does). `motif index --from DIR` reads an export back into a new index.\n\n\
 Examples:\n  motif export --out export/\n  motif export --format jsonl --out export-jsonl/\n  \
 duckdb -c \"SELECT t.label, count(DISTINCT m.document_id) FROM 'export/themes.parquet' t \
 JOIN 'export/theme_members.parquet' m USING (theme_id) GROUP BY ALL\"";
