@@ -7,8 +7,11 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::ingest::human_bytes;
 use motif::corpus::ingest::shown;
+use motif::corpus::ReadDocuments;
 use motif::embed::Embedder;
+use motif::embed::ModelChoice;
 use motif::exchange::import;
 use motif::index::{BuildReport, Params};
 use motif::pipeline::{self, IndexSettings, IndexSummary};
@@ -113,12 +116,8 @@ pub fn index_paths(args: &IndexArgs) -> Result<(IndexSummary, Box<dyn Embedder>)
     let choice = super::choose_model(&name)?;
     let fingerprint = choice.fingerprint()?;
     let split = args.read.options().split_description();
-    if let Some(m) = &existing {
-        // Fail before loading the model or reading any document.
-        let store = Store::open_read(dir)?;
-        store.check_model(choice.name(), &fingerprint, m.dim)?;
-        store.check_split(&split)?;
-    }
+    // Fail before loading the model or reading any document.
+    check_existing(dir, existing.as_ref(), &choice, &fingerprint, &split)?;
     let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
     let embedder = args.model.load(&name)?;
     // Read the documents before touching the index, so that bad input
@@ -131,17 +130,46 @@ pub fn index_paths(args: &IndexArgs) -> Result<(IndexSummary, Box<dyn Embedder>)
         split,
         params,
     };
+    let summary = store_documents(args, &new, &read, None, Vectors::Embed(&*embedder))?;
+    Ok((summary, embedder))
+}
+
+/// Refuses, before anything is read or written, a model or split other
+/// than those of the index already in `dir` (if any).
+fn check_existing(
+    dir: &std::path::Path,
+    existing: Option<&Manifest>,
+    choice: &ModelChoice,
+    fingerprint: &str,
+    split: &str,
+) -> Result<()> {
+    if let Some(m) = existing {
+        let store = Store::open_read(dir)?;
+        store.check_model(choice.name(), fingerprint, m.dim)?;
+        store.check_split(split)?;
+    }
+    Ok(())
+}
+
+/// `pipeline::index_documents` with this run's settings, then its notes.
+fn store_documents(
+    args: &IndexArgs,
+    new: &NewIndex,
+    read: &ReadDocuments,
+    sources: Option<&[Option<String>]>,
+    vectors: Vectors,
+) -> Result<IndexSummary> {
     let summary = pipeline::index_documents(
-        dir,
-        &read,
-        None,
-        &new,
-        Vectors::Embed(&*embedder),
-        &settings(args, params),
+        &args.dir.index,
+        read,
+        sources,
+        new,
+        vectors,
+        &settings(args, new.params),
         &mut Bars::new(),
     )?;
     after_indexing(&summary);
-    Ok((summary, embedder))
+    Ok(summary)
 }
 
 fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
@@ -190,11 +218,7 @@ fn index_from(args: &IndexArgs, from: &std::path::Path) -> Result<(IndexSummary,
         Some(s) => s,
         None => args.read.options().split_description(),
     };
-    if let Some(m) = &existing {
-        let store = Store::open_read(dir)?;
-        store.check_model(choice.name(), &fingerprint, m.dim)?;
-        store.check_split(&split)?;
-    }
+    check_existing(dir, existing.as_ref(), &choice, &fingerprint, &split)?;
     let params = args.graph.params(existing.as_ref().map(|m| m.params).unwrap_or_default())?;
     let new = NewIndex {
         model: choice.name().to_string(),
@@ -203,16 +227,8 @@ fn index_from(args: &IndexArgs, from: &std::path::Path) -> Result<(IndexSummary,
         split,
         params,
     };
-    let summary = pipeline::index_documents(
-        dir,
-        &imported.read,
-        Some(&imported.sources),
-        &new,
-        Vectors::Given(&imported.vectors),
-        &settings(args, params),
-        &mut Bars::new(),
-    )?;
-    after_indexing(&summary);
+    let summary =
+        store_documents(args, &new, &imported.read, Some(&imported.sources), Vectors::Given(&imported.vectors))?;
     Ok((summary, embedder))
 }
 
@@ -319,21 +335,6 @@ fn utc(secs: i64) -> String {
     match jiff::Timestamp::from_second(secs) {
         Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
         Err(_) => format!("{secs} (unix seconds)"),
-    }
-}
-
-fn human_bytes(n: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut x = n as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u + 1 < units.len() {
-        x /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{x:.1} {}", units[u])
     }
 }
 
