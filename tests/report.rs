@@ -3,16 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::*;
-
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-    })
-}
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
@@ -92,28 +83,8 @@ fn report_on_seeds_writes_html_markdown_and_json() {
         common::skip("no chromium on PATH to draw report.html (apt-get install chromium)");
         return;
     };
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--virtual-time-budget=5000", "--dump-dom"])
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dom.contains("data-rendered=\"ok\""),
-        "the page's script did not finish: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = draw(&browser, &html);
+    assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish: {dom}");
     assert_eq!(dom.matches("<circle").count(), units.len(), "one point per sentence on the map");
     let docs = 5;
     assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");

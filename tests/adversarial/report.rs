@@ -8,7 +8,7 @@
 //! exactly, and what the command prints for terminal escapes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::common::*;
 
@@ -118,35 +118,6 @@ impl Hostile {
 
 const HOSTILE_TITLE: &str = "{{DATA}} </title><script>document.title='PW'+'NED'</script> {{TITLE}} <img src=x \
                              onerror=\"document.title='PW'+'NED'\"> ``` | # *x*\n<iframe src=x></iframe>";
-
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-    })
-}
-
-/// The page's DOM after its scripts ran, as headless Chromium dumps it.
-fn draw(browser: &Path, html: &Path) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--virtual-time-budget=5000", "--dump-dom"])
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!dom.is_empty(), "chromium drew nothing: {}", String::from_utf8_lossy(&out.stderr));
-    dom
-}
 
 #[test]
 fn html_runs_no_document_script_and_draws_everything() {
