@@ -77,6 +77,7 @@ fn store(c: &mut Criterion) {
                     hash: "h",
                     bytes: 100,
                     metadata: None,
+                    meta: &motif::corpus::meta::DocMeta::EMPTY,
                     passages: (0..10)
                         .map(|p| NewPassage {
                             ordinal: p,

@@ -55,7 +55,11 @@ SCHEMA = {
     "documents": {
         "document_id": "BIGINT",
         "name": "VARCHAR",
+        "path": "VARCHAR",
         "source": "VARCHAR",
+        "date": "VARCHAR",
+        "title": "VARCHAR",
+        "url": "VARCHAR",
         "content_hash": "VARCHAR",
         "bytes": "BIGINT",
         "passages": "BIGINT",

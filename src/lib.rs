@@ -22,6 +22,8 @@
 //! - [`index`]: the HNSW graph, exact search, and the k-NN graph of a unit
 //!   set that overlaps and themes share.
 //! - [`overlaps`] and [`themes`]: the two analyses.
+//! - [`spread`]: themes and echo groups over time and by source, from the
+//!   documents' dates and outlets (`corpus::meta`).
 //! - [`report`]: Markdown, HTML and JSON.
 //! - [`exchange`]: the index and the analyses' results as Parquet or JSON
 //!   lines for DuckDB, pandas, Spark and Ray, and passages with vectors
@@ -46,6 +48,7 @@ pub mod matrix;
 pub mod overlaps;
 pub mod pipeline;
 pub mod report;
+pub mod spread;
 pub mod store;
 pub mod table;
 pub mod text;

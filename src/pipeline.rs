@@ -27,6 +27,7 @@ use crate::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPas
 use crate::store::update::{self, Plan, UpdateError, Vectors};
 use crate::store::{NewIndex, SavedGraph, Store, StoreError};
 use crate::themes::{self, ThemeError, Themes};
+use crate::spread::{self, Calendar, Period};
 
 /// Where long work reports how far it is.
 pub trait Progress {
@@ -364,7 +365,9 @@ pub fn units(
 // ------------------------------------------------------------ report
 
 /// The batch report of an analysis.
-pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f32) -> Report {
+pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f32, period: Option<Period>) -> Report {
+    let calendar = Calendar::new(&corpus.meta, period);
+    let (sources, source_of) = spread::sources(&corpus.meta);
     let units = &a.units;
     let found = &a.themes;
     let echoes = &a.echoes;
@@ -396,7 +399,9 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         .collect();
     let echo_pair = |i: usize| {
         let o = &echoes.overlaps[i];
-        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string() }
+        let (da, db) = (&corpus.meta[corpus.passages[o.a].doc], &corpus.meta[corpus.passages[o.b].doc]);
+        let earlier = spread::earlier(da, db).map(|a_first| if a_first { "a" } else { "b" });
+        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string(), earlier }
     };
     let echo_groups: Vec<EchoGroup> = echoes
         .groups
@@ -406,7 +411,13 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             let first = &corpus.passages[strongest.a];
             let claim =
                 strongest.sentences.first().map(|s| first.slice(s.a).to_string()).unwrap_or_else(|| first.text.clone());
-            EchoGroup { passages: g.members.clone(), pairs: g.pairs.iter().map(|&i| echo_pair(i)).collect(), claim }
+            let docs: Vec<usize> = g.members.iter().map(|&p| corpus.passages[p].doc).collect();
+            EchoGroup {
+                passages: g.members.clone(),
+                pairs: g.pairs.iter().map(|&i| echo_pair(i)).collect(),
+                claim,
+                travel: spread::travel(&docs, &corpus.meta),
+            }
         })
         .collect();
     // A group belongs to the theme that holds most of its passages.
@@ -433,13 +444,27 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             central: t.central.iter().map(|c| c.unit).collect(),
             documents: t.documents.clone(),
             echo_groups: groups_of_theme.get(&t.id).cloned().unwrap_or_default(),
+            spread: spread::count(
+                t.members.iter().map(|&u| units.list[u].doc),
+                calendar.as_ref(),
+                &source_of,
+                sources.len(),
+            ),
         })
         .collect();
     let documents: Vec<ReportDocument> = corpus
         .documents
         .iter()
         .zip(corpus.passage_counts())
-        .map(|(id, passages)| ReportDocument { id: id.clone(), passages })
+        .zip(&corpus.meta)
+        .map(|((id, passages), m)| ReportDocument {
+            id: id.clone(),
+            passages,
+            source: m.source.clone(),
+            date: m.date.map(|d| d.to_string()),
+            title: m.title.clone(),
+            url: m.url.clone(),
+        })
         .collect();
     Report {
         title,
@@ -457,6 +482,8 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             .map(echo_pair)
             .collect(),
         overlap_threshold,
+        periods: calendar,
+        sources,
     }
 }
 
@@ -506,7 +533,7 @@ mod tests {
         // Themes come out of the same graph: the two topics, the short sentence an outlier.
         assert!(a.themes.themes.len() >= 2, "{:?}", a.themes.themes.iter().map(|t| &t.label).collect::<Vec<_>>());
         assert!(a.themes.outliers.contains(&short));
-        let r = report(&c, &a, "t".into(), settings.overlaps.decision.threshold);
+        let r = report(&c, &a, "t".into(), settings.overlaps.decision.threshold, None);
         assert_eq!(r.units.len(), a.units.len());
         assert_eq!(r.themes.len(), a.themes.themes.len());
         // Same corpus and settings, same analysis.

@@ -541,7 +541,7 @@ fn check_type(path: &str, column: &str, found: &DataType, kind: Kind) -> Result<
         Kind::Int => found.is_integer(),
         Kind::Bool => matches!(found, DataType::Boolean),
         // Ids are often integers; they are read as their decimal text.
-        Kind::Text => text_type(found) || found.is_integer(),
+        Kind::Text => text_type(found) || found.is_integer() || is_time(found),
         Kind::Vector => match found {
             DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f) => {
                 matches!(f.data_type(), DataType::Float32 | DataType::Float64)
@@ -643,7 +643,50 @@ fn texts(a: &ArrayRef) -> Vec<Option<String>> {
             (0..n).map(|i| if a.is_null(i) { None } else { values.get(keys[i]).cloned().flatten() }).collect()
         }
         t if t.is_integer() => (0..n).map(|i| (!a.is_null(i)).then(|| int_at(a, i).to_string())).collect(),
+        t if is_time(t) => (0..n).map(|i| (!a.is_null(i)).then(|| time_text(a, i)).flatten()).collect(),
         _ => vec![None; n],
+    }
+}
+
+/// Dates and timestamps, read as text (a date column of a news table).
+fn is_time(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
+}
+
+/// A date as `YYYY-MM-DD`, a timestamp as RFC 3339 in UTC (a timestamp
+/// without a zone is taken as UTC).
+fn time_text(a: &ArrayRef, i: usize) -> Option<String> {
+    use arrow_array::types::{Date32Type, Date64Type};
+    let day = |days: i64| jiff::civil::date(1970, 1, 1).checked_add(jiff::Span::new().days(days)).ok();
+    match a.data_type() {
+        DataType::Date32 => day(i64::from(a.as_primitive::<Date32Type>().value(i))).map(|d| d.to_string()),
+        DataType::Date64 => {
+            let ms = a.as_primitive::<Date64Type>().value(i);
+            day(ms.div_euclid(86_400_000)).map(|d| d.to_string())
+        }
+        DataType::Timestamp(unit, _) => {
+            let v = int_at_time(a, i);
+            let ts = match unit {
+                TimeUnit::Second => jiff::Timestamp::from_second(v),
+                TimeUnit::Millisecond => jiff::Timestamp::from_millisecond(v),
+                TimeUnit::Microsecond => jiff::Timestamp::from_microsecond(v),
+                TimeUnit::Nanosecond => Ok(jiff::Timestamp::from_nanosecond(i128::from(v)).ok()?),
+            };
+            ts.ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        }
+        _ => None,
+    }
+}
+
+fn int_at_time(a: &ArrayRef, i: usize) -> i64 {
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    };
+    match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => a.as_primitive::<TimestampSecondType>().value(i),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a.as_primitive::<TimestampMillisecondType>().value(i),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => a.as_primitive::<TimestampMicrosecondType>().value(i),
+        _ => a.as_primitive::<TimestampNanosecondType>().value(i),
     }
 }
 

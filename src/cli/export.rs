@@ -81,7 +81,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         let source = super::open_index(&args.dir, &args.model, None)?;
         let analysis = pipeline::analyse(&source.corpus, &*source.embedder, &settings, &mut bars)?;
         let title = format!("Themes and overlaps in {} documents ({})", source.corpus.documents.len(), source.name);
-        Some(pipeline::report(&source.corpus, &analysis, title, settings.overlaps.decision.threshold))
+        Some(pipeline::report(&source.corpus, &analysis, title, settings.overlaps.decision.threshold, None))
     };
     let store = args.dir.open()?;
     let (_, passages) = store.counts()?;

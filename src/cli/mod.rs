@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
+use motif::corpus::meta::MetaFields;
 use motif::corpus::ingest::{shown, IngestOptions};
 use motif::corpus::split::{SplitMode, Splitter};
 use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
@@ -255,6 +256,22 @@ pub struct ReadArgs {
     /// A field or column kept with each record as metadata (repeat it, or separate with commas).
     #[arg(long = "meta-field", value_name = "FIELD", value_delimiter = ',')]
     pub meta_fields: Vec<String>,
+    /// The field (or front-matter key, or HTML <meta> name) holding a document's date [default: the first of
+    /// date, published, published_at, publish_date, pubdate, datetime, timestamp, created_at]. ISO 8601,
+    /// RFC 2822 and Unix seconds are read; dates that are none are counted and left out.
+    #[arg(long, value_name = "FIELD")]
+    pub date_field: Option<String>,
+    /// The field holding a document's source (outlet, publisher) [default: the first of source, outlet,
+    /// publisher, site, site_name, domain; for plain files, the folder holding the file].
+    #[arg(long, value_name = "FIELD")]
+    pub source_field: Option<String>,
+    /// The field holding a document's title [default: title, headline; for plain files, a first line that
+    /// looks like a title].
+    #[arg(long, value_name = "FIELD")]
+    pub title_field: Option<String>,
+    /// The field holding a document's URL [default: url, link, permalink].
+    #[arg(long, value_name = "FIELD")]
+    pub url_field: Option<String>,
     /// What - (stdin) holds: one text, or JSON lines of records (each a document named by its --id-field).
     #[arg(long, value_enum, default_value_t = StdinFormat::Text)]
     pub stdin_format: StdinFormat,
@@ -281,6 +298,10 @@ impl ReadArgs {
             text_field: text_field.to_string(),
             id_field: "id".to_string(),
             meta_fields: Vec::new(),
+            date_field: None,
+            source_field: None,
+            title_field: None,
+            url_field: None,
             stdin_format: StdinFormat::Text,
         }
     }
@@ -297,6 +318,12 @@ impl ReadArgs {
                 text_field: self.text_field.clone(),
                 id_field: self.id_field.clone(),
                 meta_fields: self.meta_fields.iter().filter(|f| !f.is_empty()).cloned().collect(),
+                fields: MetaFields {
+                    date: self.date_field.clone(),
+                    source: self.source_field.clone(),
+                    title: self.title_field.clone(),
+                    url: self.url_field.clone(),
+                },
                 stdin_records: self.stdin_format == StdinFormat::Jsonl,
                 max_document_bytes: self.max_document_bytes,
             },

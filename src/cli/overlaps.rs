@@ -175,6 +175,7 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
     };
     let report = Report {
         documents: &corpus.documents,
+        doc_meta: &corpus.meta,
         passages: &corpus.passages,
         overlaps: &echoes.overlaps,
         groups: &echoes.groups,

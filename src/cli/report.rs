@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::index::{index_paths, GraphArgs, IndexArgs};
 use super::overlaps::DecisionArgs;
@@ -17,6 +17,7 @@ use motif::index::Route;
 use motif::overlaps;
 use motif::pipeline::{self, AnalysisSettings};
 use motif::report::escape_controls;
+use motif::spread::Period;
 
 pub const LONG_ABOUT: &str = "The whole batch in one command: index the given paths (only new or changed documents), \
 find the claims that different documents share (echo groups) and the themes that recur, and write three files: \
@@ -44,6 +45,10 @@ pub struct ReportArgs {
     unit: UnitArg,
     #[command(flatten)]
     theme: ThemeArgs,
+    /// The periods themes are counted in over time, where documents have dates (auto: days up to 90 days,
+    /// then weeks, months, years, so a chart has at most about 90 bars).
+    #[arg(long, value_enum, default_value_t = PeriodArg::Auto)]
+    pub period: PeriodArg,
     #[command(flatten)]
     decision: DecisionArgs,
     /// How documents given as PATHs are read and cut into passages.
@@ -51,6 +56,28 @@ pub struct ReportArgs {
     read: ReadArgs,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+/// The periods of a time view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeriodArg {
+    Auto,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl PeriodArg {
+    pub fn period(self) -> Option<Period> {
+        match self {
+            PeriodArg::Auto => None,
+            PeriodArg::Day => Some(Period::Day),
+            PeriodArg::Week => Some(Period::Week),
+            PeriodArg::Month => Some(Period::Month),
+            PeriodArg::Year => Some(Period::Year),
+        }
+    }
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -89,7 +116,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         .title
         .clone()
         .unwrap_or_else(|| format!("Themes and overlaps in {} documents ({index})", corpus.documents.len()));
-    let report = pipeline::report(corpus, &analysis, title, settings.overlaps.decision.threshold);
+    let report = pipeline::report(corpus, &analysis, title, settings.overlaps.decision.threshold, args.period.period());
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the folder", args.out.display()))?;
     for (name, body) in

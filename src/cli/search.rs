@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{ellipsize, round, IndexArg, ModelArgs};
+use motif::corpus::meta::DocMeta;
 use motif::corpus::Corpus;
 use motif::index::Hit;
 use motif::matrix::row;
@@ -38,7 +39,7 @@ pub struct QueryArgs {
     search: SearchArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Print a JSON array of {rank, doc, passage, start, end, score, text}.
+    /// Print a JSON array of {rank, doc, passage, start, end, score, text} and the document's date, source, title, url where known.
     #[arg(long)]
     json: bool,
 }
@@ -57,7 +58,7 @@ pub struct SimilarArgs {
     same_doc: bool,
     #[command(flatten)]
     search: SearchArgs,
-    /// Print a JSON array of {from_doc, from_passage, rank, doc, passage, start, end, score, text}.
+    /// Print a JSON array of {from_doc, from_passage, rank, doc, passage, start, end, score, text, date, source, title, url}.
     #[arg(long)]
     json: bool,
 }
@@ -75,6 +76,9 @@ struct ResultRow {
     end: usize,
     score: f64,
     text: String,
+    /// The document's date, source, title and URL, where it has them.
+    #[serde(flatten)]
+    meta: DocMeta,
 }
 
 fn result_rows(corpus: &Corpus, hits: &[Hit], from: Option<(String, usize)>) -> Vec<ResultRow> {
@@ -92,6 +96,7 @@ fn result_rows(corpus: &Corpus, hits: &[Hit], from: Option<(String, usize)>) -> 
                 end: p.end,
                 score: round(h.score as f64, 6),
                 text: p.text.clone(),
+                meta: corpus.meta[p.doc].clone(),
             }
         })
         .collect()
@@ -108,6 +113,11 @@ fn print_rows(out: &mut dyn Write, rows: &[ResultRow], indent: &str) -> io::Resu
             format!("{}..{}", r.start, r.end),
             ellipsize(&r.text, 72)
         )?;
+        let m = &r.meta;
+        let about: Vec<String> = [m.date.map(|d| d.to_string()), m.source.clone(), m.title.clone()].into_iter().flatten().collect();
+        if !about.is_empty() {
+            writeln!(out, "{indent}        {}", ellipsize(&about.join(" · "), 110))?;
+        }
     }
     Ok(())
 }

@@ -21,6 +21,7 @@
 //! two spellings, or through a link) is read once, under the name it was
 //! first given.
 
+use crate::corpus::meta::{self, Dated, DocMeta, MetaFields, Problems};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -48,12 +49,14 @@ pub struct Document {
     pub bytes: usize,
     /// Fields read with it (from a record's other columns), as a JSON object.
     pub metadata: Option<String>,
+    /// Its date, source, title and URL, where it gives them.
+    pub meta: DocMeta,
 }
 
 impl Document {
     pub fn new(id: impl Into<String>, source: Option<PathBuf>, text: String) -> Self {
         let hash = sha256_hex(text.as_bytes());
-        Document { id: id.into(), source, bytes: text.len(), text, hash, metadata: None }
+        Document { id: id.into(), source, bytes: text.len(), text, hash, metadata: None, meta: DocMeta::default() }
     }
 }
 
@@ -268,6 +271,9 @@ pub struct IngestOptions {
     pub id_field: String,
     /// Fields or columns kept with each record as its metadata.
     pub meta_fields: Vec<String>,
+    /// The fields (or front-matter keys) that hold a document's date,
+    /// source, title and URL.
+    pub fields: MetaFields,
     /// Read stdin as JSON lines (one document a record, named by its id
     /// alone) instead of as one text.
     pub stdin_records: bool,
@@ -283,6 +289,7 @@ impl Default for IngestOptions {
             text_field: "text".into(),
             id_field: "id".into(),
             meta_fields: Vec::new(),
+            fields: MetaFields::default(),
             stdin_records: false,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
@@ -303,6 +310,8 @@ pub struct Ingested {
     /// What the user should hear about: a path given twice, motif's own
     /// outputs left out of a folder, a link loop not followed.
     pub notes: Vec<String>,
+    /// Dates that could not be read, named fields some records lack.
+    pub problems: Problems,
 }
 
 /// How much of `Ingested` there was, to undo a file that failed half-way.
@@ -340,7 +349,10 @@ pub fn read_inputs(inputs: &[String], opts: &IngestOptions) -> Result<Ingested, 
         reader.skip_or_fail(result)?;
         reader.note_duplicates(inputs);
     }
-    Ok(reader.out)
+    let mut out = reader.out;
+    let problems = out.problems.notes();
+    out.notes.extend(problems);
+    Ok(out)
 }
 
 /// A file already read, met again.
@@ -424,7 +436,7 @@ impl Reader<'_> {
         let result = if self.opts.stdin_records {
             records::read_jsonl("-", None, stdin, self.opts, &mut self.out)
         } else {
-            read_text("-", stdin, self.opts.max_document_bytes).map(|text| push_text(&mut self.out, "-", None, text))
+            read_text("-", stdin, self.opts.max_document_bytes).map(|text| push_text(&mut self.out, "-", None, text, DocMeta::default()))
         };
         if result.is_err() {
             self.out.undo(&mark);
@@ -645,12 +657,25 @@ impl Reader<'_> {
             "jsonl" => records::read_jsonl(name, Some(path), file, self.opts, &mut self.out)?,
             "csv" => records::read_csv(name, path, file, self.opts, &mut self.out)?,
             "html" | "htm" => {
+                let html = read_text(name, file, limit)?;
+                let meta = html_meta(&html, &self.opts.fields, name, &mut self.out.problems);
+                let text = html_to_text(&html);
+                push_text(&mut self.out, name, Some(path.to_path_buf()), text, meta);
+            }
+            "md" | "markdown" => {
                 let text = read_text(name, file, limit)?;
-                push_text(&mut self.out, name, Some(path.to_path_buf()), html_to_text(&text));
+                let (meta, body) = match meta::front_matter(&text) {
+                    Some((fields, body)) => {
+                        let get = |f: &str| fields.iter().find(|(k, v)| k == f && !v.is_empty()).map(|kv| kv.1.clone());
+                        (self.opts.fields.read(name, &get, &mut self.out.problems), body.to_string())
+                    }
+                    None => (DocMeta::default(), text),
+                };
+                push_text(&mut self.out, name, Some(path.to_path_buf()), body, meta);
             }
             _ => {
                 let text = read_text(name, file, limit)?;
-                push_text(&mut self.out, name, Some(path.to_path_buf()), text);
+                push_text(&mut self.out, name, Some(path.to_path_buf()), text, DocMeta::default());
             }
         }
         Ok(None)
@@ -833,12 +858,74 @@ fn extension(path: &Path) -> String {
     path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
 }
 
-fn push_text(out: &mut Ingested, name: &str, source: Option<PathBuf>, text: String) {
+/// Adds a file's text as a document. What the file did not say is filled
+/// in: the title from a first line that looks like one, the source from
+/// the folder holding the file.
+fn push_text(out: &mut Ingested, name: &str, source: Option<PathBuf>, text: String, meta: DocMeta) {
     if text.trim().is_empty() {
         out.empty.push(name.to_string());
-    } else {
-        out.documents.push(Document::new(name, source, text));
+        return;
     }
+    let folder = source
+        .as_deref()
+        .and_then(|p| fs::canonicalize(p).ok())
+        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()));
+    let guessed = DocMeta { title: meta::first_line_title(&text), source: folder, ..DocMeta::default() };
+    let mut doc = Document::new(name, source, text);
+    doc.meta = meta.or(guessed);
+    out.documents.push(doc);
+}
+
+/// What an HTML page says about itself in its head: `<title>`, the Open
+/// Graph and article `<meta>` tags, `<link rel=canonical>`; the fields the
+/// user named are looked up among the `<meta>` names too.
+fn html_meta(html: &str, fields: &MetaFields, name: &str, problems: &mut Problems) -> DocMeta {
+    use scraper::{Html, Selector};
+    let doc = Html::parse_document(html);
+    let select = |css: &str| Selector::parse(css).ok();
+    let mut tags: Vec<(String, String)> = Vec::new();
+    if let Some(sel) = select("meta") {
+        for m in doc.select(&sel) {
+            let e = m.value();
+            let key = e.attr("property").or(e.attr("name")).or(e.attr("itemprop"));
+            if let (Some(k), Some(v)) = (key, e.attr("content")) {
+                tags.push((k.to_ascii_lowercase(), v.to_string()));
+            }
+        }
+    }
+    let tag = |keys: &[&str]| {
+        keys.iter().find_map(|k| tags.iter().find(|(t, v)| t == k && !v.trim().is_empty()).map(|t| t.1.clone()))
+    };
+    let text_of = |css: &str| {
+        let sel = select(css)?;
+        let t: String = doc.select(&sel).next()?.text().collect();
+        (!t.trim().is_empty()).then_some(t)
+    };
+    let attr_of = |css: &str, attr: &str| {
+        let sel = select(css)?;
+        doc.select(&sel).next()?.value().attr(attr).map(String::from)
+    };
+    // The user's named fields first, among the page's meta tags.
+    let named = match [&fields.date, &fields.source, &fields.title, &fields.url].iter().any(|f| f.is_some()) {
+        true => fields.read(name, &|f: &str| tag(&[&f.to_ascii_lowercase()]), &mut Problems::default()),
+        false => DocMeta::default(),
+    };
+    let date = tag(&["article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate", "date", "dc.date"])
+        .or_else(|| attr_of("time[datetime]", "datetime"));
+    let date = date.and_then(|d| {
+        let parsed = Dated::parse(&d);
+        if parsed.is_none() {
+            problems.bad_date("the page's date", name, &d);
+        }
+        parsed
+    });
+    let found = DocMeta {
+        date,
+        source: tag(&["og:site_name", "application-name", "publisher", "article:publisher"]),
+        title: tag(&["og:title", "twitter:title"]).or_else(|| text_of("title")).map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
+        url: attr_of("link[rel=canonical]", "href").or_else(|| tag(&["og:url"])),
+    };
+    named.or(found)
 }
 
 /// Reads a whole text of at most `limit` bytes, a chunk at a time, and

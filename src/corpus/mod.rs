@@ -10,6 +10,7 @@
 //! into sentence units (`sentences`).
 
 pub mod ingest;
+pub mod meta;
 pub mod sentences;
 pub mod split;
 
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 use crate::embed::{EmbedError, Embedder};
 use crate::matrix;
+use meta::DocMeta;
 use ingest::{Document, IngestError, IngestOptions};
 use split::{SplitError, SplitMode, Splitter};
 
@@ -191,6 +193,8 @@ pub struct Corpus {
     pub vectors: Array2<f32>,
     /// The model that made the vectors.
     pub model: String,
+    /// Each document's date, source, title and URL (row i: `documents[i]`).
+    pub meta: Vec<DocMeta>,
 }
 
 impl Corpus {
@@ -203,7 +207,15 @@ impl Corpus {
         if passages.len() != vectors.nrows() {
             return Err(CorpusError::Mismatch { passages: passages.len(), vectors: vectors.nrows() });
         }
-        Ok(Corpus { documents, passages, vectors, model })
+        let meta = vec![DocMeta::default(); documents.len()];
+        Ok(Corpus { documents, passages, vectors, model, meta })
+    }
+
+    /// The corpus with its documents' metadata (one per document; missing ones are empty).
+    pub fn with_meta(mut self, mut meta: Vec<DocMeta>) -> Corpus {
+        meta.resize(self.documents.len(), DocMeta::default());
+        self.meta = meta;
+        self
     }
 
     /// Embeds documents read from files.
@@ -214,8 +226,9 @@ impl Corpus {
     ) -> Result<Corpus, CorpusError> {
         let texts: Vec<&str> = read.passages.iter().map(|p| p.text.as_str()).collect();
         let vectors = embedder.embed(&texts, progress)?;
+        let meta = read.documents.iter().map(|d| d.meta.clone()).collect();
         let documents = read.documents.into_iter().map(|d| d.id).collect();
-        Corpus::new(documents, read.passages, vectors, embedder.name().to_string())
+        Ok(Corpus::new(documents, read.passages, vectors, embedder.name().to_string())?.with_meta(meta))
     }
 
     /// Passages per document, in document order.

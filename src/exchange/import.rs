@@ -18,6 +18,7 @@ use ndarray::Array2;
 
 use super::export::{ExportManifest, EXPORT_FORMAT, MANIFEST_FILE};
 use super::{short, ExchangeError, Provenance};
+use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::ingest::{sha256_hex, Document};
 use crate::corpus::{Passage, ReadDocuments};
 use crate::table::{self, Frame, Kind, Want};
@@ -266,6 +267,7 @@ fn read_embedded(files: &[PathBuf]) -> Result<Imported, ExchangeError> {
             hash: first.hash.clone().unwrap_or_else(|| sha256_hex(joined.as_bytes())),
             bytes,
             metadata: first.metadata.clone(),
+            meta: DocMeta::default(),
         });
         sources.push(source.as_ref().map(|p| p.display().to_string()));
     }
@@ -340,10 +342,14 @@ fn read_export(dir: &Path) -> Result<Imported, ExchangeError> {
         &[
             Want::required("document_id", Kind::Int),
             Want::required("name", Kind::Text),
+            Want::optional("path", Kind::Text),
             Want::optional("source", Kind::Text),
             Want::required("content_hash", Kind::Text),
             Want::optional("bytes", Kind::Int),
             Want::optional("metadata", Kind::Text),
+            Want::optional("date", Kind::Text),
+            Want::optional("title", Kind::Text),
+            Want::optional("url", Kind::Text),
         ],
     )?;
     let ps = table::read_table(
@@ -409,7 +415,22 @@ fn read_export(dir: &Path) -> Result<Imported, ExchangeError> {
         if doc_index.insert(id, documents.len()).is_some() {
             return Err(bad(&docs_path, i, format!("document_id {id} appears twice")));
         }
-        let source = text(&docs, "source", i);
+        // Exports before document metadata named the file `source`; since,
+        // the file is `path` and `source` the outlet.
+        let (source, outlet) = match docs.texts("path") {
+            Some(_) => (text(&docs, "path", i), text(&docs, "source", i)),
+            None => (text(&docs, "source", i), None),
+        };
+        let date = text(&docs, "date", i);
+        let meta = DocMeta {
+            date: date.as_deref().and_then(Dated::parse),
+            source: outlet,
+            title: text(&docs, "title", i),
+            url: text(&docs, "url", i),
+        };
+        if let (Some(d), None) = (&date, meta.date) {
+            return Err(bad(&docs_path, i, format!("date \"{d}\" is not a date")));
+        }
         documents.push(Document {
             id: name,
             source: source.as_ref().map(PathBuf::from),
@@ -417,6 +438,7 @@ fn read_export(dir: &Path) -> Result<Imported, ExchangeError> {
             hash,
             bytes: docs.ints("bytes").and_then(|v| v[i]).unwrap_or(0).max(0) as usize,
             metadata: text(&docs, "metadata", i),
+            meta,
         });
         // The export's source is kept as it was recorded, even where that
         // file is not on this machine.

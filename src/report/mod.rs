@@ -27,6 +27,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::spread::{Calendar, Counts, Travel};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub title: String,
@@ -47,12 +49,28 @@ pub struct Report {
     /// The blended score (cosine and shared words) from which two passages
     /// were taken to say the same thing.
     pub overlap_threshold: f32,
+    /// The periods the documents' dates cover (absent when none is dated):
+    /// themes' `over_time` counts follow them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periods: Option<Calendar>,
+    /// The documents' sources, most documents first: themes' `by_source`
+    /// counts follow them (empty when no document names one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ReportDocument {
     pub id: String,
     pub passages: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +113,9 @@ pub struct ReportTheme {
     pub documents: Vec<(usize, usize)>,
     /// Indices into `echo_groups` of the groups whose passages lie mostly in this theme.
     pub echo_groups: Vec<usize>,
+    /// Its units per period (`Report::periods`) and per source (`Report::sources`).
+    #[serde(flatten)]
+    pub spread: Counts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +125,11 @@ pub struct EchoGroup {
     pub pairs: Vec<EchoPair>,
     /// The strongest sentence of the group's strongest pair: the claim.
     pub claim: String,
+    /// Its documents by date: the earliest, the sources in the order the
+    /// claim reached them, the days it took (documents are indices into
+    /// `documents`).
+    #[serde(flatten)]
+    pub travel: Travel,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +138,10 @@ pub struct EchoPair {
     pub b: usize,
     pub score: f32,
     pub kind: String,
+    /// "a" or "b": the side whose document is dated earlier (absent when a
+    /// date is missing or both are the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<&'static str>,
 }
 
 impl Report {
@@ -173,26 +203,18 @@ impl Report {
             md_escape(&self.model),
             self.motif_version
         );
-        let _ = writeln!(md, "## Documents × themes\n");
-        let _ = writeln!(md, "{} of each theme in each document.\n", capitalised(&self.units_word()));
-        let _ = write!(md, "| document |");
-        for t in &self.themes {
-            let _ = write!(md, " T{} |", t.id);
+        if self.documents.len() <= MANY_DOCUMENTS {
+            self.documents_grid(&mut md);
+        } else {
+            let _ = writeln!(
+                md,
+                "{} documents: too many for one row each; see themes × sources and each theme's documents.\n",
+                self.documents.len()
+            );
         }
-        let _ = write!(md, "\n|---|");
-        for _ in &self.themes {
-            let _ = write!(md, "---:|");
-        }
-        md.push('\n');
-        for (d, doc) in self.documents.iter().enumerate() {
-            let _ = write!(md, "| {} |", md_escape(&doc.id));
-            for t in &self.themes {
-                let count = t.documents.iter().find(|(i, _)| *i == d).map(|(_, c)| *c).unwrap_or(0);
-                let _ = write!(md, " {} |", if count > 0 { count.to_string() } else { "·".into() });
-            }
-            md.push('\n');
-        }
-        let _ = writeln!(md, "\n## Themes\n");
+        self.sources_grid(&mut md);
+        self.over_time(&mut md);
+        let _ = writeln!(md, "## Themes\n");
         for t in &self.themes {
             let docs = t.documents.len();
             let _ = writeln!(
@@ -230,6 +252,7 @@ impl Report {
                 group.passages.iter().map(|&p| self.passages[p].doc).collect();
             let _ = writeln!(md, "### E{g}: {} passages in {} documents\n", group.passages.len(), docs.len());
             let _ = writeln!(md, "Claim: *{}*\n", md_escape(&flatten(&group.claim)));
+            self.travel_line(&mut md, &group.travel);
             for &p in &group.passages {
                 let _ = writeln!(md, "- {}: {}", self.passage_ref(p), md_escape(&snippet(&self.passages[p].text, 200)));
             }
@@ -238,12 +261,125 @@ impl Report {
         if !self.between_groups.is_empty() {
             let _ = writeln!(md, "Pairs between two groups:\n");
             for x in &self.between_groups {
-                let _ =
-                    writeln!(md, "- {} ↔ {} {} {:.3}", self.passage_ref(x.a), self.passage_ref(x.b), x.kind, x.score);
+                let _ = writeln!(md, "- {} {} {:.3}", self.pair_ref(x), x.kind, x.score);
             }
             md.push('\n');
         }
         md
+    }
+
+    /// One row per document, one column per theme.
+    fn documents_grid(&self, md: &mut String) {
+        let _ = writeln!(md, "## Documents × themes\n");
+        let _ = writeln!(md, "{} of each theme in each document.\n", capitalised(&self.units_word()));
+        let _ = write!(md, "| document |");
+        for t in &self.themes {
+            let _ = write!(md, " T{} |", t.id);
+        }
+        let _ = write!(md, "\n|---|");
+        for _ in &self.themes {
+            let _ = write!(md, "---:|");
+        }
+        md.push('\n');
+        for (d, doc) in self.documents.iter().enumerate() {
+            let _ = write!(md, "| {} |", md_escape(&doc.id));
+            for t in &self.themes {
+                let count = t.documents.iter().find(|(i, _)| *i == d).map(|(_, c)| *c).unwrap_or(0);
+                let _ = write!(md, " {} |", dot_or(count));
+            }
+            md.push('\n');
+        }
+        md.push('\n');
+    }
+
+    /// One row per theme, one column per source (when documents name theirs).
+    fn sources_grid(&self, md: &mut String) {
+        let no_source = self.themes.iter().any(|t| t.spread.no_source > 0);
+        // One source for everything (a folder of files) tells nothing.
+        if self.sources.len() + usize::from(no_source) < 2 {
+            return;
+        }
+        let _ = writeln!(md, "## Themes × sources\n");
+        let _ = writeln!(md, "{} of each theme from each source.\n", capitalised(&self.units_word()));
+        let _ = write!(md, "| theme |");
+        for s in &self.sources {
+            let _ = write!(md, " {} |", md_escape(&flatten(s)));
+        }
+        if no_source {
+            let _ = write!(md, " no source |");
+        }
+        let _ = write!(md, "\n|---|{}", "---:|".repeat(self.sources.len() + usize::from(no_source)));
+        md.push('\n');
+        for t in &self.themes {
+            let _ = write!(md, "| T{}: {} |", t.id, md_escape(&flatten(&t.label)));
+            for &n in &t.spread.by_source {
+                let _ = write!(md, " {} |", dot_or(n));
+            }
+            if no_source {
+                let _ = write!(md, " {} |", dot_or(t.spread.no_source));
+            }
+            md.push('\n');
+        }
+        md.push('\n');
+    }
+
+    /// One row per period, one column per theme (when documents are dated).
+    fn over_time(&self, md: &mut String) {
+        let Some(cal) = &self.periods else { return };
+        let _ = writeln!(md, "## Themes over time\n");
+        let _ = writeln!(md, "{} of each theme per {}.\n", capitalised(&self.units_word()), cal.period.name());
+        let _ = write!(md, "| {} |", cal.period.name());
+        for t in &self.themes {
+            let _ = write!(md, " T{} |", t.id);
+        }
+        let _ = write!(md, "\n|---|{}", "---:|".repeat(self.themes.len()));
+        md.push('\n');
+        for (i, label) in cal.labels.iter().enumerate() {
+            let _ = write!(md, "| {label} |");
+            for t in &self.themes {
+                let _ = write!(md, " {} |", dot_or(t.spread.over_time.get(i).copied().unwrap_or(0)));
+            }
+            md.push('\n');
+        }
+        if self.themes.iter().any(|t| t.spread.undated > 0) {
+            let _ = write!(md, "| undated |");
+            for t in &self.themes {
+                let _ = write!(md, " {} |", dot_or(t.spread.undated));
+            }
+            md.push('\n');
+        }
+        md.push('\n');
+    }
+
+    /// Where an echo group's claim appeared first and where it went.
+    fn travel_line(&self, md: &mut String, t: &Travel) {
+        let Some(first) = t.earliest else {
+            if self.periods.is_some() {
+                let _ = writeln!(md, "None of these documents is dated: where it appeared first is unknown.\n");
+            }
+            return;
+        };
+        let doc = &self.documents[first];
+        let mut line = format!("First seen: {} ({})", md_escape(&doc.id), md_escape(&doc_line(doc)));
+        if !t.sources.is_empty() {
+            let reached: Vec<String> = t.sources.iter().map(|s| md_escape(&flatten(s))).collect();
+            let _ = write!(line, "; reached {}", reached.join(" → "));
+        }
+        if let Some(days) = t.days.filter(|d| *d > 0) {
+            let _ = write!(line, " over {days} day{}", if days == 1 { "" } else { "s" });
+        }
+        if t.undated > 0 {
+            let _ = write!(line, "; {} undated", t.undated);
+        }
+        let _ = writeln!(md, "{line}.\n");
+    }
+
+    fn pair_ref(&self, x: &EchoPair) -> String {
+        match x.earlier {
+            Some("a") => format!("{} → {}", self.passage_ref(x.a), self.passage_ref(x.b)),
+            Some(_) => format!("{} → {}", self.passage_ref(x.b), self.passage_ref(x.a)),
+            None => format!("{} ↔ {}", self.passage_ref(x.a), self.passage_ref(x.b)),
+        }
     }
 
     /// The page: `template.html` with the title as HTML text and the report
@@ -253,6 +389,23 @@ impl Report {
         fill(HTML_TEMPLATE, &[("TITLE", Value::Text(&self.title)), ("DATA", Value::ScriptJson(&data))])
             .expect("the page's placeholders are TITLE and DATA")
     }
+}
+
+/// Past this many documents the reports group them instead of giving each a row.
+pub const MANY_DOCUMENTS: usize = 200;
+
+/// A count, or `·` for none.
+fn dot_or(n: usize) -> String {
+    if n > 0 {
+        n.to_string()
+    } else {
+        "·".into()
+    }
+}
+
+/// A document's date and source, as "2024-03-01 · Herald".
+fn doc_line(d: &ReportDocument) -> String {
+    [d.date.as_deref(), d.source.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ")
 }
 
 fn capitalised(word: &str) -> String {
@@ -532,8 +685,8 @@ mod tests {
             motif_version: "0".into(),
             unit: "sentence".into(),
             documents: vec![
-                ReportDocument { id: "a.txt".into(), passages: 2 },
-                ReportDocument { id: "b|c.txt".into(), passages: 2 },
+                ReportDocument { id: "a.txt".into(), passages: 2, ..Default::default() },
+                ReportDocument { id: "b|c.txt".into(), passages: 2, ..Default::default() },
             ],
             passages,
             units,
@@ -545,15 +698,19 @@ mod tests {
                 central: vec![0],
                 documents: vec![(0, 2), (1, 1)],
                 echo_groups: vec![0],
+                spread: Default::default(),
             }],
             outliers: vec![3],
             echo_groups: vec![EchoGroup {
                 passages: vec![0, 1],
-                pairs: vec![EchoPair { a: 0, b: 1, score: 0.9, kind: "paraphrase".into() }],
+                pairs: vec![EchoPair { a: 0, b: 1, score: 0.9, kind: "paraphrase".into(), earlier: None }],
                 claim: "text".into(),
+                travel: Default::default(),
             }],
-            between_groups: vec![EchoPair { a: 1, b: 2, score: 0.65, kind: "paraphrase".into() }],
+            between_groups: vec![EchoPair { a: 1, b: 2, score: 0.65, kind: "paraphrase".into(), earlier: None }],
             overlap_threshold: 0.7,
+            periods: None,
+            sources: Vec::new(),
         }
     }
 

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use super::flatten;
 pub use super::md_escape;
+use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::Passage;
+use crate::spread::{self, Travel};
 use crate::overlaps::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 
@@ -38,7 +40,7 @@ pub struct Meta {
     pub too_short: usize,
 }
 
-const CSV_HEADER: [&str; 19] = [
+const CSV_HEADER: [&str; 24] = [
     "pair",
     "group",
     "doc_a",
@@ -58,10 +60,17 @@ const CSV_HEADER: [&str; 19] = [
     "sentence_b_end",
     "sentence_score",
     "sentence_kind",
+    "date_a",
+    "source_a",
+    "date_b",
+    "source_b",
+    "earlier",
 ];
 
 pub struct Report<'a> {
     pub documents: &'a [String],
+    /// Each document's date and source (one per document).
+    pub doc_meta: &'a [DocMeta],
     pub passages: &'a [Passage],
     pub overlaps: &'a [Overlap],
     pub groups: &'a [Group],
@@ -79,6 +88,10 @@ struct JsonEnd<'a> {
     passage: usize,
     start: usize,
     end: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<Dated>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +114,9 @@ struct JsonPair<'a> {
     cosine: f64,
     lexical: f64,
     kind: &'static str,
+    /// "a" or "b": the end dated earlier (absent when a date is missing or both are the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earlier: Option<&'static str>,
     sentences: Vec<JsonSentence>,
 }
 
@@ -109,6 +125,20 @@ struct JsonGroup<'a> {
     id: usize,
     members: Vec<JsonMember<'a>>,
     pairs: &'a [usize],
+    /// The earliest document by date (absent when none is dated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earliest: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_date: Option<Dated>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_date: Option<Dated>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    days: Option<i64>,
+    /// Sources in the order the claim reached them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<String>,
+    /// Documents of the group without a date.
+    undated: usize,
 }
 
 #[derive(Serialize)]
@@ -130,7 +160,26 @@ impl Report<'_> {
 
     fn end(&self, p: usize) -> JsonEnd<'_> {
         let info = &self.passages[p];
-        JsonEnd { doc: &self.documents[info.doc], passage: info.ordinal, start: info.start, end: info.end }
+        let m = &self.doc_meta[info.doc];
+        JsonEnd {
+            doc: &self.documents[info.doc],
+            passage: info.ordinal,
+            start: info.start,
+            end: info.end,
+            date: m.date,
+            source: m.source.as_deref(),
+        }
+    }
+
+    /// "a" or "b": the end of a pair whose document is dated earlier.
+    fn earlier(&self, o: &Overlap) -> Option<&'static str> {
+        let (a, b) = (&self.doc_meta[self.passages[o.a].doc], &self.doc_meta[self.passages[o.b].doc]);
+        spread::earlier(a, b).map(|a_first| if a_first { "a" } else { "b" })
+    }
+
+    fn travel(&self, group: &Group) -> Travel {
+        let docs: Vec<usize> = group.members.iter().map(|&p| self.passages[p].doc).collect();
+        spread::travel(&docs, self.doc_meta)
     }
 
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -148,6 +197,7 @@ impl Report<'_> {
                 cosine: r4(o.cosine),
                 lexical: r4(o.lexical),
                 kind: o.kind.as_str(),
+                earlier: self.earlier(o),
                 sentences: o
                     .sentences
                     .iter()
@@ -166,8 +216,15 @@ impl Report<'_> {
             .groups
             .iter()
             .enumerate()
-            .map(|(id, g)| JsonGroup {
+            .map(|(id, g)| (id, g, self.travel(g)))
+            .map(|(id, g, t)| JsonGroup {
                 id,
+                earliest: t.earliest.map(|d| self.documents[d].as_str()),
+                first_date: t.first_date,
+                last_date: t.last_date,
+                days: t.days,
+                sources: t.sources,
+                undated: t.undated,
                 members: g
                     .members
                     .iter()
@@ -200,8 +257,11 @@ impl Report<'_> {
         csv.write_record(CSV_HEADER)?;
         for (id, o) in self.overlaps.iter().enumerate() {
             let (a, b) = (&self.passages[o.a], &self.passages[o.b]);
+            let (ma, mb) = (&self.doc_meta[a.doc], &self.doc_meta[b.doc]);
+            let date = |m: &DocMeta| m.date.map(|d| d.to_string()).unwrap_or_default();
+            let (date_a, date_b) = (date(ma), date(mb));
             for s in &o.sentences {
-                let row: [&str; 19] = [
+                let row: [&str; 24] = [
                     &id.to_string(),
                     &group_of[id].to_string(),
                     &self.documents[a.doc],
@@ -221,6 +281,11 @@ impl Report<'_> {
                     &s.b.1.to_string(),
                     &r4(s.score).to_string(),
                     s.kind.as_str(),
+                    &date_a,
+                    ma.source.as_deref().unwrap_or(""),
+                    &date_b,
+                    mb.source.as_deref().unwrap_or(""),
+                    self.earlier(o).unwrap_or(""),
                 ];
                 csv.write_record(row)?;
             }
@@ -309,6 +374,23 @@ impl Report<'_> {
             best.kind.as_str()
         )?;
         writeln!(out, "**Claim:** {}\n", md_escape(&claim_text))?;
+        let t = self.travel(group);
+        if let Some(first) = t.earliest {
+            let m = &self.doc_meta[first];
+            let about: Vec<String> = [m.date.map(|d| d.to_string()), m.source.clone()].into_iter().flatten().collect();
+            let mut line = format!("**First seen:** {} ({})", md_escape(&self.documents[first]), md_escape(&about.join(" · ")));
+            if !t.sources.is_empty() {
+                let reached: Vec<String> = t.sources.iter().map(|s| md_escape(&flatten(s))).collect();
+                line.push_str(&format!("; reached {}", reached.join(" → ")));
+            }
+            if let Some(days) = t.days.filter(|d| *d > 0) {
+                line.push_str(&format!(" over {days} day{}", plural(days as usize)));
+            }
+            if t.undated > 0 {
+                line.push_str(&format!("; {} undated", t.undated));
+            }
+            writeln!(out, "{line}.\n")?;
+        }
         // Each member's sentences that take part in the group's matches,
         // with the texts they were matched to.
         for &p in &group.members {
@@ -488,8 +570,10 @@ mod tests {
     #[test]
     fn markdown_lists_pairs_between_groups() {
         let (documents, passages, overlaps, _, meta) = report_parts();
+        let doc_meta = vec![DocMeta::default(); documents.len()];
         let r = Report {
             documents: &documents,
+            doc_meta: &doc_meta,
             passages: &passages,
             overlaps: &overlaps,
             groups: &[],
@@ -506,8 +590,13 @@ mod tests {
     #[test]
     fn writers_show_pairs_groups_and_marks() {
         let (documents, passages, overlaps, groups, meta) = report_parts();
+        let mut doc_meta = vec![DocMeta::default(); documents.len()];
+        doc_meta[0].date = Dated::parse("2024-03-05");
+        doc_meta[1].date = Dated::parse("2024-03-01");
+        doc_meta[1].source = Some("Herald, daily".into());
         let r = Report {
             documents: &documents,
+            doc_meta: &doc_meta,
             passages: &passages,
             overlaps: &overlaps,
             groups: &groups,
@@ -519,6 +608,7 @@ mod tests {
         let md = String::from_utf8(md).unwrap();
         assert!(md.contains("**Claim:** About 10,000 troops went."), "{md}");
         assert!(md.contains("> About **10,000 troops** went. `[10..35]`"), "{md}");
+        assert!(md.contains("**First seen:** b, c.txt (2024-03-01 · Herald, daily); reached Herald, daily over 4 days."), "{md}");
         let mut js = Vec::new();
         r.write_json(&mut js).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
@@ -526,6 +616,9 @@ mod tests {
         assert_eq!(v["pairs"][0]["sentences"][0]["b"], serde_json::json!([0, 29]));
         assert_eq!(v["groups"][0]["members"][1]["passage"], 2);
         assert_eq!(v["groups"][0]["pairs"], serde_json::json!([0]));
+        assert_eq!((&v["groups"][0]["earliest"], &v["groups"][0]["days"]), (&"b, c.txt".into(), &4.into()));
+        assert_eq!(v["pairs"][0]["earlier"], "b");
+        assert_eq!(v["pairs"][0]["b"]["source"], "Herald, daily");
         let mut csv = Vec::new();
         r.write_csv(&mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
@@ -537,8 +630,10 @@ mod tests {
     fn pair_table_keeps_odd_names_in_their_cells() {
         let (mut documents, passages, overlaps, groups, meta) = report_parts();
         documents[0] = "pipe|na\nme.txt".into();
+        let doc_meta = vec![DocMeta::default(); documents.len()];
         let r = Report {
             documents: &documents,
+            doc_meta: &doc_meta,
             passages: &passages,
             overlaps: &overlaps,
             groups: &groups,
@@ -558,8 +653,13 @@ mod tests {
     fn csv_keeps_its_header_and_quotes_what_needs_it() {
         let (mut documents, passages, overlaps, groups, meta) = report_parts();
         documents[0] = "say \"hi\"\nthere.txt".into();
+        let mut doc_meta = vec![DocMeta::default(); documents.len()];
+        doc_meta[0].date = Dated::parse("2024-03-05");
+        doc_meta[1].date = Dated::parse("2024-03-01");
+        doc_meta[1].source = Some("Herald, daily".into());
         let r = Report {
             documents: &documents,
+            doc_meta: &doc_meta,
             passages: &passages,
             overlaps: &overlaps,
             groups: &groups,
@@ -572,8 +672,9 @@ mod tests {
         assert_eq!(
             csv,
             "pair,group,doc_a,passage_a,start_a,end_a,doc_b,passage_b,start_b,end_b,score,cosine,kind,sentence_a_start,sentence_a_end,\
-             sentence_b_start,sentence_b_end,sentence_score,sentence_kind\n\
-             0,0,\"say \"\"hi\"\"\nthere.txt\",0,10,60,\"b, c.txt\",2,0,40,0.78,0.8,paraphrase,10,35,0,29,0.78,paraphrase\n"
+             sentence_b_start,sentence_b_end,sentence_score,sentence_kind,date_a,source_a,date_b,source_b,earlier\n\
+             0,0,\"say \"\"hi\"\"\nthere.txt\",0,10,60,\"b, c.txt\",2,0,40,0.78,0.8,paraphrase,10,35,0,29,0.78,paraphrase,\
+             2024-03-05,,2024-03-01,\"Herald, daily\",b\n"
         );
     }
 

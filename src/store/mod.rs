@@ -18,6 +18,7 @@
 //! leaves the last committed state; WAL mode lets readers go on while a
 //! writer runs, each reader seeing one consistent snapshot.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,13 +29,14 @@ pub mod update;
 
 use ndarray::Array2;
 
+use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::{Corpus, Passage};
 use crate::index::hnsw::{AnnError, Graph, Params};
 
-/// The store layout this motif writes and the newest it reads. Format 1
-/// (no document metadata) is read as it is and upgraded by the first
-/// write.
-pub const FORMAT_VERSION: u32 = 2;
+/// The store layout this motif writes and the newest it reads. Formats 1
+/// (no document metadata) and 2 (no date, source, title, URL) are read as
+/// they are and upgraded by the first write.
+pub const FORMAT_VERSION: u32 = 3;
 pub const DB_FILE: &str = "index.sqlite";
 pub const GRAPH_FILE: &str = "graph.hnsw";
 pub const LOCK_FILE: &str = "lock";
@@ -154,6 +156,8 @@ pub struct StoredDoc {
     pub indexed_at: i64,
     /// Fields read with the document (a JSON object), if any.
     pub metadata: Option<String>,
+    /// Its date, source, title and URL.
+    pub meta: DocMeta,
 }
 
 /// A stored passage with its document's name and its vector, as
@@ -185,6 +189,8 @@ pub struct NewDoc<'a> {
     pub bytes: usize,
     /// Fields read with the document (a JSON object).
     pub metadata: Option<&'a str>,
+    /// Its date, source, title and URL.
+    pub meta: &'a DocMeta,
     pub passages: Vec<NewPassage<'a>>,
 }
 
@@ -260,7 +266,11 @@ CREATE TABLE documents (
     hash       TEXT NOT NULL,         -- SHA-256 of the text: unchanged documents are not embedded again
     bytes      INTEGER NOT NULL,
     indexed_at INTEGER NOT NULL,      -- unix seconds
-    metadata   TEXT                   -- fields read with it (a JSON object), since format 2
+    metadata   TEXT,                  -- fields read with it (a JSON object), since format 2
+    date       TEXT,                  -- publication date, ISO 8601 (YYYY-MM-DD or UTC RFC 3339), since format 3
+    outlet     TEXT,                  -- its source: the outlet or publisher, since format 3
+    title      TEXT,                  -- since format 3
+    url        TEXT                   -- since format 3
 );
 CREATE TABLE passages (
     id         INTEGER PRIMARY KEY,
@@ -277,6 +287,18 @@ CREATE TABLE vectors (
     vector  BLOB NOT NULL             -- dim little-endian f32, unit length
 );
 ";
+
+/// A document's date, outlet, title and url from columns `at..at + 4`
+/// (a stored date that no longer reads is left out).
+fn meta_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<DocMeta> {
+    let date: Option<String> = r.get(at)?;
+    Ok(DocMeta {
+        date: date.as_deref().and_then(Dated::parse),
+        source: r.get(at + 1)?,
+        title: r.get(at + 2)?,
+        url: r.get(at + 3)?,
+    })
+}
 
 /// An open index: a reader (one consistent snapshot) or the one writer.
 pub struct Store {
@@ -455,13 +477,14 @@ impl Store {
 
     /// Every stored document, by name.
     pub fn documents(&self) -> Result<Vec<StoredDoc>, StoreError> {
-        // Format 1 had no metadata column.
+        // Format 1 had no metadata column, format 2 no date, outlet, title, url.
         let metadata = if self.manifest.format_version >= 2 { "d.metadata" } else { "NULL" };
+        let meta = self.meta_columns();
         let mut stmt = self
             .conn
             .prepare(&format!(
                 "SELECT d.name, d.source, d.hash, d.indexed_at, (SELECT count(*) FROM passages p WHERE p.doc = d.id),
-                        d.bytes, {metadata}
+                        d.bytes, {metadata}, {meta}
                  FROM documents d ORDER BY d.name"
             ))
             .map_err(self.sql())?;
@@ -475,10 +498,29 @@ impl Store {
                     passages: r.get::<_, i64>(4)? as usize,
                     bytes: r.get::<_, i64>(5)? as usize,
                     metadata: r.get(6)?,
+                    meta: meta_at(r, 7)?,
                 })
             })
             .map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// The date, outlet, title and url columns (NULLs before format 3).
+    fn meta_columns(&self) -> &'static str {
+        if self.manifest.format_version >= 3 {
+            "d.date, d.outlet, d.title, d.url"
+        } else {
+            "NULL, NULL, NULL, NULL"
+        }
+    }
+
+    /// Each stored document's date, source, title and URL, by name.
+    pub fn document_meta(&self) -> Result<HashMap<String, DocMeta>, StoreError> {
+        let meta = self.meta_columns();
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT d.name, {meta} FROM documents d")).map_err(self.sql())?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, meta_at(r, 1)?))).map_err(self.sql())?;
+        rows.collect::<Result<HashMap<_, _>, _>>().map_err(self.sql())
     }
 
     pub fn counts(&self) -> Result<(usize, usize), StoreError> {
@@ -512,7 +554,10 @@ impl Store {
         {
             let mut delete = tx.prepare("DELETE FROM documents WHERE name = ?1").map_err(sql)?;
             let mut insert_doc = tx
-                .prepare("INSERT INTO documents (name, source, hash, bytes, indexed_at, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare(
+                    "INSERT INTO documents (name, source, hash, bytes, indexed_at, metadata, date, outlet, title, url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
                 .map_err(sql)?;
             let mut insert_passage = tx
                 .prepare("INSERT INTO passages (doc, ordinal, byte_start, byte_end, windowed, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
@@ -524,7 +569,11 @@ impl Store {
             }
             let mut blob = Vec::with_capacity(dim * 4);
             for d in docs {
-                insert_doc.execute(params![d.name, d.source, d.hash, d.bytes as i64, t, d.metadata]).map_err(sql)?;
+                let m = d.meta;
+                let date = m.date.map(|x| x.to_string());
+                insert_doc
+                    .execute(params![d.name, d.source, d.hash, d.bytes as i64, t, d.metadata, date, m.source, m.title, m.url])
+                    .map_err(sql)?;
                 let doc_id = tx.last_insert_rowid();
                 for p in &d.passages {
                     insert_passage
@@ -663,7 +712,10 @@ impl Store {
             });
         }
         let vectors = Array2::from_shape_vec((passages.len(), dim), data).expect("dim values per passage");
+        let mut stored_meta = self.document_meta()?;
+        let meta = documents.iter().map(|d| stored_meta.remove(d).unwrap_or_default()).collect();
         Corpus::new(documents, passages, vectors, self.manifest.model.clone())
+            .map(|c| c.with_meta(meta))
             .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), why: e.to_string() })
     }
 
@@ -820,12 +872,19 @@ fn write_manifest(conn: &Connection, m: &Manifest) -> rusqlite::Result<()> {
 }
 
 /// Brings a store of an older format up to this one, in one transaction.
-/// Format 1 → 2: documents gain their `metadata` column (none for the
-/// documents already stored).
+/// Format 1 → 2: documents gain their `metadata` column; 2 → 3: their
+/// `date`, `outlet`, `title` and `url` (none for the documents already
+/// stored: re-index them to read those).
 fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if manifest.format_version < 2 {
         tx.execute_batch("ALTER TABLE documents ADD COLUMN metadata TEXT")?;
+    }
+    if manifest.format_version < 3 {
+        tx.execute_batch(
+            "ALTER TABLE documents ADD COLUMN date TEXT; ALTER TABLE documents ADD COLUMN outlet TEXT;
+             ALTER TABLE documents ADD COLUMN title TEXT; ALTER TABLE documents ADD COLUMN url TEXT;",
+        )?;
     }
     let mut upgraded = manifest.clone();
     upgraded.format_version = FORMAT_VERSION;
@@ -911,6 +970,7 @@ mod tests {
             hash,
             bytes: 10,
             metadata: None,
+            meta: &DocMeta::EMPTY,
             passages: vectors
                 .iter()
                 .enumerate()
@@ -983,24 +1043,41 @@ mod tests {
         let v = [[1.0, 0.0, 0.0]];
         let mut d = doc("a", "h", &v);
         d.metadata = Some("{\"source\":\"x\"}");
+        let meta = DocMeta {
+            date: Dated::parse("2024-03-01"),
+            source: Some("Herald".into()),
+            title: Some("T".into()),
+            url: Some("https://example.org/a".into()),
+        };
+        d.meta = &meta;
         store.write(&[d], &[]).unwrap();
         assert_eq!(store.documents().unwrap()[0].metadata.as_deref(), Some("{\"source\":\"x\"}"));
+        assert_eq!(store.documents().unwrap()[0].meta, meta);
+        assert_eq!(store.load_corpus().unwrap().meta, vec![meta.clone()]);
         drop(store);
         // Make it a format-1 store, as an older motif wrote it.
         let conn = Connection::open(idx.join(DB_FILE)).unwrap();
         conn.execute_batch(
-            "ALTER TABLE documents DROP COLUMN metadata; UPDATE manifest SET value = '1' WHERE key = 'format_version'",
+            "ALTER TABLE documents DROP COLUMN metadata; ALTER TABLE documents DROP COLUMN date;
+             ALTER TABLE documents DROP COLUMN outlet; ALTER TABLE documents DROP COLUMN title;
+             ALTER TABLE documents DROP COLUMN url; UPDATE manifest SET value = '1' WHERE key = 'format_version'",
         )
         .unwrap();
         drop(conn);
         let reader = Store::open_read(&idx).unwrap();
         assert_eq!(reader.manifest().format_version, 1);
         assert_eq!(reader.documents().unwrap()[0].metadata, None);
+        assert_eq!(reader.documents().unwrap()[0].meta, DocMeta::default());
         assert_eq!(reader.load_corpus().unwrap().passages.len(), 1);
         drop(reader);
         let (writer, _) = Store::open_write(&idx, &new_index()).unwrap();
         assert_eq!(writer.manifest().format_version, FORMAT_VERSION);
         assert_eq!(writer.documents().unwrap()[0].name, "a");
+        let mut writer = writer;
+        let mut d = doc("b", "h2", &v);
+        d.meta = &meta;
+        writer.write(&[d], &[]).unwrap();
+        assert_eq!(writer.documents().unwrap()[1].meta, meta);
         drop(writer);
         assert_eq!(Store::open_read(&idx).unwrap().manifest().format_version, FORMAT_VERSION);
     }

@@ -116,7 +116,7 @@ pub fn plan(
                 plan.added.push(name.to_string());
                 plan.todo.push(i);
             }
-            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => {
+            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata && s.meta == doc.meta => {
                 if damaged.contains(name) {
                     plan.repaired.push(name.to_string());
                     plan.todo.push(i);
@@ -294,6 +294,7 @@ pub fn apply(
                     hash: &doc.hash,
                     bytes: doc.bytes,
                     metadata: doc.metadata.as_deref(),
+                    meta: &doc.meta,
                     passages: by_doc[i]
                         .clone()
                         .map(|p| {
@@ -340,6 +341,7 @@ mod tests {
             passages: 1,
             indexed_at: 0,
             metadata: None,
+            meta: Default::default(),
         }
     }
 

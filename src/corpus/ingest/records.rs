@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
+use crate::corpus::meta::DocMeta;
 use super::{human_bytes, Document, IngestError, IngestOptions, Ingested, CHUNK, SNIFF};
 use crate::table::{self, Frame, Kind, TableError, Want};
 
@@ -175,7 +176,13 @@ pub(super) fn read_jsonl(
             .filter_map(|f| value.get(f).filter(|v| !v.is_null()).map(|v| (f.clone(), v.clone())))
             .collect();
         let doc_name = if path.is_some() { format!("{name}:{id}") } else { id };
-        push_record(out, doc_name, path, body.to_string(), meta);
+        let get = |f: &str| match value.get(f) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let doc_meta = opts.fields.read(&doc_name, &get, &mut out.problems);
+        push_record(out, doc_name, path, body.to_string(), meta, doc_meta);
     }
     if before == (out.documents.len(), out.empty.len(), out.skipped.len()) {
         // Not one record: say so as for an empty text file.
@@ -191,12 +198,14 @@ pub(super) fn push_record(
     path: Option<&Path>,
     text: String,
     meta: Map<String, Value>,
+    doc_meta: DocMeta,
 ) {
     if text.trim().is_empty() {
         out.empty.push(name);
         return;
     }
     let mut doc = Document::new(name, path.map(Path::to_path_buf), text);
+    doc.meta = doc_meta;
     if !meta.is_empty() {
         doc.metadata = Some(Value::Object(meta).to_string());
     }
@@ -341,7 +350,10 @@ pub(super) fn read_csv(
             .iter()
             .filter_map(|(f, c)| record.get(*c).filter(|v| !v.is_empty()).map(|v| (f.clone(), Value::from(v))))
             .collect();
-        push_record(out, format!("{name}:{id}"), Some(path), body.to_string(), meta);
+        let doc_name = format!("{name}:{id}");
+        let get = |f: &str| column(f).and_then(|c| record.get(c)).filter(|v| !v.trim().is_empty()).map(String::from);
+        let doc_meta = opts.fields.read(&doc_name, &get, &mut out.problems);
+        push_record(out, doc_name, Some(path), body.to_string(), meta, doc_meta);
     }
     if before == (out.documents.len(), out.empty.len(), out.skipped.len()) {
         // A header and no rows.
@@ -360,6 +372,11 @@ pub(super) fn read_parquet(
 ) -> Result<Option<&'static str>, IngestError> {
     let mut wants = vec![Want::required(&opts.text_field, Kind::Text), Want::optional(&opts.id_field, Kind::Text)];
     wants.extend(opts.meta_fields.iter().map(|f| Want::required(f, Kind::Text)));
+    for f in opts.fields.all_candidates() {
+        if !wants.iter().any(|w| w.name == f) {
+            wants.push(Want::optional(f, Kind::Text));
+        }
+    }
     let limit = opts.max_document_bytes;
     let mut ids = Ids::default();
     let result = table::read_batches(path, &wants, &mut |frame: Frame, first_row| -> Result<(), TableError> {
@@ -386,7 +403,10 @@ pub(super) fn read_parquet(
                 .iter()
                 .filter_map(|f| frame.texts(f).and_then(|v| v[i].clone()).map(|v| (f.clone(), Value::from(v))))
                 .collect();
-            push_record(out, format!("{name}:{id}"), Some(path), body, meta);
+            let doc_name = format!("{name}:{id}");
+            let get = |f: &str| frame.texts(f).and_then(|v| v[i].clone()).filter(|v| !v.trim().is_empty());
+            let doc_meta = opts.fields.read(&doc_name, &get, &mut out.problems);
+            push_record(out, doc_name, Some(path), body, meta, doc_meta);
         }
         Ok(())
     });
