@@ -26,20 +26,20 @@ types) and checked:
     existing echo groups;
   - the vectors file's metadata names the manifest's model fingerprint
     (Parquet).
-It prints a summary and one example query (the top theme of each document
-source), and exits 1 listing every failed check, or 2 when the folder or its
+It prints a summary and one example query (the top theme of each
+document), and exits 1 listing every failed check, or 2 when the folder or its
 manifest cannot be read.
 
 The example query, for the README (run it in the duckdb shell inside the
 export folder):
 
-    SELECT d.source, t.label, count(*) AS sentences
+    SELECT d.name, t.label, count(*) AS sentences
     FROM 'theme_members.parquet' m
     JOIN 'themes.parquet' t USING (theme_id)
     JOIN 'documents.parquet' d USING (document_id)
-    GROUP BY d.source, t.label
-    QUALIFY row_number() OVER (PARTITION BY d.source ORDER BY count(*) DESC, t.label) = 1
-    ORDER BY d.source;
+    GROUP BY d.name, t.label
+    QUALIFY row_number() OVER (PARTITION BY d.name ORDER BY count(*) DESC, t.label) = 1
+    ORDER BY d.name;
 """
 
 import argparse
@@ -97,16 +97,16 @@ SCHEMA = {
 }
 REQUIRED = ("documents", "passages", "vectors")
 EXAMPLE = """
-SELECT d.source, t.label, count(*) AS sentences
+SELECT d.name, t.label, count(*) AS sentences
 FROM theme_members m JOIN themes t USING (theme_id) JOIN documents d USING (document_id)
-GROUP BY d.source, t.label
-QUALIFY row_number() OVER (PARTITION BY d.source ORDER BY count(*) DESC, t.label) = 1
-ORDER BY d.source
+GROUP BY d.name, t.label
+QUALIFY row_number() OVER (PARTITION BY d.name ORDER BY count(*) DESC, t.label) = 1
+ORDER BY d.name
 """
 EXAMPLE_NO_THEMES = """
-SELECT d.source, count(*) AS passages, round(avg(p.byte_end - p.byte_start)) AS mean_bytes
+SELECT d.name, count(*) AS passages, round(avg(p.byte_end - p.byte_start)) AS mean_bytes
 FROM passages p JOIN documents d USING (document_id)
-GROUP BY d.source ORDER BY d.source
+GROUP BY d.name ORDER BY d.name
 """
 
 

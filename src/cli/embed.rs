@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::{ellipsize, output, ModelArgs, ReadArgs};
+use motif::corpus::meta::DocMeta;
 use motif::corpus::Corpus;
 use motif::exchange::Provenance;
 use motif::matrix;
@@ -20,7 +21,8 @@ Inputs are files, folders (read recursively: .txt .md .rst .html .jsonl .csv .pa
 stdin (--stdin-format jsonl: JSON lines of records, each a document named by its --id-field). \
 Each passage is printed as one JSON object per line with doc, passage, start, end (byte offsets into the \
 document's text), text and embedding (unit length). --format parquet writes the same as a Parquet table \
-(columns document, content_hash, ordinal, byte_start, byte_end, windowed, text, embedding (dim float32), metadata, and the \
+(columns document, content_hash, ordinal, byte_start, byte_end, windowed, text, embedding (dim float32), metadata, date, \
+source, title, url, and the \
 model's name and fingerprint in the file's metadata), which `motif index --from` stores without embedding again.\n\n\
 Examples:\n  motif embed seeds/ > passages.jsonl\n  motif embed --format parquet -o passages.parquet seeds/\n  \
 motif embed --format npy --output vectors.npy 'notes/**/*.md'\n  echo 'Some text.' | motif embed -\n  \
@@ -65,6 +67,9 @@ struct PassageRow<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     windowed: bool,
     embedding: &'a [f32],
+    /// The document's date, source, title and URL, where known.
+    #[serde(flatten)]
+    meta: &'a DocMeta,
 }
 
 pub fn run(args: EmbedArgs) -> Result<()> {
@@ -112,6 +117,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
                     text: &p.text,
                     windowed: p.windowed,
                     embedding: matrix::row(&corpus.vectors, i),
+                    meta: &corpus.meta[p.doc],
                 };
                 serde_json::to_writer(&mut out, &row)?;
                 out.write_all(b"\n")?;
@@ -165,4 +171,8 @@ fn embedded_passages(corpus: &Corpus, hashes: &[String], metadata: &[Option<Stri
             Values::Vector { dim: corpus.vectors.ncols(), data: corpus.vectors.iter().copied().collect() },
         )
         .with("metadata", Values::OptText(ps.iter().map(|p| metadata[p.doc].clone()).collect()))
+        .with("date", Values::OptText(ps.iter().map(|p| corpus.meta[p.doc].date.map(|d| d.to_string())).collect()))
+        .with("source", Values::OptText(ps.iter().map(|p| corpus.meta[p.doc].source.clone()).collect()))
+        .with("title", Values::OptText(ps.iter().map(|p| corpus.meta[p.doc].title.clone()).collect()))
+        .with("url", Values::OptText(ps.iter().map(|p| corpus.meta[p.doc].url.clone()).collect()))
 }

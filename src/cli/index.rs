@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
+use motif::corpus::meta::DocMeta;
 use motif::corpus::ingest::human_bytes;
 use motif::corpus::ingest::shown;
 use motif::corpus::ReadDocuments;
@@ -320,7 +321,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
 pub struct InfoArgs {
     #[command(flatten)]
     dir: IndexArg,
-    /// Also list the documents.
+    /// Also list the documents (with their date, source and title where known).
     #[arg(long)]
     docs: bool,
     /// Also check the database (SQLite's quick_check) and every stored vector (size, finite, unit length).
@@ -355,8 +356,12 @@ struct DocInfo {
     name: String,
     passages: usize,
     hash: String,
-    source: Option<String>,
+    /// The file it came from.
+    path: Option<String>,
     indexed_at: String,
+    /// Its date, source (outlet), title and URL, where known.
+    #[serde(flatten)]
+    meta: DocMeta,
 }
 
 #[derive(Serialize)]
@@ -426,8 +431,9 @@ pub fn info(args: InfoArgs) -> Result<()> {
                     name: d.name.clone(),
                     passages: d.passages,
                     hash: d.hash.clone(),
-                    source: d.source.clone(),
+                    path: d.source.clone(),
                     indexed_at: utc(d.indexed_at),
+                    meta: d.meta.clone(),
                 })
                 .collect()
         }),
@@ -477,7 +483,13 @@ pub fn info(args: InfoArgs) -> Result<()> {
     if args.docs {
         outln!();
         for d in &docs {
-            outln!("{:>5}  {}", d.passages, shown(&d.name));
+            let m = &d.meta;
+            let about: Vec<String> =
+                [m.date.map(|x| x.to_string()), m.source.clone(), m.title.clone()].into_iter().flatten().collect();
+            match about.is_empty() {
+                true => outln!("{:>5}  {}", d.passages, shown(&d.name)),
+                false => outln!("{:>5}  {}  ({})", d.passages, shown(&d.name), super::ellipsize(&about.join(" · "), 100)),
+            }
         }
     }
     if !damage.is_empty() {

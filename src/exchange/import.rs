@@ -6,7 +6,8 @@
 //!
 //! Embedded-passage columns: `document` (or `doc`), `text`, `embedding`
 //! required; `ordinal` (or `passage`), `byte_start`/`byte_end` (or
-//! `start`/`end`), `windowed`, `content_hash`, `metadata` optional (see
+//! `start`/`end`), `windowed`, `content_hash`, `metadata`, and the document's `date`, `source`,
+//! `title`, `url` optional (see
 //! `embedded_wants`). Everything is checked before the store is touched:
 //! one dimension, finite unit-length vectors, no passage twice, and the
 //! model fingerprint when the files carry motif's provenance.
@@ -90,6 +91,10 @@ pub const EMBEDDED_WANTS: &[Want<'static>] = &[
     Want::optional("windowed", Kind::Bool),
     Want::optional("content_hash", Kind::Text),
     Want::optional("metadata", Kind::Text),
+    Want::optional("date", Kind::Text),
+    Want::optional("source", Kind::Text),
+    Want::optional("title", Kind::Text),
+    Want::optional("url", Kind::Text),
 ];
 
 /// Reads `path`: a motif export folder, a folder of embedded-passage part
@@ -133,6 +138,8 @@ struct Row {
     text: String,
     hash: Option<String>,
     metadata: Option<String>,
+    /// Its document's date, source, title and URL.
+    meta: DocMeta,
     /// Where it came from, for messages: file index and row.
     at: (usize, usize),
 }
@@ -170,6 +177,15 @@ fn read_embedded(files: &[PathBuf]) -> Result<Imported, ExchangeError> {
                         text,
                         hash: frame.texts("content_hash").and_then(|v| v[i].clone()),
                         metadata: frame.texts("metadata").and_then(|v| v[i].clone()),
+                        meta: {
+                            let text = |name: &str| frame.texts(name).and_then(|v| v[i].clone());
+                            let date = text("date");
+                            let parsed = date.as_deref().and_then(Dated::parse);
+                            if let (Some(d), None) = (&date, parsed) {
+                                return Err(bad(format!("date \"{d}\" is not a date")));
+                            }
+                            DocMeta { date: parsed, source: text("source"), title: text("title"), url: text("url") }
+                        },
                         at: (fi, row),
                     });
                 }
@@ -267,7 +283,7 @@ fn read_embedded(files: &[PathBuf]) -> Result<Imported, ExchangeError> {
             hash: first.hash.clone().unwrap_or_else(|| sha256_hex(joined.as_bytes())),
             bytes,
             metadata: first.metadata.clone(),
-            meta: DocMeta::default(),
+            meta: first.meta.clone(),
         });
         sources.push(source.as_ref().map(|p| p.display().to_string()));
     }
