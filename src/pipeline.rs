@@ -24,10 +24,10 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
 use crate::overlaps::{self, Echoes, OverlapError};
 use crate::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit};
+use crate::spread::{self, Calendar, Period};
 use crate::store::update::{self, Plan, UpdateError, Vectors};
 use crate::store::{NewIndex, SavedGraph, Store, StoreError};
 use crate::themes::{self, ThemeError, Themes};
-use crate::spread::{self, Calendar, Period};
 
 /// Where long work reports how far it is.
 pub trait Progress {

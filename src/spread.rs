@@ -155,7 +155,12 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// Counts the units of documents `docs` (one entry per unit).
-pub fn count(docs: impl Iterator<Item = usize>, calendar: Option<&Calendar>, source_of: &[Option<usize>], sources: usize) -> Counts {
+pub fn count(
+    docs: impl Iterator<Item = usize>,
+    calendar: Option<&Calendar>,
+    source_of: &[Option<usize>],
+    sources: usize,
+) -> Counts {
     let mut c = Counts {
         over_time: vec![0; calendar.map_or(0, |c| c.labels.len())],
         by_source: vec![0; sources],

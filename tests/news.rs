@@ -100,7 +100,10 @@ fn themes_over_time_and_by_source_add_up() {
     assert_eq!(r["periods"]["period"], "week");
     assert_eq!(r["periods"]["labels"][0], "2024-02-26");
     let md = fs::read_to_string(dir.path().join("rep2/report.md")).unwrap();
-    assert!(md.contains("## Themes over time") && md.contains("| week |") && md.contains("## Themes × sources"), "{md}");
+    assert!(
+        md.contains("## Themes over time") && md.contains("| week |") && md.contains("## Themes × sources"),
+        "{md}"
+    );
 
     // The page draws a chart per theme and the themes × sources grid.
     let Some(browser) = common::chromium() else {
@@ -109,7 +112,11 @@ fn themes_over_time_and_by_source_add_up() {
     };
     let dom = common::draw(&browser, &dir.path().join("rep2/report.html"));
     assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish");
-    assert_eq!(dom.matches("<svg class=\"chart\"").count(), themes_in(&dir.path().join("rep2/report.json")), "one chart per theme");
+    assert_eq!(
+        dom.matches("<svg class=\"chart\"").count(),
+        themes_in(&dir.path().join("rep2/report.json")),
+        "one chart per theme"
+    );
     let grid = dom.split("id=\"sgrid\"").nth(1).expect("the themes × sources grid");
     assert!(grid.contains(">Herald<") && grid.contains(">Wire<"), "{grid}");
     assert!(!dom.contains("<section id=\"sourcegrid\" hidden"), "the sources grid is shown");
@@ -126,7 +133,8 @@ fn themes_in(report: &Path) -> usize {
 #[test]
 fn the_earliest_document_of_a_claim_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let claim = "Officials confirmed that ten thousand soldiers crossed the northern border before the winter storms arrived.";
+    let claim =
+        "Officials confirmed that ten thousand soldiers crossed the northern border before the winter storms arrived.";
     // Each outlet's own version of the claim, in a document about it (a
     // sentence repeated in documents about other things is boilerplate).
     let mut rows = vec![
@@ -166,7 +174,8 @@ fn the_earliest_document_of_a_claim_is_named() {
     assert_eq!(group["last_date"], "2024-03-05");
     assert_eq!(group["days"], 4);
     let passages = r["passages"].as_array().unwrap();
-    let date_of = |p: &Value| docs[passages[p.as_u64().unwrap() as usize]["doc"].as_u64().unwrap() as usize]["date"].clone();
+    let date_of =
+        |p: &Value| docs[passages[p.as_u64().unwrap() as usize]["doc"].as_u64().unwrap() as usize]["date"].clone();
     for pair in group["pairs"].as_array().unwrap() {
         let (a, b) = (date_of(&pair["a"]), date_of(&pair["b"]));
         let earlier_side = if pair["earlier"] == "a" { &pair["a"] } else { &pair["b"] };
@@ -178,11 +187,18 @@ fn the_earliest_document_of_a_claim_is_named() {
         assert!(e.as_str().unwrap()[..10] <= l.as_str().unwrap()[..10], "{e} {l}");
     }
     let md = fs::read_to_string(dir.path().join("rep/report.md")).unwrap();
-    assert!(md.contains("First seen: claims.jsonl:first (2024-03-01T10:00:00Z · Herald); reached Herald → Wire → Post over 4 days"), "{md}");
+    assert!(
+        md.contains(
+            "First seen: claims.jsonl:first (2024-03-01T10:00:00Z · Herald); reached Herald → Wire → Post over 4 days"
+        ),
+        "{md}"
+    );
     if let Some(browser) = common::chromium() {
         let dom = common::draw(&browser, &dir.path().join("rep/report.html"));
-        let timeline = dom.split("<ol class=\"timeline\">").nth(1).expect("a timeline").split("</ol>").next().unwrap().to_string();
-        let (h, w, p) = (timeline.find("Herald").unwrap(), timeline.find("Wire").unwrap(), timeline.find("Post").unwrap());
+        let timeline =
+            dom.split("<ol class=\"timeline\">").nth(1).expect("a timeline").split("</ol>").next().unwrap().to_string();
+        let (h, w, p) =
+            (timeline.find("Herald").unwrap(), timeline.find("Wire").unwrap(), timeline.find("Post").unwrap());
         assert!(h < w && w < p, "{timeline}");
         assert!(dom.contains("First seen in claims.jsonl:first"), "{dom}");
     } else {
@@ -222,27 +238,50 @@ fn files_carry_their_dates_sources_and_titles() {
          <body><p>Ten thousand soldiers crossed the border on Monday, the ministry said.</p></body></html>",
     )
     .unwrap();
-    fs::write(news.join("wire/c.txt"), "Border crossing confirmed\n\nSoldiers in their thousands crossed the border, the wire said.\n")
-        .unwrap();
+    fs::write(
+        news.join("wire/c.txt"),
+        "Border crossing confirmed\n\nSoldiers in their thousands crossed the border, the wire said.\n",
+    )
+    .unwrap();
     let index = dir.path().join("idx");
     run_ok(motif().arg("index").arg(&news).args(index_args(&index)));
     let out = run_ok(motif().arg("similar").arg(news.join("herald/a.md")).args(idx(&index)).arg("--json"));
     let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hit = |suffix: &str| hits.as_array().unwrap().iter().find(|h| h["doc"].as_str().unwrap().ends_with(suffix)).cloned();
+    let hit =
+        |suffix: &str| hits.as_array().unwrap().iter().find(|h| h["doc"].as_str().unwrap().ends_with(suffix)).cloned();
     let b = hit("b.html").expect("b.html among the hits");
     assert_eq!((b["date"].as_str(), b["source"].as_str()), (Some("2024-03-01T08:30:00Z"), Some("The Post")));
-    assert_eq!((b["title"].as_str(), b["url"].as_str()), (Some("Soldiers cross the border"), Some("https://post.example/b")));
+    assert_eq!(
+        (b["title"].as_str(), b["url"].as_str()),
+        (Some("Soldiers cross the border"), Some("https://post.example/b"))
+    );
     let c = hit("c.txt").expect("c.txt among the hits");
-    assert_eq!((c["source"].as_str(), c["title"].as_str(), c.get("date")), (Some("wire"), Some("Border crossing confirmed"), None));
+    assert_eq!(
+        (c["source"].as_str(), c["title"].as_str(), c.get("date")),
+        (Some("wire"), Some("Border crossing confirmed"), None)
+    );
     // Text output shows them under the hit.
     let out = run_ok(motif().arg("similar").arg(news.join("herald/a.md")).args(idx(&index)));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2024-03-01T08:30:00Z · The Post · Soldiers cross the border"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2024-03-01T08:30:00Z · The Post · Soldiers cross the border")
+    );
 
     let export = dir.path().join("export");
-    run_ok(motif().arg("export").args(index_args(&index)).arg("--out").arg(&export).args(["--format", "jsonl", "--no-analyses"]));
-    let docs: Vec<Value> = fs::read_to_string(export.join("documents.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    run_ok(motif().arg("export").args(index_args(&index)).arg("--out").arg(&export).args([
+        "--format",
+        "jsonl",
+        "--no-analyses",
+    ]));
+    let docs: Vec<Value> = fs::read_to_string(export.join("documents.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let a = docs.iter().find(|d| d["name"].as_str().unwrap().ends_with("a.md")).unwrap();
-    assert_eq!((a["date"].as_str(), a["source"].as_str(), a["title"].as_str()), (Some("2024-03-02"), Some("The Herald"), Some("Troops: the count")));
+    assert_eq!(
+        (a["date"].as_str(), a["source"].as_str(), a["title"].as_str()),
+        (Some("2024-03-02"), Some("The Herald"), Some("Troops: the count"))
+    );
     assert!(a["path"].as_str().unwrap().ends_with("a.md"), "{a}");
     // The front matter is not part of the text.
     let passages = fs::read_to_string(export.join("passages.jsonl")).unwrap();

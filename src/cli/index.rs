@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{read_documents, IndexArg, ModelArgs, ReadArgs};
-use motif::corpus::meta::DocMeta;
 use motif::corpus::ingest::human_bytes;
 use motif::corpus::ingest::shown;
+use motif::corpus::meta::DocMeta;
 use motif::corpus::ReadDocuments;
 use motif::embed::Embedder;
 use motif::embed::ModelChoice;
@@ -488,7 +488,9 @@ pub fn info(args: InfoArgs) -> Result<()> {
                 [m.date.map(|x| x.to_string()), m.source.clone(), m.title.clone()].into_iter().flatten().collect();
             match about.is_empty() {
                 true => outln!("{:>5}  {}", d.passages, shown(&d.name)),
-                false => outln!("{:>5}  {}  ({})", d.passages, shown(&d.name), super::ellipsize(&about.join(" · "), 100)),
+                false => {
+                    outln!("{:>5}  {}  ({})", d.passages, shown(&d.name), super::ellipsize(&about.join(" · "), 100))
+                }
             }
         }
     }

@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use motif::corpus::meta::MetaFields;
 use motif::corpus::ingest::{shown, IngestOptions};
+use motif::corpus::meta::MetaFields;
 use motif::corpus::split::{SplitMode, Splitter};
 use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
 use motif::embed::{

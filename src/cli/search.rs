@@ -114,7 +114,8 @@ fn print_rows(out: &mut dyn Write, rows: &[ResultRow], indent: &str) -> io::Resu
             ellipsize(&r.text, 72)
         )?;
         let m = &r.meta;
-        let about: Vec<String> = [m.date.map(|d| d.to_string()), m.source.clone(), m.title.clone()].into_iter().flatten().collect();
+        let about: Vec<String> =
+            [m.date.map(|d| d.to_string()), m.source.clone(), m.title.clone()].into_iter().flatten().collect();
         if !about.is_empty() {
             writeln!(out, "{indent}        {}", ellipsize(&about.join(" · "), 110))?;
         }

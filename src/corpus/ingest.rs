@@ -436,7 +436,8 @@ impl Reader<'_> {
         let result = if self.opts.stdin_records {
             records::read_jsonl("-", None, stdin, self.opts, &mut self.out)
         } else {
-            read_text("-", stdin, self.opts.max_document_bytes).map(|text| push_text(&mut self.out, "-", None, text, DocMeta::default()))
+            read_text("-", stdin, self.opts.max_document_bytes)
+                .map(|text| push_text(&mut self.out, "-", None, text, DocMeta::default()))
         };
         if result.is_err() {
             self.out.undo(&mark);
@@ -910,8 +911,16 @@ fn html_meta(html: &str, fields: &MetaFields, name: &str, problems: &mut Problem
         true => fields.read(name, &|f: &str| tag(&[&f.to_ascii_lowercase()]), &mut Problems::default()),
         false => DocMeta::default(),
     };
-    let date = tag(&["article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate", "date", "dc.date"])
-        .or_else(|| attr_of("time[datetime]", "datetime"));
+    let date = tag(&[
+        "article:published_time",
+        "og:published_time",
+        "datepublished",
+        "pubdate",
+        "publishdate",
+        "date",
+        "dc.date",
+    ])
+    .or_else(|| attr_of("time[datetime]", "datetime"));
     let date = date.and_then(|d| {
         let parsed = Dated::parse(&d);
         if parsed.is_none() {
@@ -922,7 +931,9 @@ fn html_meta(html: &str, fields: &MetaFields, name: &str, problems: &mut Problem
     let found = DocMeta {
         date,
         source: tag(&["og:site_name", "application-name", "publisher", "article:publisher"]),
-        title: tag(&["og:title", "twitter:title"]).or_else(|| text_of("title")).map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
+        title: tag(&["og:title", "twitter:title"])
+            .or_else(|| text_of("title"))
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
         url: attr_of("link[rel=canonical]", "href").or_else(|| tag(&["og:url"])),
     };
     named.or(found)

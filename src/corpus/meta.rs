@@ -13,7 +13,7 @@
 use std::fmt;
 
 use jiff::civil::Date;
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::{tz::TimeZone, Timestamp};
 use serde::{Serialize, Serializer};
 
 /// The field names tried for each value when the user names none, in
@@ -363,7 +363,11 @@ mod tests {
         };
         let mut problems = Problems::default();
         let fields = MetaFields::default();
-        let m = fields.read("a", &rec(&[("published", "2024-01-02"), ("outlet", " The  Herald "), ("headline", "X")]), &mut problems);
+        let m = fields.read(
+            "a",
+            &rec(&[("published", "2024-01-02"), ("outlet", " The  Herald "), ("headline", "X")]),
+            &mut problems,
+        );
         assert_eq!(m.date.unwrap().to_string(), "2024-01-02");
         assert_eq!(m.source.as_deref(), Some("The Herald"));
         assert_eq!(m.title.as_deref(), Some("X"));
@@ -376,7 +380,10 @@ mod tests {
         let notes = problems.notes();
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].starts_with("2 documents had a \"date\"") && notes[0].contains("b: \"soon\""), "{notes:?}");
-        assert!(notes[1].starts_with("2 documents had no \"paper\"") && notes[1].contains("--source-field"), "{notes:?}");
+        assert!(
+            notes[1].starts_with("2 documents had no \"paper\"") && notes[1].contains("--source-field"),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::embed::{EmbedError, Embedder};
 use crate::matrix;
-use meta::DocMeta;
 use ingest::{Document, IngestError, IngestOptions};
+use meta::DocMeta;
 use split::{SplitError, SplitMode, Splitter};
 
 #[derive(Debug, thiserror::Error)]

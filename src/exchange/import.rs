@@ -19,8 +19,8 @@ use ndarray::Array2;
 
 use super::export::{ExportManifest, EXPORT_FORMAT, MANIFEST_FILE};
 use super::{short, ExchangeError, Provenance};
-use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::ingest::{sha256_hex, Document};
+use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::{Passage, ReadDocuments};
 use crate::table::{self, Frame, Kind, Want};
 

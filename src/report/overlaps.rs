@@ -11,9 +11,9 @@ use super::flatten;
 pub use super::md_escape;
 use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::Passage;
-use crate::spread::{self, Travel};
 use crate::overlaps::align;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
+use crate::spread::{self, Travel};
 
 /// A unit left out as boilerplate, located.
 #[derive(Debug, Clone, Serialize)]
@@ -378,7 +378,8 @@ impl Report<'_> {
         if let Some(first) = t.earliest {
             let m = &self.doc_meta[first];
             let about: Vec<String> = [m.date.map(|d| d.to_string()), m.source.clone()].into_iter().flatten().collect();
-            let mut line = format!("**First seen:** {} ({})", md_escape(&self.documents[first]), md_escape(&about.join(" · ")));
+            let mut line =
+                format!("**First seen:** {} ({})", md_escape(&self.documents[first]), md_escape(&about.join(" · ")));
             if !t.sources.is_empty() {
                 let reached: Vec<String> = t.sources.iter().map(|s| md_escape(&flatten(s))).collect();
                 line.push_str(&format!("; reached {}", reached.join(" → ")));
@@ -608,7 +609,10 @@ mod tests {
         let md = String::from_utf8(md).unwrap();
         assert!(md.contains("**Claim:** About 10,000 troops went."), "{md}");
         assert!(md.contains("> About **10,000 troops** went. `[10..35]`"), "{md}");
-        assert!(md.contains("**First seen:** b, c.txt (2024-03-01 · Herald, daily); reached Herald, daily over 4 days."), "{md}");
+        assert!(
+            md.contains("**First seen:** b, c.txt (2024-03-01 · Herald, daily); reached Herald, daily over 4 days."),
+            "{md}"
+        );
         let mut js = Vec::new();
         r.write_json(&mut js).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&js).unwrap();

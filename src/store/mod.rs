@@ -517,8 +517,7 @@ impl Store {
     /// Each stored document's date, source, title and URL, by name.
     pub fn document_meta(&self) -> Result<HashMap<String, DocMeta>, StoreError> {
         let meta = self.meta_columns();
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT d.name, {meta} FROM documents d")).map_err(self.sql())?;
+        let mut stmt = self.conn.prepare(&format!("SELECT d.name, {meta} FROM documents d")).map_err(self.sql())?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, meta_at(r, 1)?))).map_err(self.sql())?;
         rows.collect::<Result<HashMap<_, _>, _>>().map_err(self.sql())
     }
@@ -572,7 +571,18 @@ impl Store {
                 let m = d.meta;
                 let date = m.date.map(|x| x.to_string());
                 insert_doc
-                    .execute(params![d.name, d.source, d.hash, d.bytes as i64, t, d.metadata, date, m.source, m.title, m.url])
+                    .execute(params![
+                        d.name,
+                        d.source,
+                        d.hash,
+                        d.bytes as i64,
+                        t,
+                        d.metadata,
+                        date,
+                        m.source,
+                        m.title,
+                        m.url
+                    ])
                     .map_err(sql)?;
                 let doc_id = tx.last_insert_rowid();
                 for p in &d.passages {

@@ -14,8 +14,8 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use crate::corpus::meta::DocMeta;
 use super::{human_bytes, Document, IngestError, IngestOptions, Ingested, CHUNK, SNIFF};
+use crate::corpus::meta::DocMeta;
 use crate::table::{self, Frame, Kind, TableError, Want};
 
 /// A bad row: an error, or with `skip_bad` one more skipped input.
