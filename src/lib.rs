@@ -22,6 +22,7 @@
 //! - [`index`]: the HNSW graph, exact search, and the k-NN graph of a unit
 //!   set that overlaps and themes share.
 //! - [`overlaps`] and [`themes`]: the two analyses.
+//! - [`documents`]: documents alike as wholes, from their passages' vectors.
 //! - [`report`]: Markdown, HTML and JSON.
 //! - [`exchange`]: the index and the analyses' results as Parquet or JSON
 //!   lines for DuckDB, pandas, Spark and Ray, and passages with vectors
@@ -37,6 +38,7 @@
 
 pub mod bench;
 pub mod corpus;
+pub mod documents;
 pub mod embed;
 pub mod eval;
 pub mod exchange;
