@@ -405,6 +405,13 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
     Ok(())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RouteArg {
+    Auto,
+    Exact,
+    Hnsw,
+}
+
 #[derive(Args)]
 pub struct EvalDocumentsArgs {
     /// A JSONL file with one labelled text per line.
@@ -418,9 +425,9 @@ pub struct EvalDocumentsArgs {
     /// Nearest records scored per record.
     #[arg(short = 'k', long, default_value_t = 5, value_parser = super::at_least_one)]
     k: usize,
-    /// Compare every pair of records even above the size where candidates come from an HNSW graph.
-    #[arg(long)]
-    exact: bool,
+    /// How the nearest records are found: by size (auto), exactly, or from HNSW candidates over the mean vectors (the route above the exact limits).
+    #[arg(long, value_enum, default_value_t = RouteArg::Auto)]
+    route: RouteArg,
     /// Use these passage vectors (a .npy from `motif embed --format npy FILE`) instead of embedding.
     #[arg(long)]
     vectors: Option<PathBuf>,
@@ -442,24 +449,29 @@ pub fn cmd_eval_documents(args: EvalDocumentsArgs) -> Result<()> {
         }
         None => super::embed_files(std::slice::from_ref(&name), &read, &*embedder)?,
     };
-    let route = if args.exact { Route::Exact } else { Route::Auto };
+    let route = match args.route {
+        RouteArg::Auto => Route::Auto,
+        RouteArg::Exact => Route::Exact,
+        RouteArg::Hnsw => Route::Hnsw,
+    };
     let r = eval_documents::score(&corpus, &labels, args.k, &Aggregation::ALL, route, &mut Bars::new())?;
     if args.json {
         return print_output(Some("documents"), Some(&args.file), None, &r);
     }
     outln!(
-        "{name}: {} records, {} passages, {} labels; nearest {} records each ({:?} route)",
+        "{name}: {} records, {} passages, {} labels; nearest {} records each",
         r.documents,
         r.passages,
         r.labels,
-        r.k,
-        r.route
+        r.k
     );
-    outln!("{:<12} {:>8} {:>8} {:>9}", "aggregation", format!("P@{}", r.k), "P@1", "seconds");
+    outln!("{:<12} {:>6} {:>8} {:>8} {:>9}", "aggregation", "route", format!("P@{}", r.k), "P@1", "seconds");
     for a in &r.aggregations {
+        let route = if a.route == Route::Hnsw { "hnsw" } else { "exact" };
         outln!(
-            "{:<12} {:>7.1}% {:>7.1}% {:>9.2}",
+            "{:<12} {:>6} {:>7.1}% {:>7.1}% {:>9.2}",
             a.aggregation.name(),
+            route,
             a.precision_at_k * 100.0,
             a.precision_at_1 * 100.0,
             a.seconds

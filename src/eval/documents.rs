@@ -19,6 +19,8 @@ use crate::index::Route;
 #[derive(Debug, Clone, Serialize)]
 pub struct AggregationScore {
     pub aggregation: Aggregation,
+    /// The route taken (`Exact` or `Hnsw`).
+    pub route: Route,
     /// Mean over records of the share of their k nearest with their label.
     #[serde(serialize_with = "pct")]
     pub precision_at_k: f64,
@@ -37,7 +39,6 @@ pub struct DocumentEval {
     /// Distinct reference labels.
     pub labels: usize,
     pub k: usize,
-    pub route: Route,
     pub aggregations: Vec<AggregationScore>,
 }
 
@@ -60,13 +61,11 @@ pub fn score(
     distinct.sort_unstable();
     distinct.dedup();
     let mut out = Vec::new();
-    let mut taken = Route::Exact;
     for &agg in aggregations {
         let started = Instant::now();
         let all = crate::pipeline::stage(progress, &format!("nearest documents ({})", agg.name()), n, |p| {
             docs.all_nearest(k, agg, route, p)
         });
-        taken = all.route;
         let (mut at_k, mut at_1, mut scored) = (0f64, 0f64, 0usize);
         for (a, list) in all.lists.iter().enumerate() {
             if list.is_empty() {
@@ -80,19 +79,13 @@ pub fn score(
         let scored = scored.max(1) as f64;
         out.push(AggregationScore {
             aggregation: agg,
+            route: all.route,
             precision_at_k: at_k / scored,
             precision_at_1: at_1 / scored,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    Ok(DocumentEval {
-        documents: n,
-        passages: corpus.passages.len(),
-        labels: distinct.len(),
-        k,
-        route: taken,
-        aggregations: out,
-    })
+    Ok(DocumentEval { documents: n, passages: corpus.passages.len(), labels: distinct.len(), k, aggregations: out })
 }
 
 #[cfg(test)]
@@ -119,8 +112,9 @@ mod tests {
         let c = Corpus::embed(read, &Words, &mut |_| {}).unwrap();
         let labels = super::super::themes::read_labels(&path, "text", "label").unwrap();
         let r = score(&c, &labels, 1, &Aggregation::ALL, Route::Auto, &mut crate::pipeline::Quiet).unwrap();
-        assert_eq!((r.documents, r.labels, r.route), (4, 2, Route::Exact));
+        assert_eq!((r.documents, r.labels), (4, 2));
         for a in &r.aggregations {
+            assert_eq!(a.route, Route::Exact);
             assert_eq!(a.precision_at_1, 1.0, "{:?}", a.aggregation);
         }
         let json = serde_json::to_value(&r).unwrap();
