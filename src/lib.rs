@@ -24,6 +24,7 @@
 //! - [`overlaps`] and [`themes`]: the two analyses.
 //! - [`spread`]: themes and echo groups over time and by source, from the
 //!   documents' dates and outlets (`corpus::meta`).
+//! - [`documents`]: documents alike as wholes, from their passages' vectors.
 //! - [`report`]: Markdown, HTML and JSON.
 //! - [`exchange`]: the index and the analyses' results as Parquet or JSON
 //!   lines for DuckDB, pandas, Spark and Ray, and passages with vectors
@@ -39,6 +40,7 @@
 
 pub mod bench;
 pub mod corpus;
+pub mod documents;
 pub mod embed;
 pub mod eval;
 pub mod exchange;

@@ -1,6 +1,7 @@
 //! `motif eval`: quality on labelled data. STS-B (Spearman of cosine
 //! against gold scores), MRPC and calibration of the overlap decision, the
-//! text-reuse corpus by grade, and themes against topic labels. Each
+//! text-reuse corpus by grade, themes against topic labels, and the
+//! nearest documents against the same labels. Each
 //! command reads its inputs, loads the model, calls `motif::eval` and
 //! prints the typed result.
 
@@ -14,10 +15,13 @@ use super::overlaps::DecisionArgs;
 use super::progress::Bars;
 use super::themes::ThemeArgs;
 use super::{ellipsize, round, ModelArgs, ReadArgs};
+use motif::documents::Aggregation;
 use motif::eval::decision::{self, SENTENCE_TRANSFORMERS_MRPC};
+use motif::eval::documents as eval_documents;
 use motif::eval::pairs::{self, BinaryScores};
 use motif::eval::reuse;
 use motif::eval::themes::{self as eval_themes, Level as EvalLevel};
+use motif::index::Route;
 use motif::matrix;
 use motif::overlaps;
 
@@ -25,6 +29,8 @@ use motif::overlaps;
 pub enum EvalCommand {
     /// Cluster a labelled JSONL corpus and score the themes against the labels (NMI, ARI, V-measure).
     Themes(EvalThemesArgs),
+    /// Precision@k of each record's nearest records (as `motif similar --documents --all` finds them) sharing its label, per aggregation.
+    Documents(EvalDocumentsArgs),
     /// Accuracy and F1 of the overlap decision on MRPC (label, sentence1, sentence2), at the default and the best threshold.
     Mrpc(EvalMrpcArgs),
     /// Overlaps of each answer with its source on the reuse corpus, by grade (cut, light, heavy, non).
@@ -44,6 +50,7 @@ pub enum EvalCommand {
 pub fn run(command: EvalCommand) -> Result<()> {
     match command {
         EvalCommand::Themes(args) => cmd_eval_themes(args),
+        EvalCommand::Documents(args) => cmd_eval_documents(args),
         EvalCommand::Mrpc(args) => cmd_eval_mrpc(args),
         EvalCommand::Reuse(args) => cmd_eval_reuse(args),
         EvalCommand::Calibrate(args) => cmd_eval_calibrate(args),
@@ -395,5 +402,80 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
         r.neighbours,
         r.settings.resolution
     );
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RouteArg {
+    Auto,
+    Exact,
+    Hnsw,
+}
+
+#[derive(Args)]
+pub struct EvalDocumentsArgs {
+    /// A JSONL file with one labelled text per line.
+    file: PathBuf,
+    /// The JSON field holding the text.
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// The JSON field holding the reference label.
+    #[arg(long, default_value = "label")]
+    label_field: String,
+    /// Nearest records scored per record.
+    #[arg(short = 'k', long, default_value_t = 5, value_parser = super::at_least_one)]
+    k: usize,
+    /// How the nearest records are found: by size (auto), exactly, or from HNSW candidates over the mean vectors (the route above the exact limits).
+    #[arg(long, value_enum, default_value_t = RouteArg::Auto)]
+    route: RouteArg,
+    /// Use these passage vectors (a .npy from `motif embed --format npy FILE`) instead of embedding.
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn cmd_eval_documents(args: EvalDocumentsArgs) -> Result<()> {
+    let name = args.file.display().to_string();
+    let labels = eval_themes::read_labels(&args.file, &args.text_field, &args.label_field)?;
+    let embedder = args.model.load(&args.model.name_or(None))?;
+    let read = ReadArgs::for_corpus(&args.text_field);
+    let corpus = match &args.vectors {
+        Some(path) => {
+            let docs = super::read_documents(std::slice::from_ref(&name), &read, &*embedder)?;
+            eval_themes::with_vectors(docs, matrix::read_npy(path)?, &*embedder, &name, &path.display().to_string())?
+        }
+        None => super::embed_files(std::slice::from_ref(&name), &read, &*embedder)?,
+    };
+    let route = match args.route {
+        RouteArg::Auto => Route::Auto,
+        RouteArg::Exact => Route::Exact,
+        RouteArg::Hnsw => Route::Hnsw,
+    };
+    let r = eval_documents::score(&corpus, &labels, args.k, &Aggregation::ALL, route, &mut Bars::new())?;
+    if args.json {
+        return print_output(Some("documents"), Some(&args.file), None, &r);
+    }
+    outln!(
+        "{name}: {} records, {} passages, {} labels; nearest {} records each",
+        r.documents,
+        r.passages,
+        r.labels,
+        r.k
+    );
+    outln!("{:<12} {:>6} {:>8} {:>8} {:>9}", "aggregation", "route", format!("P@{}", r.k), "P@1", "seconds");
+    for a in &r.aggregations {
+        let route = if a.route == Route::Hnsw { "hnsw" } else { "exact" };
+        outln!(
+            "{:<12} {:>6} {:>7.1}% {:>7.1}% {:>9.2}",
+            a.aggregation.name(),
+            route,
+            a.precision_at_k * 100.0,
+            a.precision_at_1 * 100.0,
+            a.seconds
+        );
+    }
     Ok(())
 }

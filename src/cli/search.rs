@@ -1,18 +1,21 @@
 //! `motif query` and `motif similar`: the passages of an index nearest a
-//! text, or nearest a stored passage or document.
+//! text, or nearest a stored passage or document; with `--documents`, the
+//! documents nearest a document as a whole, or every document's nearest
+//! (computed by `motif::documents`).
 
 use std::collections::HashSet;
 use std::io::{self, Write};
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::progress::Bars;
 use super::{ellipsize, round, IndexArg, ModelArgs};
 use motif::corpus::meta::DocMeta;
 use motif::corpus::Corpus;
-use motif::index::Hit;
+use motif::documents::{Aggregation, DocHit, Documents};
+use motif::index::{Hit, Route};
 use motif::matrix::row;
 use motif::pipeline;
 
@@ -45,22 +48,147 @@ pub struct QueryArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "With --documents, two documents are compared through all their passages: by default by \
+the cosine of their mean passage vectors (--aggregate mean); best-match and top-matches compare passage pairs. \
+`motif similar DOC --documents` compares DOC with every other document exactly. `--documents --all` lists every \
+document's nearest documents: exactly up to 50000 documents for the mean and 20000 passages for the others, and \
+above that by rescoring the candidates an HNSW graph over the documents' mean vectors gives (--exact finds them \
+exactly at any size). \
+With --json both print one flat array of {from_doc, rank, doc, score, passages} (passages: how many the found \
+document has), ready for pandas or DuckDB.")]
 pub struct SimilarArgs {
-    /// A stored document, or one passage of it as DOC#PASSAGE (passages count from 0).
-    target: String,
+    /// A stored document, or one passage of it as DOC#PASSAGE (passages count from 0); with --documents, a document (none with --all).
+    #[arg(required_unless_present = "all")]
+    target: Option<String>,
     #[command(flatten)]
     dir: IndexArg,
-    /// How many passages to show for each passage.
+    /// How many passages to show for each passage (with --documents: how many documents for each document).
     #[arg(short = 'k', long, default_value_t = 10, value_parser = super::at_least_one)]
     k: usize,
     /// Include passages of the same document.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "documents")]
     same_doc: bool,
     #[command(flatten)]
     search: SearchArgs,
-    /// Print a JSON array of {from_doc, from_passage, rank, doc, passage, start, end, score, text, date, source, title, url}.
+    /// Compare whole documents: the documents most similar to DOC, from all their passages' vectors.
+    #[arg(long, conflicts_with = "ef")]
+    documents: bool,
+    /// With --documents: every document's nearest documents, for the whole index.
+    #[arg(long, requires = "documents", conflicts_with = "target")]
+    all: bool,
+    /// With --documents: how passage cosines become one document score.
+    #[arg(long, value_enum, default_value_t = AggregateArg::Mean)]
+    aggregate: AggregateArg,
+    /// Print a JSON array of {from_doc, from_passage, rank, doc, passage, start, end, score, text, date, source, title, url}; with --documents, of {from_doc, rank, doc, score, passages, date, source, title, url}.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AggregateArg {
+    /// The cosine of the documents' mean passage vectors (as precise as best-match on BBC News, twenty times faster).
+    Mean,
+    /// Each passage's best cosine with the other document's passages, averaged both ways.
+    BestMatch,
+    /// The mean of the three highest passage-pair cosines.
+    TopMatches,
+}
+
+impl AggregateArg {
+    fn aggregation(self) -> Aggregation {
+        match self {
+            AggregateArg::BestMatch => Aggregation::BestMatch,
+            AggregateArg::Mean => Aggregation::Mean,
+            AggregateArg::TopMatches => Aggregation::TopMatches,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DocRow<'a> {
+    from_doc: &'a str,
+    rank: usize,
+    doc: &'a str,
+    score: f64,
+    passages: usize,
+    /// The document's date, source, title and URL, where known.
+    #[serde(flatten)]
+    meta: &'a DocMeta,
+}
+
+fn doc_rows<'a>(docs: &'a Documents, meta: &'a [DocMeta], from: usize, hits: &[DocHit]) -> Vec<DocRow<'a>> {
+    hits.iter()
+        .enumerate()
+        .map(|(rank, h)| DocRow {
+            from_doc: docs.name(from),
+            rank: rank + 1,
+            doc: docs.name(h.doc),
+            score: round(h.score as f64, 6),
+            passages: docs.passages(h.doc),
+            meta: &meta[h.doc],
+        })
+        .collect()
+}
+
+fn print_doc_rows(out: &mut dyn Write, rows: &[DocRow], indent: &str) -> io::Result<()> {
+    for r in rows {
+        writeln!(out, "{indent}{:.4}  {:<60} {:>8}", r.score, ellipsize(r.doc, 60), r.passages)?;
+    }
+    Ok(())
+}
+
+fn similar_documents(args: &SimilarArgs) -> Result<()> {
+    let store = args.dir.open()?;
+    let corpus = store.load_corpus()?;
+    let shown = args.dir.index.display().to_string();
+    let docs = Documents::of(&corpus)?;
+    let agg = args.aggregate.aggregation();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let Some(target) = &args.target else {
+        let route = if args.search.exact { Route::Exact } else { Route::Auto };
+        let all = pipeline::stage(&mut Bars::new(), "nearest documents", docs.len(), |p| {
+            docs.all_nearest(args.k, agg, route, p)
+        });
+        let how = match all.route {
+            Route::Hnsw => {
+                "candidates from an HNSW graph over the documents' mean vectors (--exact finds them exactly)"
+            }
+            _ => "exact",
+        };
+        eprintln!("motif: nearest documents by {} over {} passages: {how}", agg.name(), docs.total_passages());
+        if args.json {
+            let flat: Vec<DocRow> = all.lists.iter().enumerate().flat_map(|(a, l)| doc_rows(&docs, &corpus.meta, a, l)).collect();
+            drop(out);
+            return super::print_json(&flat);
+        }
+        for (a, list) in all.lists.iter().enumerate() {
+            writeln!(out, "{} ({} passages)", docs.name(a), docs.passages(a))?;
+            if list.is_empty() {
+                writeln!(out, "  (no other documents)")?;
+            }
+            print_doc_rows(&mut out, &doc_rows(&docs, &corpus.meta, a, list), "  ")?;
+        }
+        out.flush()?;
+        return Ok(());
+    };
+    let (doc, _) = corpus.target(target, &shown)?;
+    if corpus.documents[doc] != *target {
+        anyhow::bail!(
+            "--documents compares whole documents: {target} names one passage of {}; give the document",
+            corpus.documents[doc]
+        );
+    }
+    let hits = docs.nearest(doc, args.k, agg, &shown)?;
+    let rows = doc_rows(&docs, &corpus.meta, doc, &hits);
+    if args.json {
+        drop(out);
+        return super::print_json(&rows);
+    }
+    writeln!(out, "{} ({} passages): nearest documents by {}", target, docs.passages(doc), agg.name())?;
+    writeln!(out, "{:<6}  {:<60} {:>8}", "score", "doc", "passages")?;
+    print_doc_rows(&mut out, &rows, "")?;
+    out.flush()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -156,9 +284,13 @@ pub fn query(args: QueryArgs) -> Result<()> {
 }
 
 pub fn similar(args: SimilarArgs) -> Result<()> {
+    if args.documents {
+        return similar_documents(&args);
+    }
+    let Some(target) = &args.target else { anyhow::bail!("name a document or a passage (--all needs --documents)") };
     let store = args.dir.open()?;
     let corpus = store.load_corpus()?;
-    let (doc, sources) = corpus.target(&args.target, &args.dir.index.display().to_string())?;
+    let (doc, sources) = corpus.target(target, &args.dir.index.display().to_string())?;
     let (searcher, note) = pipeline::searcher(&store, &corpus, args.search.exact, args.search.ef, &mut Bars::new())?;
     if let Some(note) = note {
         eprintln!("motif: {note}");

@@ -1,7 +1,8 @@
 //! Quality on labelled data, through the same code the commands use:
 //! sentence-pair similarity (STS-B, `pairs`), the overlap decision (MRPC
-//! and its calibration, `decision`), text reuse (`reuse`), and themes
-//! against topic labels (`themes`, scored by `clusters`).
+//! and its calibration, `decision`), text reuse (`reuse`), themes
+//! against topic labels (`themes`, scored by `clusters`), and the nearest
+//! documents against the same labels (`documents`).
 //!
 //! Each evaluation is a typed call: an `Embedder`, plain settings and a
 //! `Progress` in, a `#[derive(Serialize)]` result out. A result serialises
@@ -12,6 +13,7 @@
 
 pub mod clusters;
 pub mod decision;
+pub mod documents;
 pub mod pairs;
 pub mod reuse;
 pub mod themes;
@@ -44,6 +46,8 @@ pub enum EvalError {
     Overlaps(#[from] OverlapError),
     #[error(transparent)]
     Themes(#[from] ThemeError),
+    #[error(transparent)]
+    Documents(#[from] crate::documents::DocumentsError),
     #[error(transparent)]
     Corpus(#[from] crate::corpus::CorpusError),
 }
