@@ -98,8 +98,13 @@ mod tests {
         };
         drop(Store::open_write(&idx, &new).unwrap());
         assert_eq!(Store::open_read(&idx).unwrap().saved_themes("sentence").unwrap(), None);
-        let run =
-            SavedRun { next_id: 3, themes: Vec::new(), docs: vec!["a.txt".into()], units: vec![(0, 0, 5, 7, Some(2))] };
+        let run = SavedRun {
+            next_id: 3,
+            themes: Vec::new(),
+            docs: vec!["a.txt".into()],
+            units: vec![(0, 0, 5, 7, Some(2))],
+            vanished: Vec::new(),
+        };
         let mut w = Store::open_to_save_themes(&idx).unwrap();
         w.save_themes("sentence", &run).unwrap();
         assert!(matches!(Store::open_to_save_themes(&idx), Err(StoreError::Locked { .. })), "one writer at a time");

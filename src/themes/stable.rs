@@ -98,6 +98,10 @@ pub struct SavedTheme {
     pub label: String,
     pub size: usize,
     pub centroid: Vec<f32>,
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default)]
+    pub from: Vec<usize>,
 }
 
 /// A run's themes as the index keeps them: every theme of every level, and
@@ -112,6 +116,9 @@ pub struct SavedRun {
     pub docs: Vec<String>,
     /// (document, start, end, text hash, leaf theme id).
     pub units: Vec<(usize, usize, usize, u64, Option<usize>)>,
+    /// The themes that had vanished when this run was made.
+    #[serde(default)]
+    pub vanished: Vec<Vanished>,
 }
 
 impl SavedRun {
@@ -139,10 +146,18 @@ impl SavedRun {
                 label: t.label.clone(),
                 size: t.size(),
                 centroid: t.centroid.clone(),
+                status: t.status,
+                from: t.from.clone(),
             })
             .collect();
         let top = themes.all().map(|t| t.id + 1).max().unwrap_or(0);
-        SavedRun { next_id: next_id.max(top), themes: saved, docs, units }
+        SavedRun { next_id: next_id.max(top), themes: saved, docs, units, vanished: themes.vanished.clone() }
+    }
+
+    /// The same themes over the same units (ids, levels, parents, sizes).
+    fn same_as(&self, other: &SavedRun) -> bool {
+        let shape = |r: &SavedRun| r.themes.iter().map(|t| (t.id, t.level, t.parent, t.size)).collect::<Vec<_>>();
+        self.docs == other.docs && self.units == other.units && shape(self) == shape(other)
     }
 
     fn theme(&self, id: usize) -> Option<&SavedTheme> {
@@ -169,8 +184,24 @@ impl SavedRun {
 /// Matches `themes` to `previous` (see the module doc): ids, labels,
 /// statuses, `from` and the vanished list. Returns the run to save. With
 /// no previous run, every theme is new and keeps the id it was found with.
-/// `keys[i]` is unit i's key.
+/// When the themes come out exactly as the previous run's (same units,
+/// same members), that run's statuses and vanished list stand: they tell
+/// what changed when the corpus last changed, and a run repeated on the
+/// same index prints the same bytes. `keys[i]` is unit i's key.
 pub fn track(themes: &mut Themes, keys: &[UnitKey], previous: Option<&SavedRun>) -> SavedRun {
+    let mut run = match_ids(themes, keys, previous);
+    if let Some(old) = previous.filter(|old| old.same_as(&run)) {
+        for (t, o) in themes.themes.iter_mut().chain(themes.broader.iter_mut()).zip(&old.themes) {
+            t.status = o.status.or(Some(Status::Persisting));
+            t.from = o.from.clone();
+        }
+        themes.vanished = old.vanished.clone();
+        run = SavedRun::of(themes, keys, run.next_id);
+    }
+    run
+}
+
+fn match_ids(themes: &mut Themes, keys: &[UnitKey], previous: Option<&SavedRun>) -> SavedRun {
     let Some(old) = previous else {
         for t in themes.themes.iter_mut().chain(themes.broader.iter_mut()) {
             t.status = Some(Status::New);
@@ -364,6 +395,11 @@ mod tests {
         assert_eq!(b.themes[0].label, "found 1", "the label found first stays");
         assert!(b.vanished.is_empty());
         assert_eq!(saved.next_id, 4);
+        // The same run again: the statuses of the change stand.
+        let (mut c, keys) = run(&groups, 36);
+        let again = track(&mut c, &keys, Some(&saved));
+        assert_eq!(ids(&c), ids(&b));
+        assert_eq!(again, saved);
     }
 
     #[test]
