@@ -400,7 +400,7 @@ fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes, level: O
             let top = t.levels() - 1;
             for root in t.level(top) {
                 if top > 0 {
-                    print_header(out, t, root, what, 0)?;
+                    print_header(out, root, what, 0)?;
                 }
                 print_below(out, c, u, t, root, what)?;
             }
@@ -445,7 +445,7 @@ fn print_below(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes, th: &Them
     }
     for child in th.children.iter().filter_map(|&id| t.by_id(id)) {
         if child.level > 0 {
-            print_header(out, t, child, what, t.levels() - 1 - child.level)?;
+            print_header(out, child, what, t.levels() - 1 - child.level)?;
         }
         print_below(out, c, u, t, child, what)?;
     }
@@ -462,8 +462,7 @@ fn status(th: &Theme) -> String {
     }
 }
 
-fn print_header(out: &mut dyn Write, t: &Themes, th: &Theme, what: &str, depth: usize) -> io::Result<()> {
-    let _ = t;
+fn print_header(out: &mut dyn Write, th: &Theme, what: &str, depth: usize) -> io::Result<()> {
     writeln!(
         out,
         "{}== broad theme {} (level {})  {}  ({} {what} in {} documents; themes {}){}",
