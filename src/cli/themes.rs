@@ -465,13 +465,14 @@ fn status(th: &Theme) -> String {
 fn print_header(out: &mut dyn Write, th: &Theme, what: &str, depth: usize) -> io::Result<()> {
     writeln!(
         out,
-        "{}== broad theme {} (level {})  {}  ({} {what} in {} documents; themes {}){}",
+        "{}== broad theme {} (level {})  {}  ({} {what} in {} document{}; themes {}){}",
         "  ".repeat(depth),
         th.id,
         th.level,
         th.label,
         th.size(),
         th.documents.len(),
+        if th.documents.len() == 1 { "" } else { "s" },
         th.children.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
         status(th)
     )?;
