@@ -23,7 +23,9 @@ use crate::corpus::{Corpus, ReadDocuments, UnitKind, Units};
 use crate::embed::{EmbedError, Embedder};
 use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
 use crate::overlaps::{self, Echoes, OverlapError};
-use crate::report::{self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit};
+use crate::report::{
+    self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit, ReportVanished,
+};
 use crate::spread::{self, Calendar, Period};
 use crate::store::update::{self, Plan, UpdateError, Vectors};
 use crate::store::{NewIndex, SavedGraph, Store, StoreError};
@@ -433,25 +435,42 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             groups_of_theme.entry(t).or_default().push(gi);
         }
     }
-    let themes: Vec<ReportTheme> = found
-        .themes
-        .iter()
-        .map(|t| ReportTheme {
-            id: t.id,
-            label: t.label.clone(),
-            keywords: t.keywords.iter().map(|k| k.term.clone()).collect(),
-            size: t.size(),
-            central: t.central.iter().map(|c| c.unit).collect(),
-            documents: t.documents.clone(),
-            echo_groups: groups_of_theme.get(&t.id).cloned().unwrap_or_default(),
-            spread: spread::count(
-                t.members.iter().map(|&u| units.list[u].doc),
-                calendar.as_ref(),
-                &source_of,
-                sources.len(),
-            ),
-        })
-        .collect();
+    // A broader theme holds the groups of the leaves below it.
+    let leaf_groups = |t: &themes::Theme| -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut stack = vec![t];
+        while let Some(x) = stack.pop() {
+            if x.level == 0 {
+                out.extend(groups_of_theme.get(&x.id).into_iter().flatten());
+            }
+            stack.extend(x.children.iter().filter_map(|&c| found.by_id(c)));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
+    let report_theme = |t: &themes::Theme| ReportTheme {
+        id: t.id,
+        label: t.label.clone(),
+        keywords: t.keywords.iter().map(|k| k.term.clone()).collect(),
+        size: t.size(),
+        central: t.central.iter().map(|c| c.unit).collect(),
+        documents: t.documents.clone(),
+        echo_groups: leaf_groups(t),
+        level: t.level,
+        parent: t.parent,
+        children: t.children.clone(),
+        status: t.status.map(|s| s.as_str().to_string()),
+        from: t.from.clone(),
+        spread: spread::count(
+            t.members.iter().map(|&u| units.list[u].doc),
+            calendar.as_ref(),
+            &source_of,
+            sources.len(),
+        ),
+    };
+    let themes: Vec<ReportTheme> = found.themes.iter().map(report_theme).collect();
+    let broader_themes: Vec<ReportTheme> = found.broader.iter().map(report_theme).collect();
     let documents: Vec<ReportDocument> = corpus
         .documents
         .iter()
@@ -484,6 +503,12 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         overlap_threshold,
         periods: calendar,
         sources,
+        broader_themes,
+        vanished_themes: found
+            .vanished
+            .iter()
+            .map(|v| ReportVanished { id: v.id, level: v.level, label: v.label.clone(), size: v.size })
+            .collect(),
     }
 }
 

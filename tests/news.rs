@@ -124,7 +124,7 @@ fn themes_over_time_and_by_source_add_up() {
 
 fn themes_in(report: &Path) -> usize {
     let r: Value = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
-    r["themes"].as_array().unwrap().len()
+    r["themes"].as_array().unwrap().len() + r["broader_themes"].as_array().unwrap().len()
 }
 
 /// The same claim in three documents dated in three forms: the echo group

@@ -45,6 +45,7 @@ fn seeds_themes_span_documents_and_repeat_byte_for_byte() {
     let (first, t) = themes_json(&index, &[]);
     let (second, _) = themes_json(&index, &[]);
     assert_eq!(first, second, "same index and seed must give byte-identical JSON");
+    check_tree(&t);
 
     assert_eq!(t["unit"], "sentence");
     let units = t["units"].as_u64().unwrap() as usize;
@@ -265,4 +266,140 @@ fn eval_themes_on_all_of_bbc() {
     eprintln!("BBC: {r}");
     assert!(r["nmi"].as_f64().unwrap() >= 0.75, "{r}");
     assert!(r["outlier_share"].as_f64().unwrap() <= 0.15, "{r}");
+}
+
+/// Every theme's parent exists one level up and lists it, and a broader
+/// theme's members are exactly its children's (from the JSON).
+fn check_tree(t: &serde_json::Value) {
+    let all: Vec<&serde_json::Value> =
+        t["themes"].as_array().unwrap().iter().chain(t["broader"].as_array().unwrap()).collect();
+    let by_id = |id: &serde_json::Value| all.iter().find(|x| x["id"] == *id).copied();
+    let members = |x: &serde_json::Value| -> Vec<(String, u64)> {
+        let mut m: Vec<(String, u64)> = x["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["doc"].as_str().unwrap().to_string(), m["start"].as_u64().unwrap()))
+            .collect();
+        m.sort();
+        m
+    };
+    let levels = t["levels"].as_u64().unwrap();
+    for x in &all {
+        let level = x["level"].as_u64().unwrap();
+        match by_id(&x["parent"]) {
+            Some(p) => {
+                assert_eq!(p["level"].as_u64().unwrap(), level + 1, "{x}");
+                assert!(p["children"].as_array().unwrap().contains(&x["id"]));
+            }
+            None => assert!(x["parent"].is_null() && level + 1 == levels, "theme {} lost its parent", x["id"]),
+        }
+        if level > 0 {
+            let mut union: Vec<(String, u64)> =
+                x["children"].as_array().unwrap().iter().flat_map(|c| members(by_id(c).unwrap())).collect();
+            union.sort();
+            assert_eq!(union, members(x), "theme {}: children's members do not add up", x["id"]);
+        }
+    }
+}
+
+/// Part 4 of issue 16: index the seeds, run themes, add one unrelated
+/// document, index again, run themes again. Themes that carry on keep
+/// their ids and labels; the bread document's theme is new with an id
+/// never used before; statuses and the vanished list agree with the runs.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
+fn themes_keep_their_ids_when_a_document_is_added() {
+    let Some(seeds) = seeds() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    for f in std::fs::read_dir(&seeds).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, docs.join(f.file_name().unwrap())).unwrap();
+    }
+    let index = dir.path().join("idx").display().to_string();
+    run_ok(motif().arg("index").arg(&docs).args(["--index", &index]));
+    let (_, a) = themes_json(&index, &[]);
+    check_tree(&a);
+    assert!(a["levels"].as_u64().unwrap() >= 2, "the seeds' themes make a tree: {}", a["levels"]);
+    let all = |t: &serde_json::Value| -> Vec<serde_json::Value> {
+        t["themes"].as_array().unwrap().iter().chain(t["broader"].as_array().unwrap()).cloned().collect()
+    };
+    assert!(all(&a).iter().all(|x| x["status"] == "new"), "a first run's themes are all new");
+    // The same index again: the same bytes (the statuses of the last change stand).
+    let (first, _) = themes_json(&index, &[]);
+    let (second, _) = themes_json(&index, &[]);
+    assert_eq!(first, second);
+
+    std::fs::write(
+        docs.join("zz_bread.txt"),
+        "Baking sourdough bread at home starts with a lively starter of flour and water.\n\n\
+         Feed the starter twice a day with equal weights of flour and water until it doubles within hours.\n\n\
+         Mix the dough with strong bread flour, water and salt, then let it rest before folding the dough.\n\n\
+         Shape the loaf gently, proof it overnight in the fridge, and bake it in a hot covered pot.\n\n\
+         A good crust comes from steam in the first minutes of baking and a long bake afterwards.\n",
+    )
+    .unwrap();
+    run_ok(motif().arg("index").arg(&docs).args(["--index", &index]));
+    let (_, b) = themes_json(&index, &[]);
+    check_tree(&b);
+    let key = |m: &serde_json::Value| (m["doc"].as_str().unwrap().to_string(), m["start"].as_u64().unwrap());
+    let set = |x: &serde_json::Value| -> std::collections::HashSet<(String, u64)> {
+        x["members"].as_array().unwrap().iter().map(key).collect()
+    };
+    let old_ids: Vec<u64> = all(&a).iter().map(|x| x["id"].as_u64().unwrap()).collect();
+    let mut persisting = 0;
+    for x in all(&b) {
+        let id = x["id"].as_u64().unwrap();
+        match x["status"].as_str().unwrap() {
+            "persisting" => {
+                let old = all(&a).into_iter().find(|o| o["id"] == x["id"]).expect("a persisting id was there before");
+                assert_eq!(old["label"], x["label"], "a persisting theme keeps its label");
+                assert_eq!(old["level"], x["level"]);
+                persisting += 1;
+            }
+            "new" | "merged" | "split" => assert!(!old_ids.contains(&id), "id {id} is used again"),
+            other => panic!("status {other}"),
+        }
+    }
+    // Leaves that kept most of their sentences (both ways) keep their ids.
+    for o in a["themes"].as_array().unwrap() {
+        let so = set(o);
+        for x in b["themes"].as_array().unwrap() {
+            let shared = so.intersection(&set(x)).count();
+            if 2 * shared > so.len() && 2 * shared > set(x).len() {
+                assert_eq!(x["id"], o["id"], "theme {} carried on as {}", o["label"], x["label"]);
+                assert_eq!(x["status"], "persisting");
+            }
+        }
+    }
+    assert!(persisting * 2 >= a["themes"].as_array().unwrap().len(), "{persisting} persisting\n{b:#}");
+    let bread: Vec<&serde_json::Value> = b["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| {
+            x["members"].as_array().unwrap().iter().all(|m| m["doc"].as_str().unwrap().ends_with("zz_bread.txt"))
+        })
+        .collect();
+    assert_eq!(bread.len(), 1, "the bread document makes one theme of its own");
+    assert_eq!(bread[0]["status"], "new");
+    let now_ids: Vec<u64> = all(&b).iter().map(|x| x["id"].as_u64().unwrap()).collect();
+    for v in b["vanished"].as_array().unwrap() {
+        let id = v["id"].as_u64().unwrap();
+        assert!(old_ids.contains(&id) && !now_ids.contains(&id), "vanished {v}");
+    }
+    for x in all(&b) {
+        for f in x["from"].as_array().into_iter().flatten() {
+            assert!(old_ids.contains(&f.as_u64().unwrap()));
+        }
+    }
+    // --level picks a level of the tree; beyond the top is an error.
+    let (_, top) = themes_json(&index, &["--level", "1", "--no-save-themes"]);
+    assert_eq!(top["level"], 1);
+    assert!(top["themes"].as_array().unwrap().iter().all(|x| x["level"] == 1));
+    let levels = b["levels"].as_u64().unwrap().to_string();
+    let err = run_err(motif().args(["themes", "--index", &index, "--level", &levels]));
+    assert!(err.contains("--level"), "{err}");
 }

@@ -395,6 +395,19 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
         let mix: Vec<String> = t.labels.iter().take(3).map(|(l, c)| format!("{l} {c}")).collect();
         outln!("  theme {:>3} {:>6}  {:<40} {}", t.id, t.size, ellipsize(&t.label, 40), mix.join(", "));
     }
+    if r.tree.len() > 1 {
+        outln!("theme tree (level 0: the themes above; each level up merges them by centroid):");
+        for l in &r.tree {
+            outln!(
+                "  level {}  {:>4} themes  NMI {:.4}  ARI {:.4}  V-measure {:.4}",
+                l.level,
+                l.themes,
+                l.nmi,
+                l.ari,
+                l.v_measure
+            );
+        }
+    }
     outln!(
         "clustered in {:.2} s (seed {}, {} neighbours, resolution {})",
         r.cluster_seconds,

@@ -51,6 +51,9 @@ pub struct ReportArgs {
     pub period: PeriodArg,
     #[command(flatten)]
     decision: DecisionArgs,
+    /// Match the themes to the index's last saved run (ids, statuses), but do not save this one.
+    #[arg(long)]
+    no_save_themes: bool,
     /// How documents given as PATHs are read and cut into passages.
     #[command(flatten)]
     read: ReadArgs,
@@ -111,7 +114,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let index = args.dir.index.display().to_string();
     let source = super::open_index(&args.dir, &args.model, loaded)?;
     let corpus = &source.corpus;
-    let analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
+    let mut analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
+    super::themes::track(&args.dir.index, corpus, &analysis.units, &mut analysis.themes, !args.no_save_themes)?;
     let title = args
         .title
         .clone()

@@ -3,7 +3,7 @@
 //! `themes::find`, and text or JSON.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -15,9 +15,11 @@ use super::{ellipsize, open_source, round, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::{Corpus, UnitKind, Units};
 use motif::index::Route;
 use motif::pipeline;
+use motif::store::Store;
 use motif::themes::cluster::Params;
 use motif::themes::keywords::StopWords;
-use motif::themes::{self, Options, Themes};
+use motif::themes::stable::{self, UnitKey};
+use motif::themes::{self, Options, Theme, Themes};
 
 pub const LONG_ABOUT: &str =
     "Cluster the sentences of an index's passages (or of files embedded on the spot) into themes.\n\n\
@@ -29,6 +31,15 @@ Sentences in no theme, and those with fewer than three content words, are outlie
 each to its nearest theme. The number of themes is found from the data (community detection on the k-NN graph of \
 the units, exact up to 50,000 units and HNSW beyond; --resolution sets how fine); --themes K forces it. Same input \
 and seed, same output.\n\n\
+Themes form a tree: level 0 holds the themes found (the finest); when there are more than five, level 1 merges them \
+into about the square root as many broader themes (average linkage on their centroids), and so on up to a top of at \
+most five. A broader theme's members are its children's. The text output shows the top level with the finer themes \
+inside; --level N lists level N only. JSON gives each theme its level, parent and children ids.\n\n\
+With an index, themes keep their ids across runs: the last run is saved in the index, and the next one matches its \
+themes to it by shared sentences (document, byte span and text) and centroid. A theme that persists keeps its id and \
+label; the others are new, merged or split (status in JSON), and the previous themes without a successor are listed \
+as vanished. New ids never reuse old ones. --no-save-themes matches without saving; an index this user cannot write \
+is matched without saving.\n\n\
 Examples:\n  motif index seeds/ && motif themes\n  motif themes --index ~/notes.motif --json > themes.json\n  \
 motif themes seeds/ --min-size 3\n  motif themes --unit passage";
 
@@ -148,7 +159,14 @@ pub struct ThemesArgs {
     unit: UnitArg,
     #[command(flatten)]
     theme: ThemeArgs,
-    /// Print JSON (byte-identical for the same input and seed).
+    /// The level of the theme tree to list: 0 = the themes found (the finest), 1 = the broader themes that merge
+    /// them, and so on up to the top (default: the top level with the finer themes inside; JSON: level 0).
+    #[arg(long, value_name = "N")]
+    level: Option<usize>,
+    /// Match the themes to the index's last saved run, but do not save this one.
+    #[arg(long)]
+    no_save_themes: bool,
+    /// Print JSON (byte-identical for the same input, seed and saved run).
     #[arg(long)]
     json: bool,
     /// How documents given as PATHs are read and cut into passages.
@@ -174,15 +192,74 @@ pub fn run(args: ThemesArgs) -> Result<()> {
         Route::Auto,
         &mut bars,
     );
-    let found = themes::find(&units, &graph, &opts)?;
+    let mut found = themes::find(&units, &graph, &opts)?;
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(level) = args.level {
+        if level >= found.levels() {
+            bail!(
+                "--level {level}: the theme tree has {} level{} (0 to {})",
+                found.levels(),
+                if found.levels() == 1 { "" } else { "s" },
+                found.levels() - 1
+            );
+        }
+    }
+    if args.paths.is_empty() {
+        track(&args.dir.index, corpus, &units, &mut found, !args.no_save_themes)?;
+    }
     if args.json {
-        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme));
+        let level = args.level.unwrap_or(0);
+        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme, level));
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
-    print_themes(&mut out, corpus, &units, &found)?;
+    print_themes(&mut out, corpus, &units, &found, args.level)?;
     writeln!(out, "clustered in {seconds:.2} s (seed {})", args.theme.seed)?;
     out.flush()?;
+    Ok(())
+}
+
+/// Each unit's key across runs (document name, byte span, text).
+pub fn unit_keys(corpus: &Corpus, units: &Units) -> Vec<UnitKey> {
+    units
+        .list
+        .iter()
+        .zip(&units.texts)
+        .map(|(u, t)| UnitKey::new(&corpus.documents[u.doc], u.start, u.end, t))
+        .collect()
+}
+
+/// Gives the themes the ids of the index's last saved run (`stable::track`)
+/// and, when `save`, saves this run as the last. An index this process
+/// cannot write (read-only, or another writer holds it) is matched without
+/// saving, said once on stderr; a saved run that cannot be read is ignored,
+/// said too.
+pub fn track(dir: &Path, corpus: &Corpus, units: &Units, found: &mut Themes, save: bool) -> Result<()> {
+    let unit = units.kind.name();
+    let writer = if save {
+        match Store::open_to_save_themes(dir) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("motif: themes matched to the last saved run but not saved ({e})");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let previous = match &writer {
+        Some(w) => w.saved_themes(unit),
+        None => Store::open_read(dir)?.saved_themes(unit),
+    };
+    let previous = previous.unwrap_or_else(|e| {
+        eprintln!("motif: {e}; the themes get fresh ids");
+        None
+    });
+    let run = stable::track(found, &unit_keys(corpus, units), previous.as_ref());
+    if let Some(mut w) = writer {
+        if let Err(e) = w.save_themes(unit, &run) {
+            eprintln!("motif: the themes were not saved ({e})");
+        }
+    }
     Ok(())
 }
 
@@ -223,6 +300,16 @@ struct ThemeJson<'a> {
     central: Vec<CentralJson<'a>>,
     documents: Vec<DocCount<'a>>,
     members: Vec<UnitRef<'a>>,
+    /// 0: the themes found; 1..: broader ones.
+    level: usize,
+    parent: Option<usize>,
+    children: &'a [usize],
+    /// new, persisting, merged or split (absent when no index was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    /// The previous run's themes a merged or split one came from.
+    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
+    from: &'a [usize],
 }
 
 #[derive(Serialize)]
@@ -233,7 +320,14 @@ struct ThemesJson<'a> {
     passages: usize,
     documents: usize,
     settings: SettingsJson,
+    /// The level `themes` lists, and how many the tree has.
+    level: usize,
+    levels: usize,
     themes: Vec<ThemeJson<'a>>,
+    /// The themes above `level`.
+    broader: Vec<ThemeJson<'a>>,
+    /// The previous run's themes without a successor.
+    vanished: &'a [stable::Vanished],
     outliers: usize,
     outlier_share: f64,
     reassigned: usize,
@@ -246,28 +340,32 @@ fn themes_json<'a>(
     u: &'a Units,
     t: &'a Themes,
     settings: &ThemeArgs,
+    level: usize,
 ) -> ThemesJson<'a> {
     let unit = |i: usize| {
         let l = &u.list[i];
         UnitRef { doc: &c.documents[l.doc], passage: c.passages[l.passage].ordinal, start: l.start, end: l.end }
     };
-    let themes = t
-        .themes
-        .iter()
-        .map(|th| ThemeJson {
-            id: th.id,
-            size: th.size(),
-            label: &th.label,
-            keywords: th.keywords.iter().map(|k| KeywordJson { term: &k.term, score: round(k.score, 4) }).collect(),
-            central: th
-                .central
-                .iter()
-                .map(|x| CentralJson { unit: unit(x.unit), score: round(x.score as f64, 4), text: &u.texts[x.unit] })
-                .collect(),
-            documents: th.documents.iter().map(|(d, n)| DocCount { doc: &c.documents[*d], units: *n }).collect(),
-            members: th.members.iter().map(|&i| unit(i)).collect(),
-        })
-        .collect();
+    let theme = |th: &'a Theme| ThemeJson {
+        id: th.id,
+        size: th.size(),
+        label: &th.label,
+        keywords: th.keywords.iter().map(|k| KeywordJson { term: &k.term, score: round(k.score, 4) }).collect(),
+        central: th
+            .central
+            .iter()
+            .map(|x| CentralJson { unit: unit(x.unit), score: round(x.score as f64, 4), text: &u.texts[x.unit] })
+            .collect(),
+        documents: th.documents.iter().map(|(d, n)| DocCount { doc: &c.documents[*d], units: *n }).collect(),
+        members: th.members.iter().map(|&i| unit(i)).collect(),
+        level: th.level,
+        parent: th.parent,
+        children: &th.children,
+        status: th.status.map(|s| s.as_str()),
+        from: &th.from,
+    };
+    let themes = t.level(level).into_iter().map(theme).collect();
+    let broader = t.broader.iter().filter(|th| th.level > level).map(theme).collect();
     let n = u.len();
     ThemesJson {
         source,
@@ -276,7 +374,11 @@ fn themes_json<'a>(
         passages: c.passages.len(),
         documents: c.documents.len(),
         settings: settings.settings_json(u.kind),
+        level,
+        levels: t.levels(),
         themes,
+        broader,
+        vanished: &t.vanished,
         outliers: t.outliers.len(),
         outlier_share: round(t.outliers.len() as f64 / n.max(1) as f64, 4),
         reassigned: t.reassigned,
@@ -284,42 +386,44 @@ fn themes_json<'a>(
     }
 }
 
-fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes) -> io::Result<()> {
+fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes, level: Option<usize>) -> io::Result<()> {
     let n = u.len();
     let what = u.kind.plural();
-    for th in &t.themes {
-        let docs = th.documents.len();
+    match level {
+        Some(level) => {
+            for th in t.level(level) {
+                print_theme(out, c, u, th, what)?;
+            }
+        }
+        None => {
+            // The top level, each with the finer themes inside.
+            let top = t.levels() - 1;
+            for root in t.level(top) {
+                if top > 0 {
+                    print_header(out, root, what, 0)?;
+                }
+                print_below(out, c, u, t, root, what)?;
+            }
+        }
+    }
+    for v in &t.vanished {
         writeln!(
             out,
-            "theme {}  {}  ({} {what} in {docs} document{})",
-            th.id,
-            th.label,
-            th.size(),
-            if docs == 1 { "" } else { "s" }
+            "vanished since the last run: theme {} (level {})  {}  ({} {what})",
+            v.id, v.level, v.label, v.size
         )?;
-        writeln!(out, "  keywords: {}", th.keywords.iter().map(|k| k.term.as_str()).collect::<Vec<_>>().join(", "))?;
-        for x in &th.central {
-            let l = &u.list[x.unit];
-            writeln!(
-                out,
-                "  {:.3}  {} #{} [{}..{}]  {}",
-                x.score,
-                c.documents[l.doc],
-                c.passages[l.passage].ordinal,
-                l.start,
-                l.end,
-                ellipsize(&u.texts[x.unit], 90)
-            )?;
-        }
-        let docs: Vec<String> = th.documents.iter().map(|(d, k)| format!("{} ({k})", c.documents[*d])).collect();
-        writeln!(out, "  documents: {}", docs.join(", "))?;
-        writeln!(out)?;
     }
     let of_passages =
         if u.kind == UnitKind::Sentence { format!(" of {} passages", c.passages.len()) } else { String::new() };
+    let tree = if t.levels() > 1 {
+        let counts: Vec<String> = (0..t.levels()).map(|l| format!("{} at level {l}", t.level(l).len())).collect();
+        format!(" (tree: {})", counts.join(", "))
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} themes over {n} {what}{of_passages} from {} documents; {} outliers ({:.1}%){}",
+        "{} themes{tree} over {n} {what}{of_passages} from {} documents; {} outliers ({:.1}%){}",
         t.themes.len(),
         c.documents.len(),
         t.outliers.len(),
@@ -332,4 +436,76 @@ fn print_themes(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes) -> io::R
             " (listed with --json; --reassign-outliers attaches them)".to_string()
         }
     )
+}
+
+/// The finer themes under `th`: headers for broader ones, leaves in full.
+fn print_below(out: &mut dyn Write, c: &Corpus, u: &Units, t: &Themes, th: &Theme, what: &str) -> io::Result<()> {
+    if th.level == 0 {
+        return print_theme(out, c, u, th, what);
+    }
+    for child in th.children.iter().filter_map(|&id| t.by_id(id)) {
+        if child.level > 0 {
+            print_header(out, child, what, t.levels() - 1 - child.level)?;
+        }
+        print_below(out, c, u, t, child, what)?;
+    }
+    Ok(())
+}
+
+fn status(th: &Theme) -> String {
+    match th.status {
+        Some(s) if th.from.is_empty() => format!("  [{}]", s.as_str()),
+        Some(s) => {
+            format!("  [{} from {}]", s.as_str(), th.from.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", "))
+        }
+        None => String::new(),
+    }
+}
+
+fn print_header(out: &mut dyn Write, th: &Theme, what: &str, depth: usize) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}== broad theme {} (level {})  {}  ({} {what} in {} document{}; themes {}){}",
+        "  ".repeat(depth),
+        th.id,
+        th.level,
+        th.label,
+        th.size(),
+        th.documents.len(),
+        if th.documents.len() == 1 { "" } else { "s" },
+        th.children.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+        status(th)
+    )?;
+    writeln!(out)
+}
+
+fn print_theme(out: &mut dyn Write, c: &Corpus, u: &Units, th: &Theme, what: &str) -> io::Result<()> {
+    let docs = th.documents.len();
+    let parent = th.parent.map(|p| format!(", in {p}")).unwrap_or_default();
+    writeln!(
+        out,
+        "theme {}  {}  ({} {what} in {docs} document{}{parent}){}",
+        th.id,
+        th.label,
+        th.size(),
+        if docs == 1 { "" } else { "s" },
+        status(th)
+    )?;
+    writeln!(out, "  keywords: {}", th.keywords.iter().map(|k| k.term.as_str()).collect::<Vec<_>>().join(", "))?;
+    for x in &th.central {
+        let l = &u.list[x.unit];
+        writeln!(
+            out,
+            "  {:.3}  {} #{} [{}..{}]  {}",
+            x.score,
+            c.documents[l.doc],
+            c.passages[l.passage].ordinal,
+            l.start,
+            l.end,
+            ellipsize(&u.texts[x.unit], 90)
+        )?;
+    }
+    let docs: Vec<String> = th.documents.iter().map(|(d, k)| format!("{} ({k})", c.documents[*d])).collect();
+    writeln!(out, "  documents: {}", docs.join(", "))?;
+    writeln!(out)
 }

@@ -195,6 +195,19 @@ pub struct ClusteredOnly {
     pub v_measure: f64,
 }
 
+/// The scores of one level of the theme tree (outliers one more cluster).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelScore {
+    pub level: usize,
+    pub themes: usize,
+    #[serde(serialize_with = "round4")]
+    pub nmi: f64,
+    #[serde(serialize_with = "round4")]
+    pub ari: f64,
+    #[serde(serialize_with = "round4")]
+    pub v_measure: f64,
+}
+
 /// A theme found, with the reference labels of its members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FoundTheme {
@@ -232,6 +245,9 @@ pub struct ThemeEval {
     #[serde(serialize_with = "round3")]
     pub cluster_seconds: f64,
     pub themes_found: Vec<FoundTheme>,
+    /// The scores at each level of the theme tree, level 0 (the themes
+    /// scored above) first.
+    pub tree: Vec<LevelScore>,
     /// Neighbours per item the clustering read.
     #[serde(skip)]
     pub neighbours: usize,
@@ -270,6 +286,12 @@ pub fn score(items: &Items, opts: &Options) -> Result<ThemeEval, EvalError> {
             FoundTheme { id: t.id, size: t.size(), label: t.label.clone(), labels: counts }
         })
         .collect();
+    let tree = (0..found.levels())
+        .map(|level| {
+            let s = clusters::scores(&truth, &found.assignment_at(level));
+            LevelScore { level, themes: found.level(level).len(), nmi: s.nmi, ari: s.ari, v_measure: s.v_measure }
+        })
+        .collect();
     Ok(ThemeEval {
         level: items.level,
         items: n,
@@ -286,6 +308,7 @@ pub fn score(items: &Items, opts: &Options) -> Result<ThemeEval, EvalError> {
         settings: Settings::of(opts),
         cluster_seconds,
         themes_found,
+        tree,
         neighbours: themes::neighbours_needed(themes::members(&texts, opts.min_content_words).len(), opts),
     })
 }
@@ -387,6 +410,8 @@ mod tests {
         assert_eq!((r.nmi, r.ari, r.v_measure), (1.0, 1.0, 1.0));
         assert_eq!(r.clustered_only.nmi, 1.0);
         assert_eq!(r.neighbours, 11);
+        assert_eq!(r.tree.len(), 1, "two themes make one level");
+        assert_eq!((r.tree[0].themes, r.tree[0].nmi), (2, 1.0));
         for t in &r.themes_found {
             assert_eq!((t.size, t.labels.len(), t.labels[0].1), (12, 1, 12), "{t:?}");
         }
@@ -406,6 +431,7 @@ mod tests {
             "settings",
             "themes",
             "themes_found",
+            "tree",
             "v_measure",
         ];
         assert_eq!(keys(&v), want);

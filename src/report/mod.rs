@@ -57,6 +57,20 @@ pub struct Report {
     /// counts follow them (empty when no document names one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// The broader themes above `themes` (level 1 first): each merges the
+    /// themes listed in its `children`; empty when there are few themes.
+    pub broader_themes: Vec<ReportTheme>,
+    /// The previous run's themes without a successor (with an index).
+    pub vanished_themes: Vec<ReportVanished>,
+}
+
+/// A theme of the previous run that has no successor.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportVanished {
+    pub id: usize,
+    pub level: usize,
+    pub label: String,
+    pub size: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,6 +130,17 @@ pub struct ReportTheme {
     /// Its units per period (`Report::periods`) and per source (`Report::sources`).
     #[serde(flatten)]
     pub spread: Counts,
+    /// 0 for the themes found (the finest), 1.. for broader ones.
+    pub level: usize,
+    /// The id of the broader theme this one is part of (none at the top).
+    pub parent: Option<usize>,
+    /// The ids of the themes one level down that make this one.
+    pub children: Vec<usize>,
+    /// How it relates to the index's previous run: "new", "persisting",
+    /// "merged" or "split" (none when no run was read).
+    pub status: Option<String>,
+    /// The previous run's themes a merged or split theme came from.
+    pub from: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +207,56 @@ impl Report {
         counts.iter().map(|c| c.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t))).map(|(t, _)| *t)).collect()
     }
 
+    fn theme_by_id(&self, id: usize) -> Option<&ReportTheme> {
+        self.themes.iter().chain(&self.broader_themes).find(|t| t.id == id)
+    }
+
+    /// One theme under a heading of `depth` #s, and the themes inside it
+    /// one level deeper.
+    fn theme_markdown(&self, md: &mut String, t: &ReportTheme, depth: usize) {
+        let docs = t.documents.len();
+        let status = match (&t.status, t.from.is_empty()) {
+            (Some(s), true) => format!(" [{s}]"),
+            (Some(s), false) => {
+                format!(" [{s} from {}]", t.from.iter().map(|f| format!("T{f}")).collect::<Vec<_>>().join(", "))
+            }
+            (None, _) => String::new(),
+        };
+        let inside = if t.children.is_empty() {
+            String::new()
+        } else {
+            format!("; themes {}", t.children.iter().map(|c| format!("T{c}")).collect::<Vec<_>>().join(", "))
+        };
+        let _ = writeln!(
+            md,
+            "{} T{}: {} ({} {}, {docs} document{}{inside}){status}\n",
+            "#".repeat(depth.min(6)),
+            t.id,
+            md_escape(&flatten(&t.label)),
+            t.size,
+            self.units_word(),
+            if docs == 1 { "" } else { "s" }
+        );
+        let keywords: Vec<String> = t.keywords.iter().map(|k| md_escape(&flatten(k))).collect();
+        let _ = writeln!(md, "Keywords: {}\n", keywords.join(", "));
+        if t.level > 0 {
+            for c in t.children.iter().filter_map(|&c| self.theme_by_id(c)) {
+                self.theme_markdown(md, c, depth + 1);
+            }
+            return;
+        }
+        for &u in &t.central {
+            let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
+        }
+        if !t.echo_groups.is_empty() {
+            let _ = writeln!(
+                md,
+                "Overlapping claims: {}\n",
+                t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+
     /// The Markdown report. Every text that comes from the documents, their
     /// names, the title or the model goes through `md_escape` (texts and the
     /// title flattened to one line first), so none of it can open HTML, a
@@ -215,29 +290,36 @@ impl Report {
         self.sources_grid(&mut md);
         self.over_time(&mut md);
         let _ = writeln!(md, "## Themes\n");
-        for t in &self.themes {
-            let docs = t.documents.len();
+        if self.broader_themes.is_empty() {
+            for t in &self.themes {
+                self.theme_markdown(&mut md, t, 3);
+            }
+        } else {
+            let top = self.broader_themes.iter().map(|t| t.level).max().unwrap_or(0);
             let _ = writeln!(
                 md,
-                "### T{}: {} ({} {}, {docs} document{})\n",
-                t.id,
-                md_escape(&flatten(&t.label)),
-                t.size,
-                self.units_word(),
-                if docs == 1 { "" } else { "s" }
+                "{} broad themes, with the {} themes found inside them.\n",
+                self.broader_themes.iter().filter(|t| t.level == top).count(),
+                self.themes.len()
             );
-            let keywords: Vec<String> = t.keywords.iter().map(|k| md_escape(&flatten(k))).collect();
-            let _ = writeln!(md, "Keywords: {}\n", keywords.join(", "));
-            for &u in &t.central {
-                let _ = writeln!(md, "> {}\n> — {}\n", md_escape(&snippet(&self.units[u].text, 300)), self.unit_ref(u));
+            for t in self.broader_themes.iter().filter(|t| t.level == top) {
+                self.theme_markdown(&mut md, t, 3);
             }
-            if !t.echo_groups.is_empty() {
+        }
+        if !self.vanished_themes.is_empty() {
+            let _ = writeln!(md, "Themes of the previous run with no successor:\n");
+            for v in &self.vanished_themes {
                 let _ = writeln!(
                     md,
-                    "Overlapping claims: {}\n",
-                    t.echo_groups.iter().map(|g| format!("E{g}")).collect::<Vec<_>>().join(", ")
+                    "- T{} (level {}): {} ({} {})",
+                    v.id,
+                    v.level,
+                    md_escape(&flatten(&v.label)),
+                    v.size,
+                    self.units_word()
                 );
             }
+            md.push('\n');
         }
         let _ = writeln!(md, "## Echo groups\n");
         if self.echo_groups.is_empty() {
@@ -699,6 +781,11 @@ mod tests {
                 documents: vec![(0, 2), (1, 1)],
                 echo_groups: vec![0],
                 spread: Default::default(),
+                level: 0,
+                parent: None,
+                children: Vec::new(),
+                status: None,
+                from: Vec::new(),
             }],
             outliers: vec![3],
             echo_groups: vec![EchoGroup {
@@ -711,7 +798,39 @@ mod tests {
             overlap_threshold: 0.7,
             periods: None,
             sources: Vec::new(),
+            broader_themes: Vec::new(),
+            vanished_themes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn markdown_shows_broad_themes_with_the_finer_inside() {
+        let mut r = sample();
+        let mut second = r.themes[0].clone();
+        second.id = 1;
+        second.label = "missile tests".into();
+        second.status = Some("split".into());
+        second.from = vec![4];
+        r.themes.push(second);
+        for t in r.themes.iter_mut() {
+            t.parent = Some(2);
+        }
+        let mut broad = r.themes[0].clone();
+        (broad.id, broad.level, broad.parent, broad.children) = (2, 1, None, vec![0, 1]);
+        broad.label = "military".into();
+        broad.status = Some("persisting".into());
+        r.broader_themes.push(broad);
+        r.vanished_themes.push(ReportVanished { id: 3, level: 0, label: "old theme".into(), size: 4 });
+        let md = r.to_markdown();
+        let top = md.find("### T2: military").expect(&md);
+        let a = md.find("#### T0: troops deployment").expect(&md);
+        let b = md.find("#### T1: missile tests").expect(&md);
+        assert!(top < a && a < b, "{md}");
+        assert!(md.contains("themes T0, T1) [persisting]") && md.contains("[split from T4]"), "{md}");
+        assert!(md.contains("- T3 (level 0): old theme (4 sentences)"), "{md}");
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["themes"][0]["parent"], 2);
+        assert_eq!(v["broader_themes"][0]["children"], serde_json::json!([0, 1]));
     }
 
     #[test]

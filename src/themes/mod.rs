@@ -16,7 +16,9 @@
 //! South Korea answers) and a paragraph-level theme then blends them.
 
 pub mod cluster;
+pub mod hierarchy;
 pub mod keywords;
+pub mod stable;
 
 use ndarray::{Array2, ArrayView2};
 
@@ -74,6 +76,8 @@ pub struct Central {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
+    /// Unique over all levels. Found afresh: leaves 0.., then each broader
+    /// level in turn; `stable::track` gives back the previous run's ids.
     pub id: usize,
     /// Units in the theme, in corpus order.
     pub members: Vec<usize>,
@@ -83,6 +87,18 @@ pub struct Theme {
     pub central: Vec<Central>,
     /// (document, units in the theme), most units first, then document order.
     pub documents: Vec<(usize, usize)>,
+    /// 0 for the themes found (the finest), 1.. for broader ones (see `hierarchy`).
+    pub level: usize,
+    /// The id of the broader theme this one is part of (none at the top).
+    pub parent: Option<usize>,
+    /// The ids of the themes one level down that make this one (empty at level 0).
+    pub children: Vec<usize>,
+    /// The normalised mean of the members' vectors.
+    pub centroid: Vec<f32>,
+    /// How the theme relates to the previous run's (`None`: no previous run was read).
+    pub status: Option<stable::Status>,
+    /// The previous run's themes it came from, when merged or split.
+    pub from: Vec<usize>,
 }
 
 impl Theme {
@@ -93,13 +109,107 @@ impl Theme {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Themes {
+    /// The themes found: level 0, the leaves of the tree.
     pub themes: Vec<Theme>,
+    /// The broader themes, level 1 first; within a level by size, then
+    /// first member. Empty when there are few themes (`hierarchy::TOP`).
+    pub broader: Vec<Theme>,
+    /// The previous run's themes that have no successor (`stable::track`).
+    pub vanished: Vec<stable::Vanished>,
     /// Units in no theme (empty after reassignment).
     pub outliers: Vec<usize>,
     /// Outliers that were attached to their nearest theme.
     pub reassigned: usize,
-    /// Each unit's theme.
+    /// Each unit's theme (a position in `themes`).
     pub assignment: Vec<Option<usize>>,
+}
+
+impl Themes {
+    /// Levels in the tree (1 when there are no broader themes).
+    pub fn levels(&self) -> usize {
+        1 + self.broader.iter().map(|t| t.level).max().unwrap_or(0)
+    }
+
+    /// The themes of one level (none beyond the top).
+    pub fn level(&self, level: usize) -> Vec<&Theme> {
+        if level == 0 {
+            self.themes.iter().collect()
+        } else {
+            self.broader.iter().filter(|t| t.level == level).collect()
+        }
+    }
+
+    /// Every theme, leaves first.
+    pub fn all(&self) -> impl Iterator<Item = &Theme> {
+        self.themes.iter().chain(&self.broader)
+    }
+
+    pub fn by_id(&self, id: usize) -> Option<&Theme> {
+        self.all().find(|t| t.id == id)
+    }
+
+    /// The theme at the top of the tree above `theme` (itself at the top).
+    pub fn root_of<'a>(&'a self, mut theme: &'a Theme) -> &'a Theme {
+        while let Some(p) = theme.parent.and_then(|p| self.by_id(p)) {
+            theme = p;
+        }
+        theme
+    }
+
+    /// Checks the tree: ids unique, every parent exists one level up and
+    /// lists the theme among its children, and every broader theme's
+    /// members are exactly its children's, each unit once.
+    pub fn check_tree(&self) -> Result<(), String> {
+        let mut ids: Vec<usize> = self.all().map(|t| t.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(format!("ids repeat: {ids:?}"));
+        }
+        for t in self.all() {
+            if let Some(p) = t.parent {
+                let parent = self.by_id(p).ok_or(format!("theme {}: parent {p} does not exist", t.id))?;
+                if parent.level != t.level + 1 || !parent.children.contains(&t.id) {
+                    return Err(format!(
+                        "theme {} (level {}): parent {p} (level {}) does not list it",
+                        t.id, t.level, parent.level
+                    ));
+                }
+            } else if t.level + 1 < self.levels() {
+                return Err(format!("theme {} at level {} below the top has no parent", t.id, t.level));
+            }
+            if t.level > 0 {
+                let mut union: Vec<usize> = Vec::new();
+                for c in &t.children {
+                    let child = self.by_id(*c).ok_or(format!("theme {}: child {c} does not exist", t.id))?;
+                    union.extend(&child.members);
+                }
+                union.sort_unstable();
+                if union != t.members {
+                    return Err(format!("theme {}: its children's members do not add up to its own", t.id));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Each unit's theme at `level`, as a position in `level(level)`.
+    pub fn assignment_at(&self, level: usize) -> Vec<Option<usize>> {
+        let at = self.level(level);
+        let mut up: Vec<Option<usize>> = vec![None; self.themes.len()];
+        for (leaf, t) in self.themes.iter().enumerate() {
+            let mut t = t;
+            while t.level < level {
+                match t.parent.and_then(|p| self.by_id(p)) {
+                    Some(p) => t = p,
+                    None => break,
+                }
+            }
+            if t.level == level {
+                up[leaf] = at.iter().position(|x| x.id == t.id);
+            }
+        }
+        self.assignment.iter().map(|a| a.and_then(|l| up[l])).collect()
+    }
 }
 
 /// The default resolution for a kind of unit. Whole articles and
@@ -206,13 +316,34 @@ pub fn describe(v: ArrayView2<f32>, texts: &[&str], docs: &[usize], clustering: 
         centroids = members.iter().map(|m| centroid(v, m)).collect();
     }
     let outliers: Vec<usize> = (0..assignment.len()).filter(|&i| assignment[i].is_none()).collect();
-    let keywords = keywords::class_keywords(texts, &assignment, members.len(), &opts.stop_words, opts.keywords);
-    let themes = members
+    let leaves = describe_level(v, texts, docs, &assignment, members, centroids, 0, 0, opts);
+    let mut themes =
+        Themes { themes: leaves, broader: Vec::new(), vanished: Vec::new(), outliers, reassigned, assignment };
+    build_tree(v, texts, docs, &mut themes, opts);
+    themes
+}
+
+/// Describes the groups of one level: `assignment` maps each unit to its
+/// group (a position in `members`); ids start at `first_id`.
+#[allow(clippy::too_many_arguments)]
+fn describe_level(
+    v: ArrayView2<f32>,
+    texts: &[&str],
+    docs: &[usize],
+    assignment: &[Option<usize>],
+    members: Vec<Vec<usize>>,
+    centroids: Vec<Vec<f32>>,
+    level: usize,
+    first_id: usize,
+    opts: &Options,
+) -> Vec<Theme> {
+    let keywords = keywords::class_keywords(texts, assignment, members.len(), &opts.stop_words, opts.keywords);
+    members
         .into_iter()
         .zip(keywords)
         .zip(centroids)
         .enumerate()
-        .map(|(id, ((members, keywords), c))| {
+        .map(|(i, ((members, keywords), c))| {
             let mut central: Vec<Central> =
                 members.iter().map(|&p| Central { unit: p, score: dot(&c, row(&v, p)) }).collect();
             central.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
@@ -226,10 +357,83 @@ pub fn describe(v: ArrayView2<f32>, texts: &[&str], docs: &[usize], clustering: 
             }
             counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let label = keywords::label(&keywords);
-            Theme { id, members, keywords, label, central, documents: counts }
+            Theme {
+                id: first_id + i,
+                members,
+                keywords,
+                label,
+                central,
+                documents: counts,
+                level,
+                parent: None,
+                children: Vec::new(),
+                centroid: c,
+                status: None,
+                from: Vec::new(),
+            }
         })
-        .collect();
-    Themes { themes, outliers, reassigned, assignment }
+        .collect()
+}
+
+/// Adds the broader levels above the leaves (`hierarchy`), with parents
+/// and children linked by id.
+fn build_tree(v: ArrayView2<f32>, texts: &[&str], docs: &[usize], t: &mut Themes, opts: &Options) {
+    let centroids: Vec<Vec<f32>> = t.themes.iter().map(|x| x.centroid.clone()).collect();
+    let weights: Vec<usize> = t.themes.iter().map(Theme::size).collect();
+    // The leaves below each theme of the level just built (level 0: itself).
+    let mut below: Vec<Vec<usize>> = (0..t.themes.len()).map(|l| vec![l]).collect();
+    let mut below_ids: Vec<usize> = t.themes.iter().map(|x| x.id).collect();
+    let mut next_id = t.themes.len();
+    for (depth, groups) in hierarchy::levels(&centroids, &weights).into_iter().enumerate() {
+        let level = depth + 1;
+        let count = groups.iter().max().map_or(0, |m| m + 1);
+        // Leaves of each new group, and its children (themes of the level below).
+        let mut leaves: Vec<Vec<usize>> = vec![Vec::new(); count];
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for (child, under) in below.iter().enumerate() {
+            let g = groups[under[0]];
+            leaves[g].extend(under);
+            children[g].push(child);
+        }
+        let mut members: Vec<Vec<usize>> = leaves
+            .iter()
+            .map(|ls| {
+                let mut m: Vec<usize> = ls.iter().flat_map(|&l| t.themes[l].members.iter().copied()).collect();
+                m.sort_unstable();
+                m
+            })
+            .collect();
+        // By size, then first member.
+        let mut order: Vec<usize> = (0..count).collect();
+        order.sort_by(|&a, &b| {
+            members[b].len().cmp(&members[a].len()).then(members[a].first().cmp(&members[b].first()))
+        });
+        let leaves: Vec<Vec<usize>> = order.iter().map(|&g| std::mem::take(&mut leaves[g])).collect();
+        let children: Vec<Vec<usize>> = order.iter().map(|&g| std::mem::take(&mut children[g])).collect();
+        members = order.iter().map(|&g| std::mem::take(&mut members[g])).collect();
+        let mut group_of_leaf = vec![None; t.themes.len()];
+        for (g, ls) in leaves.iter().enumerate() {
+            for &l in ls {
+                group_of_leaf[l] = Some(g);
+            }
+        }
+        let assignment: Vec<Option<usize>> = t.assignment.iter().map(|a| a.and_then(|l| group_of_leaf[l])).collect();
+        let cs: Vec<Vec<f32>> = members.iter().map(|m| centroid(v, m)).collect();
+        let mut made = describe_level(v, texts, docs, &assignment, members, cs, level, next_id, opts);
+        for (g, theme) in made.iter_mut().enumerate() {
+            theme.children = children[g].iter().map(|&c| below_ids[c]).collect();
+            for &c in &children[g] {
+                let child = below_ids[c];
+                if let Some(x) = t.themes.iter_mut().chain(t.broader.iter_mut()).find(|x| x.id == child) {
+                    x.parent = Some(theme.id);
+                }
+            }
+        }
+        next_id += made.len();
+        below_ids = made.iter().map(|x| x.id).collect();
+        below = leaves;
+        t.broader.extend(made);
+    }
 }
 
 fn nearest(centroids: &[Vec<f32>], x: &[f32]) -> usize {
@@ -330,6 +534,41 @@ mod tests {
         assert_eq!(t.themes.iter().map(Theme::size).sum::<usize>(), 22);
         let t = build(v, &refs, &docs, &Options { min_content_words: 0, ..opts }).unwrap();
         assert_eq!(t.outliers, vec![24]);
+    }
+
+    #[test]
+    fn the_tree_nests_and_every_parent_exists() {
+        // Nine directions, 20 units each, with words of their own.
+        let data = matrix::clustered_vectors(9 * 20, 24, 9, 0.3, 5);
+        let texts: Vec<String> =
+            (0..9 * 20).map(|i| format!("topic{} word{} shared words here, item {i}", i % 9, i % 9)).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let docs: Vec<usize> = (0..texts.len()).map(|i| i % 4).collect();
+        let t = build(data.view(), &refs, &docs, &Options::default()).unwrap();
+        assert!(t.themes.len() > hierarchy::TOP, "{} themes", t.themes.len());
+        assert_eq!(t.levels(), 2);
+        t.check_tree().unwrap();
+        let top = t.level(1);
+        assert_eq!(top.len(), hierarchy::level_sizes(t.themes.len())[0]);
+        assert_eq!(top.iter().map(|x| x.size()).sum::<usize>(), t.themes.iter().map(Theme::size).sum::<usize>());
+        for x in &top {
+            assert!(!x.keywords.is_empty() && !x.label.is_empty() && !x.central.is_empty());
+            assert_eq!(x.documents.iter().map(|d| d.1).sum::<usize>(), x.size());
+        }
+        assert!(t.themes.iter().all(|x| x.parent.is_some_and(|p| p >= t.themes.len())));
+        // Each unit's top theme is its leaf's parent.
+        let up = t.assignment_at(1);
+        for (u, a) in t.assignment.iter().enumerate() {
+            let want = a.map(|l| t.themes[l].parent.unwrap());
+            assert_eq!(up[u].map(|p| top[p].id), want);
+        }
+        // A broken tree is caught.
+        let mut bad = t.clone();
+        bad.broader[0].members.pop();
+        assert!(bad.check_tree().is_err());
+        let mut bad = t.clone();
+        bad.themes[0].parent = Some(999);
+        assert!(bad.check_tree().is_err());
     }
 
     #[test]
