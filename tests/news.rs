@@ -94,6 +94,16 @@ fn themes_over_time_and_by_source_add_up() {
     let themed = units.iter().filter(|u| u["theme"].is_u64()).count() as u64;
     assert_eq!(themes.iter().map(|t| t["size"].as_u64().unwrap()).sum::<u64>(), themed);
 
+    // `motif themes --json` counts the same way.
+    let out = run_ok(motif().arg("themes").args(index_args(&index)).args(["--json", "--period", "month", "--no-save-themes"]));
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(t["periods"]["labels"], json!(["2024-03", "2024-04"]));
+    for th in t["themes"].as_array().unwrap() {
+        let size = th["size"].as_u64().unwrap();
+        assert_eq!(sum(&th["over_time"]) + th["undated"].as_u64().unwrap_or(0), size, "{th}");
+        assert_eq!(sum(&th["by_source"]) + th["no_source"].as_u64().unwrap_or(0), size, "{th}");
+    }
+
     // A period the user names (ISO weeks, named by their Monday: 2024-03-01
     // is a Friday); the Markdown has both views.
     let r = report_json(&index, &dir.path().join("rep2"), &["--period", "week"]);

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use super::progress::Bars;
 use super::{ellipsize, open_source, round, IndexArg, ModelArgs, ReadArgs};
+use super::report::PeriodArg;
+use motif::spread::{self, Calendar, Counts, Period};
 use motif::corpus::{Corpus, UnitKind, Units};
 use motif::index::Route;
 use motif::pipeline;
@@ -166,6 +168,10 @@ pub struct ThemesArgs {
     /// Match the themes to the index's last saved run, but do not save this one.
     #[arg(long)]
     no_save_themes: bool,
+    /// The periods of the JSON's per-theme counts over time, where documents have dates (auto: days up to 90
+    /// days, then weeks, months, years).
+    #[arg(long, value_enum, default_value_t = PeriodArg::Auto)]
+    period: PeriodArg,
     /// Print JSON (byte-identical for the same input, seed and saved run).
     #[arg(long)]
     json: bool,
@@ -209,7 +215,7 @@ pub fn run(args: ThemesArgs) -> Result<()> {
     }
     if args.json {
         let level = args.level.unwrap_or(0);
-        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme, level));
+        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme, level, args.period.period()));
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     print_themes(&mut out, corpus, &units, &found, args.level)?;
@@ -310,6 +316,9 @@ struct ThemeJson<'a> {
     /// The previous run's themes a merged or split one came from.
     #[serde(skip_serializing_if = "<[usize]>::is_empty")]
     from: &'a [usize],
+    /// Its units per period (`periods`) and per source (`sources`), where documents have them.
+    #[serde(flatten)]
+    spread: Counts,
 }
 
 #[derive(Serialize)]
@@ -323,6 +332,12 @@ struct ThemesJson<'a> {
     /// The level `themes` lists, and how many the tree has.
     level: usize,
     levels: usize,
+    /// The periods the documents' dates cover (absent when none is dated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    periods: Option<Calendar>,
+    /// The documents' sources, most documents first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<String>,
     themes: Vec<ThemeJson<'a>>,
     /// The themes above `level`.
     broader: Vec<ThemeJson<'a>>,
@@ -341,11 +356,16 @@ fn themes_json<'a>(
     t: &'a Themes,
     settings: &ThemeArgs,
     level: usize,
+    period: Option<Period>,
 ) -> ThemesJson<'a> {
     let unit = |i: usize| {
         let l = &u.list[i];
         UnitRef { doc: &c.documents[l.doc], passage: c.passages[l.passage].ordinal, start: l.start, end: l.end }
     };
+    let calendar = Calendar::new(&c.meta, period);
+    let (sources, source_of) = spread::sources(&c.meta);
+    let spread_of =
+        |th: &Theme| spread::count(th.members.iter().map(|&m| u.list[m].doc), calendar.as_ref(), &source_of, sources.len());
     let theme = |th: &'a Theme| ThemeJson {
         id: th.id,
         size: th.size(),
@@ -363,6 +383,7 @@ fn themes_json<'a>(
         children: &th.children,
         status: th.status.map(|s| s.as_str()),
         from: &th.from,
+        spread: spread_of(th),
     };
     let themes = t.level(level).into_iter().map(theme).collect();
     let broader = t.broader.iter().filter(|th| th.level > level).map(theme).collect();
@@ -376,6 +397,8 @@ fn themes_json<'a>(
         settings: settings.settings_json(u.kind),
         level,
         levels: t.levels(),
+        periods: calendar.clone(),
+        sources: sources.clone(),
         themes,
         broader,
         vanished: &t.vanished,
