@@ -368,7 +368,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
     let units = &a.units;
     let found = &a.themes;
     let echoes = &a.echoes;
-    let xy = report::map::project_2d(units.view());
+    let xy = report::map::layout(units.view(), &a.graph, report::map::SEED);
     let report_units: Vec<ReportUnit> = (0..units.len())
         .map(|u| ReportUnit {
             passage: units.list[u].passage,
@@ -439,7 +439,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         .documents
         .iter()
         .zip(corpus.passage_counts())
-        .map(|(id, passages)| ReportDocument { id: id.clone(), passages })
+        .map(|(id, passages)| ReportDocument { id: id.clone(), passages, source: None, date: None })
         .collect();
     Report {
         title,
