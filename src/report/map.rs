@@ -145,7 +145,7 @@ fn optimise(pos: &mut [[f32; 2]], edges: &[Edge], epochs: usize, rng: &mut Split
             let (i, j) = (i as usize, j as usize);
             let (d, d2) = offset(pos[i], pos[j]);
             if d2 > 0.0 {
-                let pow = d2.powf(B);
+                let pow = pow_b(d2);
                 let coeff = -2.0 * A * B * pow / d2 / (A * pow + 1.0);
                 for (c, dc) in d.iter().enumerate() {
                     let g = (coeff * dc).clamp(-CLIP, CLIP) * alpha;
@@ -155,21 +155,52 @@ fn optimise(pos: &mut [[f32; 2]], edges: &[Edge], epochs: usize, rng: &mut Split
             }
             let negatives = ((now - next_negative[e]) / per_negative[e]).max(0.0) as usize;
             next_negative[e] += negatives as f32 * per_negative[e];
+            // The pushes are taken from the same position and added
+            // together: independent, so they overlap in the processor
+            // (one after another they would wait on each other).
+            let here = pos[i];
+            let mut push = [0f32; 2];
             for _ in 0..negatives {
-                let k = rng.below(n);
+                // Uniform below n by a multiply, not a 64-bit division.
+                let k = ((rng.next_u64() as u128 * n as u128) >> 64) as usize;
                 if k == i {
                     continue;
                 }
-                let (d, d2) = offset(pos[i], pos[k]);
+                let (d, d2) = offset(here, pos[k]);
                 if d2 > 0.0 {
-                    let coeff = 2.0 * B / ((0.001 + d2) * (A * d2.powf(B) + 1.0));
-                    for (c, dc) in d.iter().enumerate() {
-                        pos[i][c] += (coeff * dc).clamp(-CLIP, CLIP) * alpha;
-                    }
+                    let coeff = 2.0 * B / ((0.001 + d2) * (A * pow_b(d2) + 1.0));
+                    push[0] += (coeff * d[0]).clamp(-CLIP, CLIP);
+                    push[1] += (coeff * d[1]).clamp(-CLIP, CLIP);
                 }
             }
+            pos[i][0] += push[0] * alpha;
+            pos[i][1] += push[1] * alpha;
         }
     }
+}
+
+/// x^B for x > 0 to about 2e-5 relative, as 2^(B log2 x) with short
+/// series: the optimisation's one transcendental, six times per sample,
+/// several times faster than `powf` (plain arithmetic: the same result on
+/// every machine that has IEEE f32).
+fn pow_b(x: f32) -> f32 {
+    if !(x >= 1e-30) {
+        return 0.0;
+    }
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    // x = m 2^e with m in [1, 2); ln m = 2 atanh(t), t = (m - 1) / (m + 1) < 1/3.
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0 + t2 / 9.0))));
+    let y = B * (e as f32 + ln_m * std::f32::consts::LOG2_E);
+    // 2^y = 2^i e^(f ln 2), f in [0, 1).
+    let i = y.floor();
+    let z = (y - i) * std::f32::consts::LN_2;
+    let exp_z = 1.0 + z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z / 720.0)))));
+    let i = (i as i32).clamp(-126, 127);
+    exp_z * f32::from_bits(((i + 127) as u32) << 23)
 }
 
 /// a - b and its squared length.
@@ -499,6 +530,40 @@ mod tests {
         let v = Array2::<f32>::from_elem((40, 4), 0.5);
         let xy = layout(v.view(), &all_units(&v, 10), SEED);
         assert!(xy.iter().all(|p| p.0.is_finite() && p.1.is_finite()), "{xy:?}");
+    }
+
+    /// The optimisation's time on a random graph of 50,000 points, 15 edges
+    /// each (`cargo test --release --lib report::map -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn optimise_time_on_fifty_thousand_points() {
+        let n = 50_000;
+        let mut rng = SplitMix::new(1);
+        let mut edges: Vec<Edge> = Vec::new();
+        for i in 0..n as u32 {
+            for _ in 0..15 {
+                let j = rng.below(n) as u32;
+                let every = 1.0 / (0.05 + 0.95 * (uniform(&mut rng) + 1.0) / 2.0);
+                edges.extend([(i, j, every), (j, i, every)]);
+            }
+        }
+        let mut pos: Vec<[f32; 2]> = (0..n).map(|_| [10.0 * uniform(&mut rng), 10.0 * uniform(&mut rng)]).collect();
+        let t = std::time::Instant::now();
+        optimise(&mut pos, &edges, epochs(n), &mut rng);
+        eprintln!("{} edges, {} epochs: {:?}", edges.len(), epochs(n), t.elapsed());
+    }
+
+    #[test]
+    fn pow_b_is_powf_to_two_in_a_hundred_thousand() {
+        let mut worst = 0f32;
+        for k in -3000..=3000 {
+            let x = 10f32.powf(k as f32 / 500.0);
+            let (fast, exact) = (pow_b(x), x.powf(B));
+            worst = worst.max(((fast - exact) / exact).abs());
+        }
+        assert!(worst < 2e-5, "largest relative error {worst}");
+        assert_eq!(pow_b(0.0), 0.0);
+        assert_eq!(pow_b(f32::NAN), 0.0);
     }
 
     #[test]
