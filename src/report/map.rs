@@ -184,7 +184,7 @@ fn optimise(pos: &mut [[f32; 2]], edges: &[Edge], epochs: usize, rng: &mut Split
 /// several times faster than `powf` (plain arithmetic: the same result on
 /// every machine that has IEEE f32).
 fn pow_b(x: f32) -> f32 {
-    if !(x >= 1e-30) {
+    if x.is_nan() || x < 1e-30 {
         return 0.0;
     }
     let bits = x.to_bits();
@@ -232,7 +232,7 @@ fn nearest_members(vectors: ArrayView2<f32>, queries: &[usize], members: ArrayVi
 fn fitted(vals: Vec<f32>) -> Vec<f32> {
     let (lo, hi) = vals.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let (mid, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
-    if !(half > 1e-12) {
+    if half.is_nan() || half <= 1e-12 {
         return vec![0.0; vals.len()];
     }
     vals.into_iter().map(|v| ((v - mid) / half).clamp(-1.0, 1.0)).collect()
