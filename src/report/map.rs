@@ -227,10 +227,18 @@ fn nearest_members(vectors: ArrayView2<f32>, queries: &[usize], members: ArrayVi
         .collect()
 }
 
-/// Shifted and scaled so that the smallest value is -1 and the largest 1
-/// (all 0 when they are equal).
+/// Shifted and scaled so that the lowest value is -1 and the highest 1
+/// (all 0 when they are equal), except that the lowest and highest 0.2 %
+/// do not count: a far island of a few units would squeeze the rest into
+/// a corner, so those sit on the frame's edge instead.
 fn fitted(vals: Vec<f32>) -> Vec<f32> {
-    let (lo, hi) = vals.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let mut sorted: Vec<f32> = vals.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return vec![0.0; vals.len()];
+    }
+    sorted.sort_unstable_by(f32::total_cmp);
+    let cut = sorted.len() / 500;
+    let (lo, hi) = (sorted[cut], sorted[sorted.len() - 1 - cut]);
     let (mid, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
     if half.is_nan() || half <= 1e-12 {
         return vec![0.0; vals.len()];
@@ -551,6 +559,14 @@ mod tests {
         let t = std::time::Instant::now();
         optimise(&mut pos, &edges, epochs(n), &mut rng);
         eprintln!("{} edges, {} epochs: {:?}", edges.len(), epochs(n), t.elapsed());
+    }
+
+    #[test]
+    fn a_far_island_does_not_squeeze_the_map() {
+        let mut vals: Vec<f32> = (0..1000).map(|i| i as f32 / 999.0).collect();
+        vals.push(1000.0);
+        let out = fitted(vals);
+        assert!(out[0] == -1.0 && out[999] > 0.99 && out[1000] == 1.0, "{} {} {}", out[0], out[999], out[1000]);
     }
 
     #[test]
