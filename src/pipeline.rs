@@ -373,7 +373,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
     let units = &a.units;
     let found = &a.themes;
     let echoes = &a.echoes;
-    let xy = report::map::project_2d(units.view());
+    let xy = report::map::layout(units.view(), &a.graph, report::map::SEED);
     let report_units: Vec<ReportUnit> = (0..units.len())
         .map(|u| ReportUnit {
             passage: units.list[u].passage,

@@ -88,4 +88,49 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     assert_eq!(dom.matches("<circle").count(), units.len(), "one point per sentence on the map");
     let docs = 5;
     assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");
+    // The colour control: by theme only, as no document has a source or a date.
+    assert!(dom.contains("id=\"colourby\""), "the map's colour control");
+    assert!(dom.contains("<option value=\"theme\">theme</option></select>"), "theme is the only choice here");
+    assert!(dom.contains("coloured by theme"), "the map starts coloured by theme");
+
+    // The same page with sources and dates on some documents and over
+    // 20,000 units: the control offers both, the date ramp runs from the
+    // earliest to the latest, and a fixed sample of 20,000 is drawn.
+    let mut data = json.clone();
+    let sources = [Some("Wire"), Some("Daily <b>"), None, Some("Wire"), Some("Weekly")];
+    let dates = [Some("2024-01-05"), None, Some("2024-03-01T10:00:00Z"), Some("2023-12-31"), None];
+    for (d, (s, t)) in data["documents"].as_array_mut().unwrap().iter_mut().zip(sources.iter().zip(&dates)) {
+        if let Some(s) = s {
+            d["source"] = (*s).into();
+        }
+        if let Some(t) = t {
+            d["date"] = (*t).into();
+        }
+    }
+    let many: Vec<serde_json::Value> = units.iter().cycle().take(20_500).cloned().collect();
+    data["units"] = many.into();
+    let embedded =
+        serde_json::to_string(&data).unwrap().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let (head, rest) = page.split_once("<script type=\"application/json\" id=\"data\">").unwrap();
+    let tail = &rest[rest.find("</script>").unwrap()..];
+    let variant = out_dir.join("variant.html");
+    std::fs::write(&variant, format!("{head}<script type=\"application/json\" id=\"data\">{embedded}{tail}")).unwrap();
+    let dom = draw(&browser, &out_dir.join("variant.html#colour=date"));
+    assert!(dom.contains("data-rendered=\"ok\""), "the variant page's script did not finish");
+    assert_eq!(dom.matches("<circle").count(), 20_000, "past 20,000 units a sample of 20,000 is drawn");
+    assert!(dom.contains("a sample of 20,000 of 20,500 drawn"), "the title says so");
+    assert!(dom.contains("<option value=\"source\">source</option><option value=\"date\">date</option>"));
+    assert!(dom.contains("coloured by date"), "#colour=date opens the map coloured by date");
+    assert!(
+        dom.contains("fill=\"rgb(68,1,84)\"") && dom.contains("fill=\"rgb(253,231,37)\""),
+        "earliest and latest ends of the ramp"
+    );
+    assert!(dom.contains("2023-12-31<span class=\"ramp\"") && dom.contains("undated (2 documents)"), "the date legend");
+    let dom = draw(&browser, &out_dir.join("variant.html#colour=source"));
+    assert!(
+        dom.contains("coloured by source")
+            && dom.contains("Daily &lt;b&gt; (1 document)")
+            && dom.contains("Wire (2 documents)")
+    );
+    assert!(dom.contains("no source (1 document)"), "the source legend");
 }

@@ -7,7 +7,7 @@
 //!
 //! The report knows nothing of how themes or overlaps are found; the CLI
 //! fills it from `themes` and `overlaps`. Submodules: `map` (the 2-D
-//! projection of the units for the page's map) and `overlaps` (the
+//! layout of the units for the page's map) and `overlaps` (the
 //! `motif overlaps` writers: Markdown, JSON, CSV). The page is
 //! `template.html`, filled by `fill`; the Markdown escape `md_escape` is
 //! shared by both reports.
@@ -109,7 +109,8 @@ pub struct ReportUnit {
     pub end: usize,
     pub text: String,
     pub theme: Option<usize>,
-    /// Position on the map (first two principal components of the vectors).
+    /// Position on the map, each in [-1, 1] (`map::layout`: a UMAP-style
+    /// layout of the k-NN graph, PCA where there is none).
     pub x: f32,
     pub y: f32,
 }

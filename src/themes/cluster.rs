@@ -139,7 +139,8 @@ impl Graph {
         self.len() == 0
     }
 
-    fn edges(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+    /// Node i's edges as (target, weight).
+    pub(crate) fn edges(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let r = self.offsets[i]..self.offsets[i + 1];
         self.targets[r.clone()].iter().map(|&t| t as usize).zip(self.weights[r].iter().copied())
     }
