@@ -88,9 +88,12 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     assert_eq!(dom.matches("<circle").count(), units.len(), "one point per sentence on the map");
     let docs = 5;
     assert_eq!(dom.matches("class=\"cell\"").count(), docs * themes.len(), "a grid cell per document and theme");
-    // The colour control: by theme only, as no document has a source or a date.
+    // The colour control: by theme, or by source (each seed's folder, "seeds"); no document has a date.
     assert!(dom.contains("id=\"colourby\""), "the map's colour control");
-    assert!(dom.contains("<option value=\"theme\">theme</option></select>"), "theme is the only choice here");
+    assert!(
+        dom.contains("<option value=\"theme\">theme</option><option value=\"source\">source</option></select>"),
+        "theme and source are the choices here"
+    );
     assert!(dom.contains("coloured by theme"), "the map starts coloured by theme");
 
     // The same page with sources and dates on some documents and over
@@ -100,8 +103,9 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     let sources = [Some("Wire"), Some("Daily <b>"), None, Some("Wire"), Some("Weekly")];
     let dates = [Some("2024-01-05"), None, Some("2024-03-01T10:00:00Z"), Some("2023-12-31"), None];
     for (d, (s, t)) in data["documents"].as_array_mut().unwrap().iter_mut().zip(sources.iter().zip(&dates)) {
-        if let Some(s) = s {
-            d["source"] = (*s).into();
+        match s {
+            Some(s) => d["source"] = (*s).into(),
+            None => drop(d.as_object_mut().unwrap().remove("source")),
         }
         if let Some(t) = t {
             d["date"] = (*t).into();
