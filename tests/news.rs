@@ -95,7 +95,12 @@ fn themes_over_time_and_by_source_add_up() {
     assert_eq!(themes.iter().map(|t| t["size"].as_u64().unwrap()).sum::<u64>(), themed);
 
     // `motif themes --json` counts the same way.
-    let out = run_ok(motif().arg("themes").args(index_args(&index)).args(["--json", "--period", "month", "--no-save-themes"]));
+    let out = run_ok(motif().arg("themes").args(index_args(&index)).args([
+        "--json",
+        "--period",
+        "month",
+        "--no-save-themes",
+    ]));
     let t: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(t["periods"]["labels"], json!(["2024-03", "2024-04"]));
     for th in t["themes"].as_array().unwrap() {

@@ -157,7 +157,8 @@ fn similar_documents(args: &SimilarArgs) -> Result<()> {
         };
         eprintln!("motif: nearest documents by {} over {} passages: {how}", agg.name(), docs.total_passages());
         if args.json {
-            let flat: Vec<DocRow> = all.lists.iter().enumerate().flat_map(|(a, l)| doc_rows(&docs, &corpus.meta, a, l)).collect();
+            let flat: Vec<DocRow> =
+                all.lists.iter().enumerate().flat_map(|(a, l)| doc_rows(&docs, &corpus.meta, a, l)).collect();
             drop(out);
             return super::print_json(&flat);
         }

@@ -11,12 +11,12 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::progress::Bars;
-use super::{ellipsize, open_source, round, IndexArg, ModelArgs, ReadArgs};
 use super::report::PeriodArg;
-use motif::spread::{self, Calendar, Counts, Period};
+use super::{ellipsize, open_source, round, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::{Corpus, UnitKind, Units};
 use motif::index::Route;
 use motif::pipeline;
+use motif::spread::{self, Calendar, Counts, Period};
 use motif::store::Store;
 use motif::themes::cluster::Params;
 use motif::themes::keywords::StopWords;
@@ -215,7 +215,15 @@ pub fn run(args: ThemesArgs) -> Result<()> {
     }
     if args.json {
         let level = args.level.unwrap_or(0);
-        return super::print_json(&themes_json(&source.name, corpus, &units, &found, &args.theme, level, args.period.period()));
+        return super::print_json(&themes_json(
+            &source.name,
+            corpus,
+            &units,
+            &found,
+            &args.theme,
+            level,
+            args.period.period(),
+        ));
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     print_themes(&mut out, corpus, &units, &found, args.level)?;
@@ -364,8 +372,9 @@ fn themes_json<'a>(
     };
     let calendar = Calendar::new(&c.meta, period);
     let (sources, source_of) = spread::sources(&c.meta);
-    let spread_of =
-        |th: &Theme| spread::count(th.members.iter().map(|&m| u.list[m].doc), calendar.as_ref(), &source_of, sources.len());
+    let spread_of = |th: &Theme| {
+        spread::count(th.members.iter().map(|&m| u.list[m].doc), calendar.as_ref(), &source_of, sources.len())
+    };
     let theme = |th: &'a Theme| ThemeJson {
         id: th.id,
         size: th.size(),
