@@ -347,20 +347,32 @@ pub struct EvalThemesArgs {
     model: ModelArgs,
 }
 
+/// A labelled JSONL corpus with its passages' vectors: read from `vectors`
+/// (a `.npy` of `motif embed`, checked against the corpus) or embedded.
+fn labelled_corpus(
+    name: &str,
+    text_field: &str,
+    vectors: Option<&std::path::Path>,
+    embedder: &dyn motif::embed::Embedder,
+) -> Result<motif::corpus::Corpus> {
+    let read = ReadArgs::for_corpus(text_field);
+    let inputs = [name.to_string()];
+    Ok(match vectors {
+        Some(path) => {
+            let docs = super::read_documents(&inputs, &read, embedder)?;
+            eval_themes::with_vectors(docs, matrix::read_npy(path)?, embedder, name, &path.display().to_string())?
+        }
+        None => super::embed_files(&inputs, &read, embedder)?,
+    })
+}
+
 pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
     let level = args.level.level();
     let opts = args.theme.options(level.unit())?;
     let name = args.file.display().to_string();
     let labels = eval_themes::read_labels(&args.file, &args.text_field, &args.label_field)?;
     let embedder = args.model.load(&args.model.name_or(None))?;
-    let read = ReadArgs::for_corpus(&args.text_field);
-    let corpus = match &args.vectors {
-        Some(path) => {
-            let docs = super::read_documents(std::slice::from_ref(&name), &read, &*embedder)?;
-            eval_themes::with_vectors(docs, matrix::read_npy(path)?, &*embedder, &name, &path.display().to_string())?
-        }
-        None => super::embed_files(std::slice::from_ref(&name), &read, &*embedder)?,
-    };
+    let corpus = labelled_corpus(&name, &args.text_field, args.vectors.as_deref(), &*embedder)?;
     let items = eval_themes::items(&corpus, &labels, level, &*embedder, &mut Bars::new())?;
     if let Some(path) = &args.save_vectors {
         matrix::write_npy(path, items.vectors.view())?;
@@ -454,14 +466,7 @@ pub fn cmd_eval_documents(args: EvalDocumentsArgs) -> Result<()> {
     let name = args.file.display().to_string();
     let labels = eval_themes::read_labels(&args.file, &args.text_field, &args.label_field)?;
     let embedder = args.model.load(&args.model.name_or(None))?;
-    let read = ReadArgs::for_corpus(&args.text_field);
-    let corpus = match &args.vectors {
-        Some(path) => {
-            let docs = super::read_documents(std::slice::from_ref(&name), &read, &*embedder)?;
-            eval_themes::with_vectors(docs, matrix::read_npy(path)?, &*embedder, &name, &path.display().to_string())?
-        }
-        None => super::embed_files(std::slice::from_ref(&name), &read, &*embedder)?,
-    };
+    let corpus = labelled_corpus(&name, &args.text_field, args.vectors.as_deref(), &*embedder)?;
     let route = match args.route {
         RouteArg::Auto => Route::Auto,
         RouteArg::Exact => Route::Exact,
