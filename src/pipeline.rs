@@ -254,7 +254,7 @@ pub fn index_documents(
     let (documents, passages) = store.counts()?;
     (summary.documents, summary.passages) = (documents, passages);
     let fresh = matches!(before, SavedGraph::Fresh(_));
-    if plan.changes() || !fresh || settings.rebuild_graph || params_changed {
+    if plan.changes_passages() || !fresh || settings.rebuild_graph || params_changed {
         let corpus = store.load_corpus()?;
         let (graph, report) = stage(progress, "graph", corpus.passages.len(), |p| {
             Graph::build(corpus.vectors.view(), settings.params, settings.parallel_build, p)

@@ -309,3 +309,36 @@ fn files_carry_their_dates_sources_and_titles() {
     let hits2: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(hits, hits2);
 }
+
+/// A date named only on the second run (or an index from before dates were
+/// stored): the documents are retagged in place, nothing is embedded again
+/// and the graph stays as it is.
+#[test]
+fn a_new_date_field_retags_without_embedding_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    let rows = [
+        json!({"id": "a", "when": "2024-05-01", "text": "Ten thousand soldiers crossed the northern border on Monday."}),
+        json!({"id": "b", "when": "2024-05-03", "text": "Farmers sold apples and pears at the harvest market."}),
+    ];
+    fs::write(&corpus, rows.iter().map(|r| r.to_string() + "\n").collect::<String>()).unwrap();
+    let index = dir.path().join("idx");
+    run_ok(motif().arg("index").arg(&corpus).args(index_args(&index)));
+    let undated = run_ok(motif().args(["info", "--docs", "--json"]).args(idx(&index)));
+    let undated: Value = serde_json::from_slice(&undated.stdout).unwrap();
+    assert!(undated["doc_list"].as_array().unwrap().iter().all(|d| d.get("date").is_none()), "{undated}");
+    let generation = undated["generation"].clone();
+
+    let out =
+        run_ok(motif().arg("index").arg(&corpus).args(index_args(&index)).args(["--date-field", "when", "--json"]));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["retagged"].as_array().unwrap().len(), 2, "{summary}");
+    assert_eq!(summary["passages_embedded"], 0, "{summary}");
+    assert_eq!(summary["graph_rebuilt"], false, "{summary}");
+    let dated = run_ok(motif().args(["info", "--docs", "--json"]).args(idx(&index)));
+    let dated: Value = serde_json::from_slice(&dated.stdout).unwrap();
+    let dates: Vec<&str> = dated["doc_list"].as_array().unwrap().iter().map(|d| d["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2024-05-01", "2024-05-03"]);
+    assert_eq!(dated["generation"], generation, "vectors unchanged: the same generation");
+    assert_eq!(dated["graph"]["status"], "fresh");
+}

@@ -277,6 +277,7 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         ("added", &s.plan.added),
         ("replaced", &s.plan.replaced),
         ("repaired", &s.plan.repaired),
+        ("retagged", &s.plan.retagged),
         ("removed", &s.plan.removed),
     ] {
         for name in names.iter().take(20) {

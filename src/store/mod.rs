@@ -609,6 +609,27 @@ impl Store {
     }
 
     /// Records new graph parameters (the caller rebuilds the graph).
+    /// Sets stored documents' date, source, title and URL, in one
+    /// transaction (their passages and vectors stay; the graph stays fresh).
+    pub fn set_meta(&mut self, docs: &[(&str, &DocMeta)]) -> Result<(), StoreError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let path = self.db_path();
+        let sql = |e| sql_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        {
+            let mut update = tx
+                .prepare("UPDATE documents SET date = ?2, outlet = ?3, title = ?4, url = ?5 WHERE name = ?1")
+                .map_err(sql)?;
+            for (name, m) in docs {
+                let date = m.date.map(|d| d.to_string());
+                update.execute(params![name, date, m.source, m.title, m.url]).map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
     pub fn set_params(&mut self, params: Params) -> Result<(), StoreError> {
         if params == self.manifest.params {
             return Ok(());

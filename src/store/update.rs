@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::{NewDoc, NewPassage, Store, StoreError, StoredDoc};
+use crate::corpus::meta::DocMeta;
 use crate::corpus::ReadDocuments;
 use crate::embed::{EmbedError, Embedder};
 use crate::matrix::row;
@@ -31,6 +32,9 @@ pub struct Plan {
     pub removed: Vec<String>,
     /// Read now and unchanged.
     pub kept: usize,
+    /// Unchanged text, but a new date, source, title or URL (an index from
+    /// before format 3, or a field named now): stored without embedding again.
+    pub retagged: Vec<String>,
     /// Stored documents not named in this run (left as they are).
     pub untouched: usize,
     /// Stored documents no longer in their file (the file is gone, or was
@@ -54,11 +58,19 @@ pub struct Plan {
     /// Read documents (indices) to embed and store, in reading order.
     #[serde(skip)]
     pub todo: Vec<usize>,
+    /// Read documents (indices) whose date, source, title or URL alone changed.
+    #[serde(skip)]
+    pub retag: Vec<usize>,
 }
 
 impl Plan {
     /// Whether the store changes at all.
     pub fn changes(&self) -> bool {
+        !self.todo.is_empty() || !self.removed.is_empty() || !self.retag.is_empty()
+    }
+
+    /// Whether the passages or their vectors change (the graph must follow).
+    pub fn changes_passages(&self) -> bool {
         !self.todo.is_empty() || !self.removed.is_empty()
     }
 }
@@ -116,10 +128,13 @@ pub fn plan(
                 plan.added.push(name.to_string());
                 plan.todo.push(i);
             }
-            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata && s.meta == doc.meta => {
+            Some(s) if s.hash == doc.hash && s.metadata == doc.metadata => {
                 if damaged.contains(name) {
                     plan.repaired.push(name.to_string());
                     plan.todo.push(i);
+                } else if s.meta != doc.meta {
+                    plan.retagged.push(name.to_string());
+                    plan.retag.push(i);
                 } else {
                     plan.kept += 1;
                 }
@@ -319,6 +334,9 @@ pub fn apply(
         embedded += texts.len();
     }
     store.write(&[], &removals)?;
+    let retag: Vec<(&str, &DocMeta)> =
+        plan.retag.iter().map(|&i| (plan.names[i].as_str(), &read.documents[i].meta)).collect();
+    store.set_meta(&retag)?;
     Ok(embedded)
 }
 
