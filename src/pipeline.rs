@@ -402,7 +402,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
     let echo_pair = |i: usize| {
         let o = &echoes.overlaps[i];
         let (da, db) = (&corpus.meta[corpus.passages[o.a].doc], &corpus.meta[corpus.passages[o.b].doc]);
-        let earlier = spread::earlier(da, db).map(|a_first| if a_first { "a" } else { "b" });
+        let earlier = spread::earlier(da, db);
         EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string(), earlier }
     };
     let echo_groups: Vec<EchoGroup> = echoes

@@ -229,12 +229,12 @@ pub fn travel(docs: &[usize], meta: &[DocMeta]) -> Travel {
     }
 }
 
-/// Which of two documents came first by date: `Some(true)` when `a` is
-/// earlier, `Some(false)` when `b` is, `None` when a date is missing or
-/// they are the same.
-pub fn earlier(a: &DocMeta, b: &DocMeta) -> Option<bool> {
+/// Which of two documents came first by date: `Some("a")` when `a` is
+/// earlier, `Some("b")` when `b` is (the side a pair's JSON names), `None`
+/// when a date is missing or they are the same.
+pub fn earlier(a: &DocMeta, b: &DocMeta) -> Option<&'static str> {
     match (a.date, b.date) {
-        (Some(x), Some(y)) if x != y => Some(x < y),
+        (Some(x), Some(y)) if x != y => Some(if x < y { "a" } else { "b" }),
         _ => None,
     }
 }
@@ -297,7 +297,8 @@ mod tests {
         assert_eq!(t.sources, vec!["Post", "Herald"]);
         assert_eq!((t.days, t.undated), (Some(4), 1));
         assert_eq!(travel(&[2], &meta).earliest, None);
-        assert_eq!(earlier(&meta[0], &meta[1]), Some(false));
+        assert_eq!(earlier(&meta[0], &meta[1]), Some("b"));
+        assert_eq!(earlier(&meta[1], &meta[0]), Some("a"));
         assert_eq!(earlier(&meta[0], &meta[2]), None);
     }
 }

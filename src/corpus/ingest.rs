@@ -658,9 +658,10 @@ impl Reader<'_> {
             "jsonl" => records::read_jsonl(name, Some(path), file, self.opts, &mut self.out)?,
             "csv" => records::read_csv(name, path, file, self.opts, &mut self.out)?,
             "html" | "htm" => {
-                let html = read_text(name, file, limit)?;
+                // One parse serves both the head's metadata and the text.
+                let html = scraper::Html::parse_document(&read_text(name, file, limit)?);
                 let meta = html_meta(&html, &self.opts.fields, name, &mut self.out.problems);
-                let text = html_to_text(&html);
+                let text = parsed_html_text(&html);
                 push_text(&mut self.out, name, Some(path.to_path_buf()), text, meta);
             }
             "md" | "markdown" => {
@@ -880,9 +881,8 @@ fn push_text(out: &mut Ingested, name: &str, source: Option<PathBuf>, text: Stri
 /// What an HTML page says about itself in its head: `<title>`, the Open
 /// Graph and article `<meta>` tags, `<link rel=canonical>`; the fields the
 /// user named are looked up among the `<meta>` names too.
-fn html_meta(html: &str, fields: &MetaFields, name: &str, problems: &mut Problems) -> DocMeta {
-    use scraper::{Html, Selector};
-    let doc = Html::parse_document(html);
+fn html_meta(doc: &scraper::Html, fields: &MetaFields, name: &str, problems: &mut Problems) -> DocMeta {
+    use scraper::Selector;
     let select = |css: &str| Selector::parse(css).ok();
     let mut tags: Vec<(String, String)> = Vec::new();
     if let Some(sel) = select("meta") {
@@ -1077,10 +1077,14 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, IngestError> {
 /// break, and two in a row a paragraph break. Other whitespace, as in a
 /// browser, collapses to one space, except for the line breaks of `pre`.
 pub fn html_to_text(html: &str) -> String {
-    use ego_tree::iter::Edge;
-    use scraper::{Html, Node};
+    parsed_html_text(&scraper::Html::parse_document(html))
+}
 
-    let doc = Html::parse_document(html);
+/// The text of a parsed page (see `html_to_text`).
+fn parsed_html_text(doc: &scraper::Html) -> String {
+    use ego_tree::iter::Edge;
+    use scraper::Node;
+
     let mut out = TextOut::default();
     // The dropped element being skipped, and how many `pre` are open.
     let mut skipping = None;

@@ -174,7 +174,7 @@ impl Report<'_> {
     /// "a" or "b": the end of a pair whose document is dated earlier.
     fn earlier(&self, o: &Overlap) -> Option<&'static str> {
         let (a, b) = (&self.doc_meta[self.passages[o.a].doc], &self.doc_meta[self.passages[o.b].doc]);
-        spread::earlier(a, b).map(|a_first| if a_first { "a" } else { "b" })
+        spread::earlier(a, b)
     }
 
     fn travel(&self, group: &Group) -> Travel {
