@@ -153,6 +153,65 @@ pub struct Word {
     pub content: bool,
 }
 
+/// The writing system of a text's letters, as far as telling languages
+/// apart needs: two texts in different scripts share no words by
+/// construction, so shared wording is no evidence either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Script {
+    Latin,
+    Greek,
+    Cyrillic,
+    Armenian,
+    Hebrew,
+    Arabic,
+    Indic,
+    Thai,
+    Georgian,
+    Hangul,
+    /// Han, Hiragana and Katakana: Chinese and Japanese.
+    Cjk,
+}
+
+/// The script of a letter; None for digits, punctuation and the rest.
+fn script_of_char(c: char) -> Option<Script> {
+    let u = c as u32;
+    Some(match u {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Script::Latin,
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Script::Greek,
+        0x400..=0x52F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
+        0x530..=0x58F => Script::Armenian,
+        0x590..=0x5FF => Script::Hebrew,
+        0x600..=0x6FF | 0x750..=0x77F | 0x8A0..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => Script::Arabic,
+        0x900..=0xDFF => Script::Indic,
+        0xE00..=0xE7F => Script::Thai,
+        0x10A0..=0x10FF => Script::Georgian,
+        0x1100..=0x11FF | 0xAC00..=0xD7AF | 0x3130..=0x318F => Script::Hangul,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF => Script::Cjk,
+        _ => return None,
+    })
+}
+
+/// The script most of the text's letters are in; None without letters
+/// (a number, a symbol) or when no script holds most of them.
+pub fn script(text: &str) -> Option<Script> {
+    let mut counts: Vec<(Script, usize)> = Vec::new();
+    let mut letters = 0;
+    for s in text.chars().filter_map(script_of_char) {
+        letters += 1;
+        match counts.iter_mut().find(|(k, _)| *k == s) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s, 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|&(_, n)| n).filter(|&(_, n)| 2 * n > letters).map(|(s, _)| s)
+}
+
+/// True when both texts have a script and they differ: a translation
+/// or a report in another language, never a copy.
+pub fn scripts_differ(a: Option<Script>, b: Option<Script>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a != b)
+}
+
 /// The words of `text`: runs of letters and digits. An apostrophe between
 /// letters stays inside a word (`don't`), a comma or point between digits
 /// too (`10,000`, `3.5`); hyphens and other punctuation separate words, so
@@ -307,6 +366,19 @@ pub fn whitespace_spans(text: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_are_told_apart_by_most_letters() {
+        assert_eq!(script("North Korea sent 10,000 troops"), Some(Script::Latin));
+        assert_eq!(script("Les élèves über-motivés"), Some(Script::Latin));
+        assert_eq!(script("Северная Корея направила 10 000 военных в Курск (Kursk)"), Some(Script::Cyrillic));
+        assert_eq!(script("北京是中华人民共和国的首都。"), Some(Script::Cjk));
+        assert_eq!(script("القاهرة هي عاصمة مصر"), Some(Script::Arabic));
+        assert_eq!(script("10,000 — 3.5 %"), None);
+        assert!(scripts_differ(script("troops"), script("военные")));
+        assert!(!scripts_differ(script("troops"), script("troupes")));
+        assert!(!scripts_differ(script("troops"), script("10,000")), "no script is no evidence");
+    }
 
     fn norms(text: &str) -> Vec<String> {
         words(text).into_iter().map(|w| w.norm).collect()

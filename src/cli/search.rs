@@ -262,7 +262,7 @@ pub fn query(args: QueryArgs) -> Result<()> {
     store.check_model(choice.name(), &fingerprint, m.dim)?;
     let embedder = args.model.load(&name)?;
     store.check_model(choice.name(), &fingerprint, embedder.dim())?;
-    let query = embedder.embed(&[args.text.as_str()], &mut |_| {})?;
+    let query = embedder.embed_queries(&[args.text.as_str()])?;
     let corpus = store.load_corpus()?;
     let (searcher, note) = pipeline::searcher(&store, &corpus, args.search.exact, args.search.ef, &mut Bars::new())?;
     if let Some(note) = note {

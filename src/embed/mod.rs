@@ -24,7 +24,7 @@ use std::path::Path;
 use ndarray::Array2;
 
 pub use motif_bert::model::{FetchEvent, ModelConfig, DEFAULT_MODEL};
-pub use motif_bert::{BackendKind, DeviceChoice, EmbedStats, LoadOptions, ModelInfo, Precision, SentenceModel};
+pub use motif_bert::{BackendKind, DeviceChoice, EmbedStats, LoadOptions, ModelInfo, Precision, Role, SentenceModel};
 
 use motif_bert::model::{self, ModelDir, ModelError};
 
@@ -43,6 +43,11 @@ pub trait Embedder: Send + Sync {
     fn token_spans(&self, text: &str) -> Result<Vec<(usize, usize)>, EmbedError>;
     /// Unit-length vectors, one row per text in input order; calls progress(n) as n more texts are done.
     fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<Array2<f32>, EmbedError>;
+    /// `embed` for search queries, which some models prefix with a prompt
+    /// of their own ("query: "); the same as `embed` for the others.
+    fn embed_queries(&self, texts: &[&str]) -> Result<Array2<f32>, EmbedError> {
+        self.embed(texts, &mut |_| {})
+    }
     /// Where it runs, for messages.
     fn device_name(&self) -> String;
 }

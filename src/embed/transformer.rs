@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use super::{EmbedError, Embedder, SentenceModel};
+use super::{EmbedError, Embedder, Role, SentenceModel};
 
 impl Embedder for SentenceModel {
     fn name(&self) -> &str {
@@ -24,6 +24,10 @@ impl Embedder for SentenceModel {
 
     fn embed(&self, texts: &[&str], progress: &mut dyn FnMut(usize)) -> Result<Array2<f32>, EmbedError> {
         Ok(self.embed_with_stats(texts, progress)?.0)
+    }
+
+    fn embed_queries(&self, texts: &[&str]) -> Result<Array2<f32>, EmbedError> {
+        Ok(self.embed_as(Role::Query, texts, &mut |_| {})?.0)
     }
 
     fn device_name(&self) -> String {

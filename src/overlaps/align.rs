@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::decision::Decision;
 use crate::matrix::dot;
 
-pub use crate::text::{content_words, words, Word};
+pub use crate::text::{content_words, scripts_differ, words, Script, Word};
 
 /// Content words of a text, counted.
 fn content_bag(ws: &[Word]) -> HashMap<&str, usize> {
@@ -94,6 +94,10 @@ pub fn shared_runs(a: &[Word], b: &[Word]) -> Shared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
+    /// In another script than its counterpart (a multilingual model links
+    /// them): a translation or a report in another language, which no
+    /// count of shared words can call a copy.
+    CrossLanguage,
     /// Reworded: little shared wording beyond single words.
     Paraphrase,
     /// Much of the shorter text lies in shared word sequences, with edits.
@@ -105,6 +109,7 @@ pub enum Kind {
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::CrossLanguage => "cross-language",
             Kind::Paraphrase => "paraphrase",
             Kind::NearVerbatim => "near-verbatim",
             Kind::Verbatim => "verbatim",
@@ -115,10 +120,20 @@ impl Kind {
 /// Labels a match by its shared word sequences: `verbatim` when at least
 /// 80 % of the shorter text lies in sequences of 3+ shared words or one
 /// shared sequence is 12 words long; `near-verbatim` from 40 % or a
-/// 6-word sequence; `paraphrase` otherwise.
+/// 6-word sequence; `paraphrase` otherwise; `cross-language` when the two
+/// are written in different scripts (names and figures they share are
+/// not copied wording).
 pub fn kind(a: &[Word], b: &[Word]) -> Kind {
+    if scripts_differ(words_script(a), words_script(b)) {
+        return Kind::CrossLanguage;
+    }
     let shared = shared_runs(a, b);
     kind_of(&shared)
+}
+
+/// The script of a text's words (`text::script`).
+pub fn words_script(ws: &[Word]) -> Option<Script> {
+    crate::text::script(&ws.iter().map(|w| w.norm.as_str()).collect::<Vec<_>>().join(" "))
 }
 
 pub fn kind_of(shared: &Shared) -> Kind {
@@ -178,12 +193,14 @@ pub fn align(
 ) -> Vec<SentenceMatch> {
     let wa: Vec<Vec<Word>> = a.iter().map(|s| words(s.text)).collect();
     let wb: Vec<Vec<Word>> = b.iter().map(|s| words(s.text)).collect();
+    let sa: Vec<Option<Script>> = wa.iter().map(|w| words_script(w)).collect();
+    let sb: Vec<Option<Script>> = wb.iter().map(|w| words_script(w)).collect();
     let mut all = Vec::with_capacity(a.len() * b.len());
     for i in 0..a.len() {
         for j in 0..b.len() {
             let cos = dot(a[i].vector, b[j].vector);
-            let lex = lexical_words(&wa[i], &wb[j]);
-            all.push((decision.score(cos, lex), cos, lex, i, j));
+            let lex = (!scripts_differ(sa[i], sb[j])).then(|| lexical_words(&wa[i], &wb[j]));
+            all.push((decision.score_across(cos, lex), cos, lex.unwrap_or(0.0), i, j));
         }
     }
     all.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.3.cmp(&y.3)).then(x.4.cmp(&y.4)));
@@ -273,6 +290,10 @@ mod tests {
         assert_eq!(kind(&words(src), &words(copy)), Kind::Verbatim);
         assert_eq!(kind(&words(src), &words(edited)), Kind::NearVerbatim);
         assert_eq!(kind(&words(src), &words(para)), Kind::Paraphrase);
+        // A translation shares figures and names at most: never a copy.
+        let translated = "Северная Корея направила 10,000 военных в Курск, Kursk, Kursk, Kursk";
+        let copy_with_names = "North Korea sent 10,000 troops to Kursk, Kursk, Kursk, Kursk";
+        assert_eq!(kind(&words(copy_with_names), &words(translated)), Kind::CrossLanguage);
         let s = shared_runs(&words(src), &words(copy));
         assert_eq!(s.longest, words(src).len());
     }

@@ -69,6 +69,17 @@ impl Decision {
         (1.0 - self.lexical_weight) * cosine + self.lexical_weight * lexical
     }
 
+    /// The score of two texts whose scripts may differ: across scripts
+    /// (`lexical` None) shared wording is no evidence either way, so the
+    /// cosine alone stands for the pair (a multilingual model's translation
+    /// scores what it would with every word shared at the cosine's level).
+    pub fn score_across(&self, cosine: f32, lexical: Option<f32>) -> f32 {
+        match lexical {
+            Some(lexical) => self.score(cosine, lexical),
+            None => cosine,
+        }
+    }
+
     pub fn passes(&self, cosine: f32, lexical: f32) -> bool {
         self.score(cosine, lexical) >= self.threshold
     }

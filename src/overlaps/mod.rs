@@ -126,9 +126,11 @@ pub struct Found {
     pub capped: usize,
 }
 
-/// Content words as sorted interned stems, for a fast `align::lexical`.
+/// Content words as sorted interned stems, for a fast `align::lexical`,
+/// and each text's script.
 struct Bags {
     bags: Vec<Vec<u32>>,
+    scripts: Vec<Option<align::Script>>,
 }
 
 impl Bags {
@@ -149,7 +151,13 @@ impl Bags {
                 bag
             })
             .collect();
-        Bags { bags }
+        let scripts = texts.iter().map(|t| crate::text::script(t)).collect();
+        Bags { bags, scripts }
+    }
+
+    /// `lexical`, or None across scripts (`Decision::score_across`).
+    fn lexical_across(&self, i: usize, j: usize) -> Option<f32> {
+        (!align::scripts_differ(self.scripts[i], self.scripts[j])).then(|| self.lexical(i, j))
     }
 
     /// The same value as `align::lexical` on the two texts.
@@ -258,8 +266,9 @@ pub fn find(
         if is_boilerplate.contains(&i) || is_boilerplate.contains(&j) {
             continue;
         }
-        let lex = bags.lexical(i, j);
-        let score = settings.decision.score(cos, lex);
+        let lex = bags.lexical_across(i, j);
+        let score = settings.decision.score_across(cos, lex);
+        let lex = lex.unwrap_or(0.0);
         if score >= settings.decision.threshold {
             let (a, b) = if (units[i].doc, units[i].start) <= (units[j].doc, units[j].start) { (i, j) } else { (j, i) };
             found.pairs.push(Pair { a, b, cosine: cos, lexical: lex, score });
@@ -303,7 +312,9 @@ pub fn boilerplate(
         }
     }
     for &(i, j, cos) in candidates {
-        if cos >= COPY_COSINE && align::kind(&align::words(texts[i]), &align::words(texts[j])) != Kind::Paraphrase {
+        if cos >= COPY_COSINE
+            && matches!(align::kind(&align::words(texts[i]), &align::words(texts[j])), Kind::NearVerbatim | Kind::Verbatim)
+        {
             let (di, dj) = (units[i].doc, units[j].doc);
             docs_of[i].insert(dj);
             docs_of[j].insert(di);

@@ -7,17 +7,17 @@
 //! returns the vectors in the caller's order as one matrix. The backend is
 //! chosen once, at load, from `LoadOptions`.
 
-use std::path::Path;
 use std::sync::mpsc;
 
 use ndarray::Array2;
-use serde::Deserialize;
 
 use crate::backend::candle::CandleBert;
 use crate::backend::native::CpuBert;
+use crate::backend::arch::Architecture;
 use crate::backend::weights::{read_json, BertConfig};
 use crate::backend::{select_device, Backend, BackendKind, DeviceChoice, Pooling, Precision};
 use crate::error::Error;
+use crate::folder::FolderConfig;
 use crate::model::ModelDir;
 use crate::tokenize::Tokens;
 
@@ -51,6 +51,8 @@ pub struct ModelInfo {
     /// Tokens the model reads at once, special tokens included.
     pub max_tokens: usize,
     pub pooling: Pooling,
+    /// The encoder family (`backend::arch`): "bert", "roberta", "mpnet".
+    pub architecture: &'static str,
     pub precision: Precision,
     /// Floating-point operations per token in the linear layers (2 per multiply-add).
     pub linear_flops_per_token: f64,
@@ -84,25 +86,26 @@ pub struct SentenceModel {
     batch_size: usize,
     /// Why `DeviceChoice::Auto` ended on the CPU.
     fallback: Option<String>,
+    /// Pooling, prompts and lower-casing as the folder says.
+    folder: FolderConfig,
+    /// Tokens of the longer prompt: the splitter's windows leave room for it.
+    prompt_tokens: usize,
 }
 
-#[derive(Deserialize)]
-struct PoolingConfig {
-    #[serde(default)]
-    pooling_mode_cls_token: bool,
-    #[serde(default)]
-    pooling_mode_max_tokens: bool,
-}
-
-#[derive(Deserialize)]
-struct SentenceBertConfig {
-    max_seq_length: Option<usize>,
+/// What a text is to the model, which picks its prompt (`Prompts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Texts indexed and compared with each other.
+    Passage,
+    /// A search query.
+    Query,
 }
 
 impl SentenceModel {
-    /// Loads a sentence-transformers folder: config.json, model.safetensors,
-    /// tokenizer.json, and 1_Pooling/config.json and sentence_bert_config.json
-    /// when present. A known model must have been fetched (`model::ensure`).
+    /// Loads a sentence-transformers folder of a BERT, RoBERTa/XLM-R or
+    /// MPNet encoder: config.json, model.safetensors, tokenizer.json, and
+    /// the sentence-transformers files when present (`folder`). A known
+    /// model must have been fetched (`model::ensure`).
     pub fn load(model: &ModelDir, options: &LoadOptions) -> Result<Self, Error> {
         let dir = &model.dir;
         for required in ["config.json", "model.safetensors", "tokenizer.json"] {
@@ -116,25 +119,24 @@ impl SentenceModel {
             }
         }
         let config: BertConfig = read_json(&dir.join("config.json"))?;
-        if let Some(t) = &config.model_type {
-            if !matches!(t.as_str(), "bert" | "roberta" | "xlm-roberta" | "camembert") && !t.contains("bert") {
-                return Err(Error::Model {
-                    path: dir.join("config.json"),
-                    message: format!("model_type {t} is not BERT-family; motif runs BERT-family encoders"),
-                });
-            }
+        let arch = Architecture::of(&config, &dir.join("config.json"))?;
+        let folder = FolderConfig::read(dir, config.hidden_size)?;
+        if let Some(known) = model.known.filter(|k| k.dim != config.hidden_size) {
+            return Err(Error::Model {
+                path: dir.join("config.json"),
+                message: format!(
+                    "hidden_size is {} but the manifest's {} has {} dimensions: not that model's files",
+                    config.hidden_size, known.name, known.dim
+                ),
+            });
         }
-        let pooling = pooling_of(dir)?;
-        let max_tokens = if dir.join("sentence_bert_config.json").is_file() {
-            read_json::<SentenceBertConfig>(&dir.join("sentence_bert_config.json"))?.max_seq_length
-        } else {
-            None
-        }
-        .or(model.known.map(|k| k.max_tokens))
-        .unwrap_or(512)
-        .min(config.max_position_embeddings);
-
+        let max_tokens = folder
+            .max_seq_length
+            .or(model.known.map(|k| k.max_tokens))
+            .unwrap_or(512)
+            .min(arch.max_tokens(&config));
         let tokens = Tokens::load(&dir.join("tokenizer.json"), max_tokens)?;
+        let pooling = folder.pooling;
         let selected = select_device(options.device)?;
         let device = selected.device;
         // The native backend on the CPU; candle where it has a device we
@@ -150,13 +152,29 @@ impl SentenceModel {
             dim: config.hidden_size,
             max_tokens,
             pooling,
+            architecture: arch.name(),
             precision: options.precision,
             // Q, K, V and output projections (4h²) and the feed-forward pair (2·h·inter).
             linear_flops_per_token: 2.0 * layers * (4.0 * h * h + 2.0 * h * config.intermediate_size as f64),
             // Q·Kᵀ and P·V: h multiply-adds each per pair.
             attention_flops_per_pair: 2.0 * layers * 2.0 * h,
         };
-        Ok(SentenceModel { backend, tokens, info, batch_size: options.batch_size.max(1), fallback: selected.fallback })
+        let prompt_tokens = |p: &Option<String>| -> Result<usize, Error> {
+            Ok(match p {
+                Some(p) => tokens.offsets(p)?.len(),
+                None => 0,
+            })
+        };
+        let prompt_tokens = prompt_tokens(&folder.prompts.passage)?.max(prompt_tokens(&folder.prompts.query)?);
+        Ok(SentenceModel {
+            backend,
+            tokens,
+            info,
+            batch_size: options.batch_size.max(1),
+            fallback: selected.fallback,
+            folder,
+            prompt_tokens,
+        })
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -182,9 +200,51 @@ impl SentenceModel {
     }
 
     /// Content tokens the model reads at once: its maximum less the two
-    /// special tokens ([CLS], [SEP]) it adds.
+    /// special tokens ([CLS], [SEP] or <s>, </s>) it adds and its prompt.
     pub fn max_content_tokens(&self) -> usize {
-        self.info.max_tokens.saturating_sub(2).max(1)
+        self.info.max_tokens.saturating_sub(2 + self.prompt_tokens).max(1)
+    }
+
+    /// The folder's pooling, prompts and lower-casing.
+    pub fn folder(&self) -> &FolderConfig {
+        &self.folder
+    }
+
+    /// What the tokenizer reads for a text in a role: the role's prompt
+    /// before it, lower-cased when the folder says so, as
+    /// sentence-transformers' `encode(prompt_name=…)` builds it.
+    fn prepare<'t>(&self, texts: &[&'t str], role: Role) -> Vec<std::borrow::Cow<'t, str>> {
+        let prompt = match role {
+            Role::Passage => self.folder.prompts.passage.as_deref(),
+            Role::Query => self.folder.prompts.query.as_deref(),
+        };
+        texts
+            .iter()
+            .map(|&t| {
+                let t: std::borrow::Cow<str> = match prompt {
+                    Some(p) => format!("{p}{t}").into(),
+                    None => t.into(),
+                };
+                if self.folder.do_lower_case {
+                    t.to_lowercase().into()
+                } else {
+                    t
+                }
+            })
+            .collect()
+    }
+
+    /// Tokens pooling leaves out in this role: [CLS] and the prompt when the
+    /// pooling config excludes the prompt (sentence-transformers' `prompt_length`).
+    fn pool_skip(&self, role: Role) -> Result<usize, Error> {
+        let prompt = match role {
+            Role::Passage => &self.folder.prompts.passage,
+            Role::Query => &self.folder.prompts.query,
+        };
+        Ok(match prompt {
+            Some(p) if !self.folder.include_prompt => self.tokens.ids(&[p.as_str()])?[0].len().saturating_sub(1),
+            _ => 0,
+        })
     }
 
     /// Unit-length vectors, one row per text in input order, with counts of
@@ -199,6 +259,20 @@ impl SentenceModel {
         texts: &[&str],
         progress: &mut dyn FnMut(usize),
     ) -> Result<(Array2<f32>, EmbedStats), Error> {
+        self.embed_as(Role::Passage, texts, progress)
+    }
+
+    /// `embed_with_stats` for texts in a role (its prompt, if the model has one).
+    pub fn embed_as(
+        &self,
+        role: Role,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(Array2<f32>, EmbedStats), Error> {
+        let prepared = self.prepare(texts, role);
+        let texts: Vec<&str> = prepared.iter().map(|t| t.as_ref()).collect();
+        let texts = texts.as_slice();
+        let pool_skip = self.pool_skip(role)?;
         // Sorting within chunks keeps padding low without holding every
         // text's tokens in memory at once.
         const CHUNK: usize = 2048;
@@ -219,7 +293,8 @@ impl SentenceModel {
                 let mut order: Vec<usize> = (0..ids.len()).collect();
                 order.sort_by_key(|&i| std::cmp::Reverse(ids[i].len()));
                 for rows in order.chunks(self.batch_size) {
-                    let batch = self.tokens.pad(rows.iter().map(|&i| ids[i].as_slice()));
+                    let mut batch = self.tokens.pad(rows.iter().map(|&i| ids[i].as_slice()));
+                    batch.pool_skip = pool_skip;
                     stats.tokens += rows.iter().map(|&i| ids[i].len()).sum::<usize>();
                     stats.padded_tokens += batch.rows * batch.len;
                     stats.attention_pairs += rows.iter().map(|&i| ids[i].len() * ids[i].len()).sum::<usize>();
@@ -250,22 +325,6 @@ impl SentenceModel {
     pub fn token_offsets(&self, text: &str) -> Result<Vec<(usize, usize)>, Error> {
         self.tokens.offsets(text)
     }
-}
-
-/// The pooling named by `1_Pooling/config.json`; mean when it is absent.
-fn pooling_of(dir: &Path) -> Result<Pooling, Error> {
-    let path = dir.join("1_Pooling/config.json");
-    if !path.is_file() {
-        return Ok(Pooling::Mean);
-    }
-    let p: PoolingConfig = read_json(&path)?;
-    Ok(if p.pooling_mode_cls_token {
-        Pooling::Cls
-    } else if p.pooling_mode_max_tokens {
-        Pooling::Max
-    } else {
-        Pooling::Mean
-    })
 }
 
 fn normalize(v: &mut [f32]) {

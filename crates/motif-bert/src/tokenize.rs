@@ -34,7 +34,12 @@ impl Tokens {
             .map_err(file_err)?;
         let mut spans = tokenizer.clone();
         spans.with_truncation(None).map_err(file_err)?;
-        let pad_id = tokenizer.get_padding().map(|p| p.pad_id).or_else(|| tokenizer.token_to_id("[PAD]")).unwrap_or(0);
+        let pad_id = tokenizer
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .or_else(|| tokenizer.token_to_id("<pad>"))
+            .unwrap_or(0);
         Ok(Tokens { tokenizer, spans, pad_id })
     }
 
@@ -60,6 +65,7 @@ impl Tokens {
             mask: vec![0; n * len],
             rows: n,
             len,
+            pool_skip: 0,
         };
         for (r, ids) in rows.enumerate() {
             batch.ids[r * len..r * len + ids.len()].copy_from_slice(ids);

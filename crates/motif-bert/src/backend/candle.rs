@@ -1,6 +1,7 @@
-//! A BERT encoder in candle, as sentence-transformers runs it: word +
-//! position + token-type embeddings, N post-norm transformer layers with
-//! exact (erf) GELU, then pooling over the attention mask.
+//! A BERT-family encoder in candle (BERT, RoBERTa/XLM-R, MPNet: see
+//! `arch`), as sentence-transformers runs it: word + position + token-type
+//! embeddings, N post-norm transformer layers with exact (erf) GELU (and
+//! MPNet's relative position bias), then pooling over the attention mask.
 //!
 //! It follows candle-transformers' BertModel, with three changes: Q, K and V
 //! are one fused projection (one large matrix multiply instead of three),
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
 
+use super::arch::{Architecture, RelativeBias};
 use super::weights::{BertConfig, Weights};
 use super::{Backend, Pooling, Precision, TokenBatch};
 use crate::error::Error;
@@ -63,7 +65,10 @@ struct Layer {
 pub struct CandleBert {
     word: Tensor,
     position: Tensor,
-    token_type: Tensor,
+    /// None for families without token types (MPNet).
+    token_type: Option<Tensor>,
+    first_position: usize,
+    relative: Option<RelativeBias>,
     embed_norm: Norm,
     layers: Vec<Layer>,
     heads: usize,
@@ -82,17 +87,7 @@ impl CandleBert {
         device: &Device,
         precision: Precision,
     ) -> Result<Self, Error> {
-        let path = dir.join("config.json");
-        let model_err = |message: String| Error::Model { path: path.clone(), message };
-        if !config.hidden_act.starts_with("gelu") {
-            return Err(model_err(format!(
-                "activation {} is not supported (BERT-family models use gelu)",
-                config.hidden_act
-            )));
-        }
-        if !config.hidden_size.is_multiple_of(config.num_attention_heads) {
-            return Err(model_err("hidden_size is not a multiple of num_attention_heads".into()));
-        }
+        let arch = Architecture::of(config, &dir.join("config.json"))?;
         let dtype = match precision {
             Precision::F32 => DType::F32,
             Precision::Bf16 if device.is_cuda() => DType::BF16,
@@ -104,10 +99,10 @@ impl CandleBert {
         let eps = config.layer_norm_eps;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
-            let q = Dense::load(&w, &format!("{p}.attention.self.query"))?;
-            let k = Dense::load(&w, &format!("{p}.attention.self.key"))?;
-            let v = Dense::load(&w, &format!("{p}.attention.self.value"))?;
+            let n = arch.layer_names(i);
+            let q = Dense::load(&w, &n.q)?;
+            let k = Dense::load(&w, &n.k)?;
+            let v = Dense::load(&w, &n.v)?;
             let fuse = |a: [&Tensor; 3]| {
                 Tensor::cat(&a, 0)
                     .map_err(|source| Error::Weights { path: w.path().to_path_buf(), source: Box::new(source) })
@@ -116,17 +111,19 @@ impl CandleBert {
                 Dense { weight: fuse([&q.weight, &k.weight, &v.weight])?, bias: fuse([&q.bias, &k.bias, &v.bias])? };
             layers.push(Layer {
                 qkv,
-                attn_out: Dense::load(&w, &format!("{p}.attention.output.dense"))?,
-                attn_norm: Norm::load(&w, &format!("{p}.attention.output.LayerNorm"), eps)?,
-                up: Dense::load(&w, &format!("{p}.intermediate.dense"))?,
-                down: Dense::load(&w, &format!("{p}.output.dense"))?,
-                out_norm: Norm::load(&w, &format!("{p}.output.LayerNorm"), eps)?,
+                attn_out: Dense::load(&w, &n.attn_out)?,
+                attn_norm: Norm::load(&w, &n.attn_norm, eps)?,
+                up: Dense::load(&w, &n.up)?,
+                down: Dense::load(&w, &n.down)?,
+                out_norm: Norm::load(&w, &n.out_norm, eps)?,
             });
         }
         Ok(CandleBert {
             word: w.get("embeddings.word_embeddings.weight")?,
             position: w.get("embeddings.position_embeddings.weight")?,
-            token_type: w.get("embeddings.token_type_embeddings.weight")?,
+            token_type: arch.token_types().map(|name| w.get(name)).transpose()?,
+            first_position: arch.first_position(config),
+            relative: arch.relative_bias(&w, config)?,
             embed_norm: Norm::load(&w, "embeddings.LayerNorm", eps)?,
             layers,
             heads: config.num_attention_heads,
@@ -142,13 +139,32 @@ impl CandleBert {
         let (b, l) = (batch.rows, batch.len);
         let ids = Tensor::from_slice(&batch.ids, b * l, &self.device)?;
         let types = Tensor::from_slice(&batch.type_ids, b * l, &self.device)?;
-        let positions = Tensor::arange(0u32, l as u32, &self.device)?;
+        let first = self.first_position as u32;
+        let positions = Tensor::arange(first, first + l as u32, &self.device)?;
         let x = self.word.index_select(&ids, 0)?.reshape((b, l, self.hidden))?;
-        let x = x.broadcast_add(&self.position.index_select(&positions, 0)?)?;
-        let x = (x + self.token_type.index_select(&types, 0)?.reshape((b, l, self.hidden))?)?;
+        let mut x = x.broadcast_add(&self.position.index_select(&positions, 0)?)?;
+        if let Some(token_type) = &self.token_type {
+            x = (x + token_type.index_select(&types, 0)?.reshape((b, l, self.hidden))?)?;
+        }
         let mut x = self.embed_norm.forward(&x.reshape((b * l, self.hidden))?)?;
         let mask = Tensor::from_slice(&batch.mask, (b, 1, 1, l), &self.device)?.to_dtype(self.dtype)?;
-        let bias = ((1.0 - mask)? * MASK_BIAS)?;
+        let mut bias = ((1.0 - mask)? * MASK_BIAS)?;
+        if let Some(relative) = &self.relative {
+            // (1, heads, l, l): head h, query i, key j gains its bias at distance j − i.
+            if l > relative.max() {
+                candle_core::bail!("sequence of {l} tokens exceeds the model's {} positions", relative.max());
+            }
+            let zero = relative.max() - 1;
+            let mut values = Vec::with_capacity(self.heads * l * l);
+            for h in 0..self.heads {
+                let by_distance = relative.head(h);
+                for i in 0..l {
+                    values.extend((0..l).map(|j| by_distance[zero + j - i]));
+                }
+            }
+            let table = Tensor::from_vec(values, (1, self.heads, l, l), &self.device)?.to_dtype(self.dtype)?;
+            bias = bias.broadcast_add(&table)?;
+        }
         for layer in &self.layers {
             x = self.layer(layer, &x, b, l, &bias)?;
         }
@@ -171,19 +187,31 @@ impl CandleBert {
     }
 
     fn pool(&self, hidden: &Tensor, batch: &TokenBatch) -> candle_core::Result<Tensor> {
+        let (b, l) = (batch.rows, batch.len);
+        // The attention mask less the tokens pooling leaves out (a prompt).
+        let lengths: Vec<usize> = batch.mask.chunks_exact(l).map(|m| m.iter().filter(|&&x| x != 0).count()).collect();
+        let mut kept = batch.mask.clone();
+        for (row, &len) in kept.chunks_exact_mut(l).zip(&lengths) {
+            row[..batch.pool_skip.min(len.saturating_sub(1))].fill(0);
+        }
+        let mask = || Tensor::from_slice(&kept, (b, l, 1), &self.device)?.to_dtype(DType::F32);
         match self.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1),
-            Pooling::Mean => {
-                let mask =
-                    Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
+            Pooling::LastToken => {
+                let last: Vec<u32> =
+                    lengths.iter().enumerate().map(|(r, &len)| (r * l + len.max(1) - 1) as u32).collect();
+                let last = Tensor::from_vec(last, b, &self.device)?;
+                hidden.reshape((b * l, self.hidden))?.index_select(&last, 0)
+            }
+            Pooling::Mean | Pooling::MeanSqrtLen => {
+                let mask = mask()?;
                 let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
                 let count = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-                sum.broadcast_div(&count)
+                let by = if self.pooling == Pooling::Mean { count } else { count.sqrt()? };
+                sum.broadcast_div(&by)
             }
             Pooling::Max => {
-                let mask =
-                    Tensor::from_slice(&batch.mask, (batch.rows, batch.len, 1), &self.device)?.to_dtype(DType::F32)?;
-                let masked = hidden.broadcast_add(&((1.0 - mask)? * -1e9)?)?;
+                let masked = hidden.broadcast_add(&((1.0 - mask()?)? * -1e9)?)?;
                 masked.max(D::Minus2)
             }
         }

@@ -6,6 +6,7 @@
 //! `candle::CandleBert` for CUDA or, when asked for, the CPU to compare. Both
 //! read the same `weights::BertConfig` and `weights::Weights`.
 
+pub mod arch;
 pub mod candle;
 pub mod native;
 pub mod weights;
@@ -21,6 +22,9 @@ pub struct TokenBatch {
     pub mask: Vec<u32>,
     pub rows: usize,
     pub len: usize,
+    /// Leading tokens of every row that pooling leaves out: the prompt
+    /// when the pooling config says `include_prompt: false`; else 0.
+    pub pool_skip: usize,
 }
 
 /// A model runtime: turns a padded batch into one pooled vector per row.
@@ -30,12 +34,60 @@ pub trait Backend: Send + Sync {
 }
 
 /// How token vectors become one passage vector (from the model folder's
-/// `1_Pooling/config.json`; mean when absent).
+/// `1_Pooling/config.json`; mean when the folder has none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pooling {
     Mean,
     Cls,
     Max,
+    /// The last real token (decoder-style embedders).
+    LastToken,
+    /// The sum divided by √length.
+    MeanSqrtLen,
+}
+
+impl Pooling {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Cls => "cls",
+            Pooling::Max => "max",
+            Pooling::LastToken => "lasttoken",
+            Pooling::MeanSqrtLen => "mean_sqrt_len",
+        }
+    }
+
+    /// One vector from a sequence's token vectors (`rows`: len × h, row-major);
+    /// `skip` leading tokens are left out where the mode averages or picks
+    /// (sentence-transformers' Pooling zeroes their mask; CLS reads token 0 regardless).
+    pub fn pool(self, rows: &[f32], h: usize, skip: usize) -> Vec<f32> {
+        let len = rows.len() / h;
+        // A text no longer than its prompt keeps its last token, as a mask of zeros
+        // would leave nothing (sentence-transformers then divides by its 1e-9 clamp).
+        let skip = skip.min(len.saturating_sub(1));
+        let kept = rows[skip * h..].chunks_exact(h);
+        match self {
+            Pooling::Cls => rows[..h].to_vec(),
+            Pooling::LastToken => rows[(len - 1) * h..].to_vec(),
+            Pooling::Mean | Pooling::MeanSqrtLen => {
+                let mut sum = vec![0.0f32; h];
+                for row in kept {
+                    sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+                let n = (len - skip) as f32;
+                let by = if self == Pooling::Mean { n } else { n.sqrt() };
+                sum.iter_mut().for_each(|s| *s /= by);
+                sum
+            }
+            Pooling::Max => {
+                let mut max = vec![f32::NEG_INFINITY; h];
+                for row in kept {
+                    max.iter_mut().zip(row).for_each(|(m, v)| *m = m.max(*v));
+                }
+                max
+            }
+        }
+    }
 }
 
 /// Where the model runs.

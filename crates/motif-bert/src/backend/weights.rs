@@ -26,6 +26,14 @@ pub struct BertConfig {
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub model_type: Option<String>,
+    /// RoBERTa and MPNet count positions on from it (`arch::Architecture::first_position`).
+    #[serde(default)]
+    pub pad_token_id: Option<usize>,
+    #[serde(default)]
+    pub position_embedding_type: Option<String>,
+    /// MPNet's relative attention buckets.
+    #[serde(default)]
+    pub relative_attention_num_buckets: Option<usize>,
 }
 
 fn default_act() -> String {
@@ -63,12 +71,12 @@ impl Weights {
             .map(|(k, t)| t.to_dtype(dtype).map(|t| (k, t)))
             .collect::<candle_core::Result<_>>()
             .map_err(weights_err)?;
-        let prefix = ["", "bert.", "model.", "0.auto_model."]
+        let prefix = ["", "bert.", "roberta.", "mpnet.", "model.", "0.auto_model."]
             .into_iter()
             .find(|p| tensors.contains_key(&format!("{p}embeddings.word_embeddings.weight")))
             .ok_or_else(|| Error::Model {
                 path: path.clone(),
-                message: "no BERT embeddings (embeddings.word_embeddings.weight) in this file".into(),
+                message: "no encoder embeddings (embeddings.word_embeddings.weight) in this file".into(),
             })?
             .to_string();
         Ok(Weights { tensors, prefix, path })

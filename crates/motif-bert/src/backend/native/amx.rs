@@ -276,8 +276,9 @@ pub struct HeadScratch {
 /// `available()` must have returned true; the head's rows must be readable
 /// and `dst` writable for `len` rows of `hd` at `out_stride`.
 pub unsafe fn attend(head: &Head, dst: *mut u16, out_stride: usize, scratch: &mut HeadScratch) {
-    let Head { q, k, v, stride, len, hd, scale, bias } = *head;
+    let Head { q, k, v, stride, len, hd, scale, bias, relative } = *head;
     assert!(bias.is_none(), "the AMX path multiplies with the bias in place");
+    assert!(relative.is_none(), "MPNet's relative bias is refused at load for bf16");
     assert!(hd % TILE_K == 0 && len > 0);
     let rows = len.next_multiple_of(TILE);
     let keys = len.next_multiple_of(TILE_K);

@@ -311,6 +311,9 @@ pub struct Head {
     /// a row by the same q·b, which softmax cancels, so it is skipped;
     /// V's is added to the output, the probabilities summing to one.
     pub bias: Option<*const f32>,
+    /// MPNet: the head's bias by distance, at distance 0 (`arch::RelativeBias`):
+    /// score (query i, key j) gains `*relative.offset(j − i)`.
+    pub relative: Option<*const f32>,
 }
 
 impl Head {
@@ -322,7 +325,17 @@ impl Head {
     pub unsafe fn in_fused(row0: *const f32, h: usize, heads: usize, index: usize, len: usize) -> Head {
         let hd = h / heads;
         let q = row0.add(index * hd);
-        Head { q, k: q.add(h), v: q.add(2 * h), stride: 3 * h, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None }
+        Head {
+            q,
+            k: q.add(h),
+            v: q.add(2 * h),
+            stride: 3 * h,
+            len,
+            hd,
+            scale: 1.0 / (hd as f32).sqrt(),
+            bias: None,
+            relative: None,
+        }
     }
 }
 
@@ -347,7 +360,7 @@ pub unsafe fn attend(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mu
 /// # Safety
 /// As `attend`; `wide` only where `avx512::usable()` and 16·stride < 2³¹.
 pub(crate) unsafe fn attend_on(head: &Head, dst: *mut f32, out_stride: usize, scratch: &mut HeadScratch, wide: bool) {
-    let Head { q, k, v, stride, len, hd, scale, bias } = *head;
+    let Head { q, k, v, stride, len, hd, scale, bias, relative } = *head;
     let lp = len.next_multiple_of(32);
     let rp = len.next_multiple_of(4);
     let q_bias = bias.map(|b| std::slice::from_raw_parts(b, hd));
@@ -390,6 +403,13 @@ pub(crate) unsafe fn attend_on(head: &Head, dst: *mut f32, out_stride: usize, sc
         avx512::scores(qs, kt, s, rp, lp, hd);
     } else {
         scores(qs, kt, s, rp, lp, hd);
+    }
+    if let Some(bias) = relative {
+        // Added to the scaled scores before softmax, as MPNetSelfAttention does.
+        for (i, row) in s.chunks_exact_mut(lp).take(len).enumerate() {
+            let by_distance = std::slice::from_raw_parts(bias.sub(i), len);
+            row[..len].iter_mut().zip(by_distance).for_each(|(s, b)| *s += b);
+        }
     }
     let inv = fit(&mut scratch.inv, rp);
     for (row, inv) in s.chunks_exact_mut(lp).zip(inv.iter_mut()).take(len) {
@@ -783,17 +803,33 @@ pub(crate) fn test_head(qkv: &[f32], stride: usize, len: usize, hd: usize) -> He
     let q = qkv.as_ptr();
     // SAFETY: offsets inside the first row of qkv.
     let (k, v) = unsafe { (q.add(hd), q.add(2 * hd)) };
-    Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None }
+    Head { q, k, v, stride, len, hd, scale: 1.0 / (hd as f32).sqrt(), bias: None, relative: None }
 }
 
 /// softmax(scale·Q·Kᵀ)·V in f64, straight from the formula (len × hd).
 #[cfg(test)]
 pub(crate) fn naive_attention(qkv: &[f32], stride: usize, len: usize, hd: usize, scale: f32) -> Vec<f64> {
+    naive_attention_with(qkv, stride, len, hd, scale, &|_| 0.0)
+}
+
+/// `naive_attention` with `relative(j − i)` added to each score (MPNet).
+#[cfg(test)]
+pub(crate) fn naive_attention_with(
+    qkv: &[f32],
+    stride: usize,
+    len: usize,
+    hd: usize,
+    scale: f32,
+    relative: &dyn Fn(i64) -> f64,
+) -> Vec<f64> {
     let at = |r: usize, part: usize, d: usize| qkv[r * stride + part * hd + d] as f64;
     let mut out = Vec::with_capacity(len * hd);
     for i in 0..len {
-        let scores: Vec<f64> =
-            (0..len).map(|j| (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64).collect();
+        let scores: Vec<f64> = (0..len)
+            .map(|j| {
+                (0..hd).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>() * scale as f64 + relative(j as i64 - i as i64)
+            })
+            .collect();
         let max = scores.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
         let sum: f64 = e.iter().sum();
@@ -899,6 +935,46 @@ mod tests {
             let want = naive_attention(&qkv, stride, len, hd, scale);
             for (i, (got, want)) in out.iter().zip(&want).enumerate() {
                 assert!((*got as f64 - want).abs() < 1e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
+            }
+        }
+    }
+
+    /// MPNet's relative bias: a value per distance added to the scores.
+    #[test]
+    fn attention_adds_the_relative_bias() {
+        attention_with_relative_bias(false);
+    }
+
+    #[test]
+    #[cfg_attr(not(host_avx512), ignore = "this CPU has no AVX-512")]
+    fn avx512_attention_adds_the_relative_bias() {
+        assert!(avx512::usable());
+        attention_with_relative_bias(true);
+    }
+
+    fn attention_with_relative_bias(wide: bool) {
+        let max = 50usize;
+        // Distances −49..=49, large enough to move the probabilities.
+        let by_distance: Vec<f32> = (0..2 * max - 1).map(|i| ((i * 37) % 23) as f32 / 5.0 - 2.0).collect();
+        for (len, hd) in [(1, 32), (9, 32), (40, 64), (13, 20)] {
+            let (qkv, stride) = test_qkv(len, hd);
+            let mut head = test_head(&qkv, stride, len, hd);
+            head.relative = Some(by_distance[max - 1..].as_ptr());
+            let mut out = vec![0f32; len * hd];
+            let mut scratch = HeadScratch::default();
+            unsafe {
+                attend_on(&head, out.as_mut_ptr(), hd, &mut scratch, wide);
+            }
+            let scale = 1.0 / (hd as f32).sqrt();
+            let want =
+                naive_attention_with(&qkv, stride, len, hd, scale, &|d| by_distance[(max as i64 - 1 + d) as usize] as f64);
+            let plain = naive_attention(&qkv, stride, len, hd, scale);
+            for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+                assert!((*got as f64 - want).abs() < 2e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");
+            }
+            if len > 1 {
+                let moved = want.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                assert!(moved > 1e-2, "the bias must matter in this test (len {len}: {moved})");
             }
         }
     }

@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use self::amx::PackedWeight;
 use self::kernels::Aligned;
 pub use self::kernels::Init;
+use super::arch::{Architecture, RelativeBias};
 use super::weights::{BertConfig, Weights};
 use super::{Backend, Pooling, Precision, TokenBatch};
 use crate::error::Error;
@@ -54,7 +55,12 @@ struct Layer {
 pub struct CpuBert {
     word: Vec<f32>,
     position: Vec<f32>,
+    /// One zero row for families without token types (MPNet).
     token_type: Vec<f32>,
+    /// Position id of each sequence's first token (`arch`).
+    first_position: usize,
+    /// MPNet's bias per head and distance, added to the attention scores.
+    relative: Option<RelativeBias>,
     embed_norm: (Vec<f32>, Vec<f32>),
     layers: Vec<Layer>,
     hidden: usize,
@@ -92,29 +98,36 @@ impl CpuBert {
             ));
         }
         let w = Weights::load(dir, &candle_core::Device::Cpu, candle_core::DType::F32)?;
+        let arch = Architecture::of(config, &dir.join("config.json"))?;
+        let relative = arch.relative_bias(&w, config)?;
+        if precision == Precision::Bf16 && relative.is_some() {
+            return Err(Error::Device(
+                "--precision bf16 does not run MPNet yet (its relative attention bias is not in the AMX attention kernel); use f32".into(),
+            ));
+        }
         let norm = |name: &str| -> Result<(Vec<f32>, Vec<f32>), Error> {
             Ok((w.vec(&format!("{name}.weight"))?, w.vec(&format!("{name}.bias"))?))
         };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
+            let n = arch.layer_names(i);
             let mut qkv_w = Vec::new();
             let mut qkv_b = Vec::new();
-            for part in ["query", "key", "value"] {
-                qkv_w.extend(w.vec(&format!("{p}.attention.self.{part}.weight"))?);
-                qkv_b.extend(w.vec(&format!("{p}.attention.self.{part}.bias"))?);
+            for part in [&n.q, &n.k, &n.v] {
+                qkv_w.extend(w.vec(&format!("{part}.weight"))?);
+                qkv_b.extend(w.vec(&format!("{part}.bias"))?);
             }
             let mut layer = Layer {
                 qkv_w,
                 qkv_b,
-                out_w: w.vec(&format!("{p}.attention.output.dense.weight"))?,
-                out_b: w.vec(&format!("{p}.attention.output.dense.bias"))?,
-                attn_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
-                up_w: w.vec(&format!("{p}.intermediate.dense.weight"))?,
-                up_b: w.vec(&format!("{p}.intermediate.dense.bias"))?,
-                down_w: w.vec(&format!("{p}.output.dense.weight"))?,
-                down_b: w.vec(&format!("{p}.output.dense.bias"))?,
-                out_norm: norm(&format!("{p}.output.LayerNorm"))?,
+                out_w: w.vec(&format!("{}.weight", n.attn_out))?,
+                out_b: w.vec(&format!("{}.bias", n.attn_out))?,
+                attn_norm: norm(&n.attn_norm)?,
+                up_w: w.vec(&format!("{}.weight", n.up))?,
+                up_b: w.vec(&format!("{}.bias", n.up))?,
+                down_w: w.vec(&format!("{}.weight", n.down))?,
+                down_b: w.vec(&format!("{}.bias", n.down))?,
+                out_norm: norm(&n.out_norm)?,
                 bf16: None,
             };
             if precision == Precision::Bf16 {
@@ -148,7 +161,12 @@ impl CpuBert {
         Ok(CpuBert {
             word: w.vec("embeddings.word_embeddings.weight")?,
             position: w.vec("embeddings.position_embeddings.weight")?,
-            token_type: w.vec("embeddings.token_type_embeddings.weight")?,
+            token_type: match arch.token_types() {
+                Some(name) => w.vec(name)?,
+                None => vec![0.0; config.hidden_size],
+            },
+            first_position: arch.first_position(config),
+            relative,
             embed_norm: norm("embeddings.LayerNorm")?,
             layers,
             hidden: config.hidden_size,
@@ -168,9 +186,13 @@ impl CpuBert {
         let vocab = self.word.len() / h;
         let max_pos = self.position.len() / h;
         let type_vocab = self.token_type.len() / h;
+        let first = self.first_position;
         for &(offset, len) in seqs {
-            if len > max_pos {
-                return Err(Error::Input(format!("sequence of {len} tokens exceeds the model's {max_pos} positions")));
+            if len + first > max_pos || self.relative.as_ref().is_some_and(|r| len > r.max()) {
+                return Err(Error::Input(format!(
+                    "sequence of {len} tokens exceeds the model's {} positions",
+                    max_pos.saturating_sub(first)
+                )));
             }
             for p in 0..len {
                 let tok = offset + p;
@@ -180,7 +202,7 @@ impl CpuBert {
                 }
                 let row = &mut x[tok * h..(tok + 1) * h];
                 let (wr, pr, tr) =
-                    (&self.word[id * h..][..h], &self.position[p * h..][..h], &self.token_type[ty * h..][..h]);
+                    (&self.word[id * h..][..h], &self.position[(first + p) * h..][..h], &self.token_type[ty * h..][..h]);
                 for j in 0..h {
                     row[j] = wr[j] + pr[j] + tr[j];
                 }
@@ -286,6 +308,9 @@ impl CpuBert {
                     kernels::Head::in_fused((qkv_ptr as *const f32).add(offset * 3 * h), h, heads, index, len);
                 if let Some(b) = qkv_bias {
                     head.bias = Some(b[index * hd..].as_ptr());
+                }
+                if let Some(r) = &self.relative {
+                    head.relative = Some(r.head(index)[r.max() - 1..].as_ptr());
                 }
                 kernels::attend(&head, (out as *mut f32).add(offset * h + index * hd), h, scratch);
             }
@@ -451,27 +476,7 @@ impl Backend for CpuBert {
         let x = scratch.x.as_slice();
         Ok(seqs
             .iter()
-            .map(|&(offset, len)| {
-                let rows = x[offset * h..(offset + len) * h].chunks_exact(h);
-                match self.pooling {
-                    Pooling::Cls => x[offset * h..(offset + 1) * h].to_vec(),
-                    Pooling::Mean => {
-                        let mut sum = vec![0.0f32; h];
-                        for row in rows {
-                            sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-                        }
-                        sum.iter_mut().for_each(|s| *s /= len as f32);
-                        sum
-                    }
-                    Pooling::Max => {
-                        let mut max = vec![f32::NEG_INFINITY; h];
-                        for row in rows {
-                            max.iter_mut().zip(row).for_each(|(m, v)| *m = m.max(*v));
-                        }
-                        max
-                    }
-                }
-            })
+            .map(|&(offset, len)| self.pooling.pool(&x[offset * h..(offset + len) * h], h, batch.pool_skip))
             .collect())
     }
 
