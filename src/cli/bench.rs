@@ -111,6 +111,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     let run = run_embed(&args.model, &args.corpus, &args.text_field, |all| {
         all.iter().cycle().take(passages).cloned().collect()
     })?;
+    super::model::record_speed(&run);
     let (embedder, embed) = (&run.embedder, &run.embed);
     let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
 
@@ -308,6 +309,7 @@ fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     } else {
         None
     };
+    super::model::record_speed(&run);
     let peak = bench::peak_rss_bytes();
     if args.json {
         let mut out = embed_json(&run);

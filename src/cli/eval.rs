@@ -115,9 +115,10 @@ pub struct EvalMrpcArgs {
 }
 
 pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
-    let d = args.decision.decision()?;
+    let name = args.model.name_or(None);
+    let d = args.decision.decision_for(&name)?;
     let pairs = decision::read_mrpc(&args.file)?;
-    let embedder = args.model.load(&args.model.name_or(None))?;
+    let embedder = args.model.load(&name)?;
     let r = decision::mrpc(&pairs, d, &*embedder, &mut Bars::new())?;
     if args.json {
         return print_output(Some("mrpc"), Some(&args.file), None, &r);
@@ -134,7 +135,7 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
     outln!("overlap decision: {:.2}·cosine + {:.2}·shared words (share of the shorter sentence's content words found in the other) ≥ threshold\n", 1.0 - w, w);
     outln!("{:<54} {:>9} {:>9} {:>6} {:>10} {:>7}", "", "threshold", "accuracy", "F1", "precision", "recall");
     let rows: [(&str, &BinaryScores); 5] = [
-        ("overlap decision, default threshold", &r.default),
+        ("overlap decision, the model's threshold", &r.default),
         ("overlap decision, best accuracy (tuned on this file)", &r.best_accuracy),
         ("overlap decision, best F1 (tuned on this file)", &r.best_f1),
         ("plain cosine, best accuracy (tuned on this file)", &r.cosine_best_accuracy),
@@ -150,14 +151,17 @@ pub fn cmd_eval_mrpc(args: EvalMrpcArgs) -> Result<()> {
             b.recall * 100.0
         );
     }
-    let reference = SENTENCE_TRANSFORMERS_MRPC;
-    outln!(
-        "{:<54} {:>9.3} {:>9.1} {:>6.1}",
-        "reference: sentence-transformers cosine, tuned here",
-        reference.threshold,
-        reference.accuracy,
-        reference.f1
-    );
+    // The reference was measured with MiniLM; another model's would differ.
+    if r.model == motif::embed::DEFAULT_MODEL {
+        let reference = SENTENCE_TRANSFORMERS_MRPC;
+        outln!(
+            "{:<54} {:>9.3} {:>9.1} {:>6.1}",
+            "reference: sentence-transformers cosine, tuned here",
+            reference.threshold,
+            reference.accuracy,
+            reference.f1
+        );
+    }
     outln!("\nThe default threshold was chosen on STS-B dev, not on this file; the \"tuned\" rows show the best any threshold could do here.");
     Ok(())
 }
@@ -172,6 +176,10 @@ pub struct EvalCalibrateArgs {
     /// Leave out pairs that also occur in these files (e.g. the MRPC test split).
     #[arg(long)]
     exclude: Vec<PathBuf>,
+    /// Keep the chosen threshold and weight with the model: written to motif.json in its folder,
+    /// which overlaps, report and the evaluations then use by default (for a folder given by --model).
+    #[arg(long)]
+    save: bool,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -186,8 +194,34 @@ pub fn cmd_eval_calibrate(args: EvalCalibrateArgs) -> Result<()> {
     for f in &args.exclude {
         exclude.extend(pairs::read_pairs(f)?);
     }
-    let embedder = args.model.load(&args.model.name_or(None))?;
+    let name = args.model.name_or(None);
+    let folder = std::path::Path::new(&name);
+    if args.save && !folder.is_dir() {
+        anyhow::bail!(
+            "--save keeps a calibration in a model folder's {}; {name} is not a folder (known models carry theirs in models/manifest.json, shown by `motif model list`)",
+            overlaps::MODEL_DECISION_FILE
+        );
+    }
+    let embedder = args.model.load(&name)?;
     let r = decision::calibrate(&pairs, &exclude, args.min_score, &*embedder, &mut Bars::new())?;
+    if args.save {
+        let c = &r.chosen;
+        let d = overlaps::Decision { threshold: c.threshold as f32, lexical_weight: c.lexical_weight as f32 };
+        let how = format!(
+            "motif eval calibrate {} (score ≥ {}, {} pairs left out): F1 {:.1}",
+            args.file.display(),
+            r.min_score,
+            r.excluded,
+            c.f1 * 100.0
+        );
+        let path = overlaps::save_model_decision(folder, d, how)?;
+        eprintln!(
+            "motif: wrote {} (threshold {:.3}, lexical weight {:.2})",
+            path.display(),
+            d.threshold,
+            d.lexical_weight
+        );
+    }
     if args.json {
         return print_output(None, Some(&args.file), None, &r);
     }
@@ -253,9 +287,10 @@ pub struct EvalReuseArgs {
 /// Overlaps between each answer and its source, by reuse grade (see
 /// `motif::eval::reuse`).
 pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
-    let decision = args.decision.decision()?;
+    let name = args.model.name_or(None);
+    let decision = args.decision.decision_for(&name)?;
     let corpus = reuse::read(&args.dir, args.tasks.as_deref())?;
-    let embedder = args.model.load(&args.model.name_or(None))?;
+    let embedder = args.model.load(&name)?;
     let r = reuse::evaluate(&corpus, decision, &*embedder, &mut Bars::new())?;
     if args.json {
         return print_output(Some("reuse"), None, Some(&args.dir), &r);

@@ -72,13 +72,17 @@ pub fn run(args: ExportArgs) -> Result<()> {
         None
     } else {
         let kind = args.unit.kind();
+        let themes = args.theme.options(kind)?;
+        let source = super::open_index(&args.dir, &args.model, None)?;
         let settings = AnalysisSettings {
             unit: kind,
-            overlaps: overlaps::Settings { decision: args.decision.decision()?, ..overlaps::Settings::default() },
-            themes: args.theme.options(kind)?,
+            overlaps: overlaps::Settings {
+                decision: args.decision.decision_for(&source.corpus.model)?,
+                ..overlaps::Settings::default()
+            },
+            themes,
             route: Route::Auto,
         };
-        let source = super::open_index(&args.dir, &args.model, None)?;
         let analysis = pipeline::analyse(&source.corpus, &*source.embedder, &settings, &mut bars)?;
         let title = format!("Themes and overlaps in {} documents ({})", source.corpus.documents.len(), source.name);
         Some(pipeline::report(&source.corpus, &analysis, title, settings.overlaps.decision.threshold, None))

@@ -80,6 +80,60 @@ struct ModelRow<'a> {
     description: &'a str,
     /// What was measured of the model (absent figures are null).
     figures: Option<&'a Figures>,
+    /// Speeds `motif bench` measured on this machine, by precision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measured_here: Option<std::collections::BTreeMap<String, Speed>>,
+}
+
+/// Embedding speeds `motif bench` measured on this machine, kept in the
+/// cache folder (`measured.json`) so that `motif model list` shows this
+/// machine's figures beside the manifest's.
+#[derive(Serialize, serde::Deserialize, Default)]
+struct Measured {
+    /// Model name → precision → the last measurement.
+    models: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Speed>>,
+}
+
+#[derive(Serialize, serde::Deserialize, Clone)]
+struct Speed {
+    passages_per_s: f64,
+    mean_tokens: f64,
+    threads: usize,
+    cpu: String,
+    /// When (UTC, to the second).
+    at: String,
+}
+
+fn measured_path() -> PathBuf {
+    model_config().cache_dir.join("measured.json")
+}
+
+fn read_measured() -> Measured {
+    // A missing or unreadable record is no measurement, not an error.
+    std::fs::read_to_string(measured_path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+}
+
+/// Keeps a `motif bench` embedding speed for `motif model list`. Failing
+/// to write it only costs the record, so it is reported, not fatal.
+pub(crate) fn record_speed(run: &super::bench::EmbedRun) {
+    let mut measured = read_measured();
+    let e = &run.embed;
+    let precision = serde_json::to_value(e.precision).ok().and_then(|v| v.as_str().map(str::to_string));
+    let speed = Speed {
+        passages_per_s: (e.passages_per_second * 10.0).round() / 10.0,
+        mean_tokens: (e.mean_tokens * 10.0).round() / 10.0,
+        threads: run.machine.threads,
+        cpu: run.machine.cpu.clone(),
+        at: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+    };
+    let name = run.embedder.info().name.clone();
+    measured.models.entry(name).or_default().insert(precision.unwrap_or_else(|| "f32".into()), speed);
+    let path = measured_path();
+    let written = std::fs::create_dir_all(&model_config().cache_dir)
+        .and_then(|_| std::fs::write(&path, serde_json::to_string_pretty(&measured).expect("plain data") + "\n"));
+    if let Err(e) = written {
+        eprintln!("motif: could not keep the measurement in {}: {e}", path.display());
+    }
 }
 
 /// A figure for the table: three decimals for a fraction, one for a percentage; "—" when absent.
@@ -91,17 +145,36 @@ fn figure(value: Option<f64>) -> String {
     }
 }
 
-/// The throughput for the table: at f32, else the fastest measured with its precision named.
-fn throughput(figures: Option<&Figures>) -> String {
+/// The throughput for the table: this machine's (`motif bench`, marked
+/// "here") when measured, else the manifest's; at f32, else the fastest
+/// with its precision named.
+fn throughput(figures: Option<&Figures>, here: Option<&std::collections::BTreeMap<String, Speed>>) -> String {
+    if let Some(here) = here.filter(|h| !h.is_empty()) {
+        let (precision, speed) = here
+            .get_key_value("f32")
+            .or_else(|| here.iter().max_by(|a, b| a.1.passages_per_s.total_cmp(&b.1.passages_per_s)))
+            .expect("not empty");
+        let named = if precision == "f32" { String::new() } else { format!(" {precision}") };
+        return format!("{}{named} here", rate(speed.passages_per_s));
+    }
     let Some(per_s) = figures.map(|f| &f.passages_per_s) else { return "—".into() };
     if let Some(v) = per_s.get("f32") {
-        return format!("{v:.0}");
+        return rate(*v);
     }
     per_s
         .iter()
         .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(precision, v)| format!("{v:.0} {precision}"))
+        .map(|(precision, v)| format!("{} {precision}", rate(*v)))
         .unwrap_or_else(|| "—".into())
+}
+
+/// Passages per second: a decimal below 100 (a large model on a CPU runs a few).
+fn rate(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
 }
 
 /// A source for the table: its kind, and how many wheels a split model takes.
@@ -123,6 +196,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
     let config = model_config();
     match command {
         ModelCommand::List { json } => {
+            let mut measured = read_measured();
             let mut rows: Vec<ModelRow> = model::manifest()
                 .models
                 .iter()
@@ -139,6 +213,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
                     source_labels: m.sources.iter().map(source_label).collect(),
                     description: &m.description,
                     figures: Some(&m.figures),
+                    measured_here: measured.models.remove(&m.name),
                 })
                 .collect();
             rows.push(ModelRow {
@@ -154,18 +229,20 @@ pub fn run(command: ModelCommand) -> Result<()> {
                 source_labels: vec!["built in: hashed words, for tests (not semantic)".into()],
                 description: "motif's built-in test embedder: hashed words, no model to fetch, deterministic; texts sharing words come out close (not a semantic model)",
                 figures: None,
+                measured_here: None,
             });
             if json {
                 return super::print_json(&rows);
             }
             outln!(
-                "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>13}  {:>10}  sources",
+                "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>11}  {:>11}  {:>15}  sources",
                 "model",
                 "present",
                 "dim",
                 "pooling",
                 "STS-B",
                 "MRPC acc/F1",
+                "threshold",
                 "passages/s"
             );
             for r in &rows {
@@ -179,23 +256,45 @@ pub fn run(command: ModelCommand) -> Result<()> {
                     (true, false) => "yes",
                     (false, false) => "no",
                 };
+                let threshold = match f.and_then(|f| f.overlap_threshold.zip(f.lexical_weight)) {
+                    // As calibrated (f32's shortest form: 0.594, 0.6053).
+                    Some((t, w)) => format!("{t}/{w:.2}"),
+                    None => "—".into(),
+                };
                 outln!(
-                    "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>13}  {:>10}  {}",
+                    "{:<20} {:<8} {:>4}  {:<7} {:>6}  {:>11}  {:>11}  {:>15}  {}",
                     r.name,
                     state,
                     r.dim,
                     r.pooling.unwrap_or("-"),
-                    figure(f.and_then(|f| f.stsb_test)),
+                    f.and_then(|f| f.stsb_test).map_or("—".into(), |v| format!("{v:.2}")),
                     mrpc,
-                    throughput(f),
+                    threshold,
+                    throughput(f, r.measured_here.as_ref()),
                     r.source_labels.join(", ")
                 );
             }
-            outln!("\ncache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
+            outln!(
+                "\nSTS-B: Spearman ×100 on the test split; MRPC: test accuracy/F1 of the overlap decision at the model's \
+                 threshold/lexical weight (calibrated on STS-B dev: motif eval calibrate); both by motif eval."
+            );
+            outln!(
+                "passages/s: \"here\" = measured on this machine by `motif bench embed --model NAME`; otherwise the manifest's."
+            );
+            let mut seen: Vec<&str> = Vec::new();
+            for when in model::manifest().models.iter().filter_map(|m| m.figures.measured.as_deref()) {
+                if !seen.contains(&when) {
+                    seen.push(when);
+                    outln!("  measured {when}");
+                }
+            }
+            outln!("cache: {} (set MOTIF_CACHE_DIR to move it)", config.cache_dir.join("models").display());
             if rows.iter().any(|r| r.damaged) {
                 outln!("A damaged model is not used; `motif model fetch NAME` fetches it again.");
             }
-            outln!("Any sentence-transformers BERT-family folder also works: --model PATH");
+            outln!(
+                "Any sentence-transformers folder of a BERT, RoBERTa/XLM-RoBERTa or MPNet encoder also works: --model PATH"
+            );
             Ok(())
         }
         ModelCommand::Fetch { name, source, from } => {

@@ -56,17 +56,34 @@ impl Granularity {
 /// The overlap decision's two settings, shared by `overlaps`, `report` and the evaluations.
 #[derive(Args, Clone, Copy, Debug)]
 pub struct DecisionArgs {
-    /// Overlap threshold on the blended score (default: calibrated on STS-B dev).
-    #[arg(long, default_value_t = overlaps::DEFAULT_THRESHOLD)]
-    pub threshold: f32,
-    /// Weight of shared wording in the blended score (0: plain cosine).
-    #[arg(long, default_value_t = overlaps::DEFAULT_LEXICAL_WEIGHT)]
-    pub lexical_weight: f32,
+    /// Overlap threshold on the blended score. Default: the model's own, calibrated on STS-B dev
+    /// (`motif model list` shows it; all-MiniLM-L6-v2: 0.594).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Weight of shared wording in the blended score (0: plain cosine). Default: the model's own
+    /// (all-MiniLM-L6-v2: 0.20).
+    #[arg(long)]
+    pub lexical_weight: Option<f32>,
 }
 
 impl DecisionArgs {
-    pub fn decision(&self) -> Result<Decision> {
-        let d = Decision { threshold: self.threshold, lexical_weight: self.lexical_weight };
+    /// The decision for vectors of `model` (as `--model` or an index names
+    /// it): the flags given, else the model's calibrated values, else
+    /// MiniLM's, with a note saying how to calibrate.
+    pub fn decision_for(&self, model: &str) -> Result<Decision> {
+        let calibrated = overlaps::Calibrated::of(model)?;
+        let base = calibrated.decision().unwrap_or_default();
+        let d = Decision {
+            threshold: self.threshold.unwrap_or(base.threshold),
+            lexical_weight: self.lexical_weight.unwrap_or(base.lexical_weight),
+        };
+        if calibrated == overlaps::Calibrated::Missing && (self.threshold.is_none() || self.lexical_weight.is_none()) {
+            eprintln!(
+                "motif: {model} has no calibrated overlap threshold; using all-MiniLM-L6-v2's ({:.3}, lexical weight {:.2}). \
+                 Calibrate it once: motif eval calibrate STSB_DEV.tsv --model {model} --save",
+                d.threshold, d.lexical_weight
+            );
+        }
         d.check()?;
         Ok(d)
     }
@@ -115,16 +132,16 @@ pub struct OverlapsArgs {
 }
 
 pub fn run(args: OverlapsArgs) -> Result<()> {
+    let source = open_source(&args.paths, &args.dir, &args.read, &args.model)?;
+    let corpus = &source.corpus;
     let settings = Settings {
-        decision: args.decision.decision()?,
+        decision: args.decision.decision_for(&corpus.model)?,
         k: args.k.max(1),
         min_content_words: args.min_words,
         boilerplate_docs: args.boilerplate_docs,
         keep_boilerplate: args.keep_boilerplate,
         ..Settings::default()
     };
-    let source = open_source(&args.paths, &args.dir, &args.read, &args.model)?;
-    let corpus = &source.corpus;
     let mut bars = Bars::new();
     let units = pipeline::units(corpus, args.granularity.unit(), &*source.embedder, &mut bars)?;
     let graph;

@@ -85,12 +85,7 @@ impl PeriodArg {
 
 pub fn run(args: ReportArgs) -> Result<()> {
     let kind = args.unit.kind();
-    let settings = AnalysisSettings {
-        unit: kind,
-        overlaps: overlaps::Settings { decision: args.decision.decision()?, ..overlaps::Settings::default() },
-        themes: args.theme.options(kind)?,
-        route: Route::Auto,
-    };
+    let themes = args.theme.options(kind)?;
     let loaded = if !args.paths.is_empty() {
         let index = IndexArgs {
             paths: args.paths.clone(),
@@ -114,6 +109,15 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let index = args.dir.index.display().to_string();
     let source = super::open_index(&args.dir, &args.model, loaded)?;
     let corpus = &source.corpus;
+    let settings = AnalysisSettings {
+        unit: kind,
+        overlaps: overlaps::Settings {
+            decision: args.decision.decision_for(&corpus.model)?,
+            ..overlaps::Settings::default()
+        },
+        themes,
+        route: Route::Auto,
+    };
     let mut analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
     super::themes::track(&args.dir.index, corpus, &analysis.units, &mut analysis.themes, !args.no_save_themes)?;
     let title = args

@@ -236,7 +236,7 @@ pub fn answers(units: &[Unit], texts: &[&str], pairs: &[overlaps::Pair], graded:
                 all += words;
                 if let Some(&(_, kind)) = best.get(&u) {
                     matched += words;
-                    kinds[kind as usize] += 1;
+                    kinds[slot(kind)] += 1;
                 }
             }
             Answer {
@@ -247,6 +247,17 @@ pub fn answers(units: &[Unit], texts: &[&str], pairs: &[overlaps::Pair], graded:
             }
         })
         .collect()
+}
+
+/// An answer's count of paraphrase, near-verbatim and verbatim matches:
+/// the corpus is English, so a cross-language match (none occurs) would
+/// count as a paraphrase.
+fn slot(kind: Kind) -> usize {
+    match kind {
+        Kind::CrossLanguage | Kind::Paraphrase => 0,
+        Kind::NearVerbatim => 1,
+        Kind::Verbatim => 2,
+    }
 }
 
 /// Per grade (those present, in `GRADES` order): the answers, the mean
@@ -269,7 +280,7 @@ pub fn summarise(answers: &[Answer]) -> (Vec<GradeRow>, f64, f64) {
             }
         }
         let total: usize = kinds.iter().sum();
-        let share_of = |k: Kind| if total == 0 { 0.0 } else { kinds[k as usize] as f64 / total as f64 };
+        let share_of = |k: Kind| if total == 0 { 0.0 } else { kinds[slot(k)] as f64 / total as f64 };
         rows.push(GradeRow {
             grade: grade.to_string(),
             answers: of.len(),

@@ -41,7 +41,10 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::Neighbours;
 use crate::matrix::{dot, row};
 use align::Kind;
-pub use decision::{Decision, OverlapError, DEFAULT_LEXICAL_WEIGHT, DEFAULT_THRESHOLD};
+pub use decision::{
+    save_model_decision, Calibrated, Decision, OverlapError, DEFAULT_LEXICAL_WEIGHT, DEFAULT_THRESHOLD,
+    MODEL_DECISION_FILE,
+};
 
 /// Cosine from which two units count as near-verbatim copies when looking
 /// for boilerplate (together with a non-paraphrase `align::Kind`).
@@ -313,7 +316,10 @@ pub fn boilerplate(
     }
     for &(i, j, cos) in candidates {
         if cos >= COPY_COSINE
-            && matches!(align::kind(&align::words(texts[i]), &align::words(texts[j])), Kind::NearVerbatim | Kind::Verbatim)
+            && matches!(
+                align::kind(&align::words(texts[i]), &align::words(texts[j])),
+                Kind::NearVerbatim | Kind::Verbatim
+            )
         {
             let (di, dj) = (units[i].doc, units[j].doc);
             docs_of[i].insert(dj);

@@ -65,7 +65,7 @@ pub enum StoreError {
     #[error("{path}: {source}")]
     Sqlite { path: String, source: rusqlite::Error },
     #[error(
-        "{dir}: this index was built with model {have} (fingerprint {have_fp}), not {want} (fingerprint {want_fp}); vectors of different models do not mix. Use --model {have}, or another --index DIR"
+        "{dir}: this index was built with model {have} (fingerprint {have_fp}), not {want} (fingerprint {want_fp}); vectors of different models do not mix. Use --model {have}; to switch models, index again into another --index DIR"
     )]
     ModelMismatch { dir: String, have: String, have_fp: String, want: String, want_fp: String },
     #[error("{dir}: this index was built with {have}; this run asks for {want}. Use the same split options, or another --index DIR")]

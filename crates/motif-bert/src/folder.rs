@@ -143,14 +143,12 @@ impl FolderConfig {
 impl Prompts {
     fn choose(prompts: &BTreeMap<String, String>, default: Option<&str>) -> Prompts {
         let named = |names: &[&str]| {
-            names
-                .iter()
-                .chain(default.as_slice())
-                .find_map(|n| prompts.get(*n))
-                .filter(|p| !p.is_empty())
-                .cloned()
+            names.iter().chain(default.as_slice()).find_map(|n| prompts.get(*n).filter(|p| !p.is_empty())).cloned()
         };
-        Prompts { query: named(&["query", "search_query"]), passage: named(&["passage", "document", "search_document"]) }
+        Prompts {
+            query: named(&["query", "search_query"]),
+            passage: named(&["passage", "document", "search_document"]),
+        }
     }
 }
 
@@ -215,7 +213,10 @@ fn read_pooling(dir: &Path, hidden: usize) -> Result<(Pooling, bool), Error> {
         Some(serde_json::Value::String(mode)) => vec![mode.clone()],
         Some(serde_json::Value::Array(modes)) => modes.iter().map(|m| m.as_str().unwrap_or("?").to_string()).collect(),
         Some(other) => {
-            return Err(Error::Model { path, message: format!("pooling_mode {other} is neither a mode nor a list of modes") })
+            return Err(Error::Model {
+                path,
+                message: format!("pooling_mode {other} is neither a mode nor a list of modes"),
+            })
         }
         None => [
             (c.pooling_mode_cls_token, "cls"),
@@ -282,13 +283,24 @@ mod tests {
     fn reads_pooling_length_case_and_prompts() {
         let dir = folder(&[
             ("modules.json", MODULES),
-            ("1_Pooling/config.json", r#"{"word_embedding_dimension": 64, "pooling_mode_lasttoken": true, "include_prompt": false}"#),
+            (
+                "1_Pooling/config.json",
+                r#"{"word_embedding_dimension": 64, "pooling_mode_lasttoken": true, "include_prompt": false}"#,
+            ),
             ("sentence_bert_config.json", r#"{"max_seq_length": 48, "do_lower_case": true}"#),
-            ("config_sentence_transformers.json", r#"{"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": null}"#),
+            (
+                "config_sentence_transformers.json",
+                r#"{"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": null}"#,
+            ),
         ]);
         let c = FolderConfig::read(dir.path(), 64).unwrap();
-        assert_eq!((c.pooling, c.include_prompt, c.max_seq_length, c.do_lower_case), (Pooling::LastToken, false, Some(48), true));
+        assert_eq!(
+            (c.pooling, c.include_prompt, c.max_seq_length, c.do_lower_case),
+            (Pooling::LastToken, false, Some(48), true)
+        );
         assert!(c.normalize);
+        assert_eq!(c.prompts.query.as_deref(), Some("query: "));
+        assert_eq!(c.prompts.passage.as_deref(), Some("passage: "));
         // sentence-transformers 6's layout: one pooling_mode, the length in tokenizer_config.json.
         let dir = folder(&[
             ("modules.json", MODULES),
@@ -298,8 +310,6 @@ mod tests {
         ]);
         let c = FolderConfig::read(dir.path(), 64).unwrap();
         assert_eq!((c.pooling, c.max_seq_length), (Pooling::Cls, Some(64)));
-        assert_eq!(c.prompts.query.as_deref(), Some("query: "));
-        assert_eq!(c.prompts.passage.as_deref(), Some("passage: "));
 
         // A default prompt serves the role with none of its own.
         let dir = folder(&[(
@@ -317,15 +327,30 @@ mod tests {
         let err = |files: &[(&str, &str)]| FolderConfig::read(folder(files).path(), 64).unwrap_err().to_string();
         let e = err(&[("modules.json", MODULES)]);
         assert!(e.contains("1_Pooling") && e.contains("config.json") && e.contains("missing"), "{e}");
-        let e = err(&[("modules.json", MODULES), ("1_Pooling/config.json", r#"{"word_embedding_dimension": 768, "pooling_mode_mean_tokens": true}"#)]);
+        let e = err(&[
+            ("modules.json", MODULES),
+            ("1_Pooling/config.json", r#"{"word_embedding_dimension": 768, "pooling_mode_mean_tokens": true}"#),
+        ]);
         assert!(e.contains("768") && e.contains("64"), "{e}");
-        let e = err(&[("modules.json", MODULES), ("1_Pooling/config.json", r#"{"pooling_mode_weightedmean_tokens": true}"#)]);
+        let e = err(&[
+            ("modules.json", MODULES),
+            ("1_Pooling/config.json", r#"{"pooling_mode_weightedmean_tokens": true}"#),
+        ]);
         assert!(e.contains("weightedmean is not supported"), "{e}");
-        let e = err(&[("modules.json", MODULES), ("1_Pooling/config.json", r#"{"embedding_dimension": 64, "pooling_mode": ["mean", "max"]}"#)]);
+        let e = err(&[
+            ("modules.json", MODULES),
+            ("1_Pooling/config.json", r#"{"embedding_dimension": 64, "pooling_mode": ["mean", "max"]}"#),
+        ]);
         assert!(e.contains("2 pooling modes") && e.contains("mean, max"), "{e}");
-        let e = err(&[("modules.json", MODULES), ("1_Pooling/config.json", r#"{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}"#)]);
+        let e = err(&[
+            ("modules.json", MODULES),
+            ("1_Pooling/config.json", r#"{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}"#),
+        ]);
         assert!(e.contains("2 pooling modes"), "{e}");
-        let dense = MODULES.replace("2_Normalize\",\"type\":\"sentence_transformers.models.Normalize", "2_Dense\",\"type\":\"sentence_transformers.models.Dense");
+        let dense = MODULES.replace(
+            "2_Normalize\",\"type\":\"sentence_transformers.models.Normalize",
+            "2_Dense\",\"type\":\"sentence_transformers.models.Dense",
+        );
         let e = err(&[("modules.json", &dense), ("1_Pooling/config.json", r#"{"pooling_mode_mean_tokens": true}"#)]);
         assert!(e.contains("sentence_transformers.models.Dense (2_Dense) is not supported"), "{e}");
         let e = err(&[("modules.json", r#"[{"path":"","type":"sentence_transformers.models.Transformer"}]"#)]);

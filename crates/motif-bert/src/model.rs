@@ -204,14 +204,16 @@ pub struct Figures {
     pub measured: Option<String>,
     /// Spearman correlation on the STS-B test split.
     pub stsb_test: Option<f64>,
-    /// MRPC paraphrase accuracy and F1 at the best cosine threshold.
+    /// MRPC test accuracy and F1 (%) of the overlap decision at this model's
+    /// `overlap_threshold` and `lexical_weight` (never tuned on MRPC).
     pub mrpc_accuracy: Option<f64>,
     pub mrpc_f1: Option<f64>,
     /// Embedding throughput by precision (`"f32"`, `"bf16"`, …).
     pub passages_per_s: BTreeMap<String, f64>,
-    /// The overlap cosine threshold suited to this model.
+    /// The overlap decision's threshold on the blended score, calibrated on
+    /// STS-B dev (`motif eval calibrate`, pairs scored ≥ 3 as the same claim).
     pub overlap_threshold: Option<f32>,
-    /// The weight of lexical evidence suited to this model.
+    /// The weight of shared wording in the blended score, from the same calibration.
     pub lexical_weight: Option<f32>,
 }
 

@@ -11,9 +11,9 @@ use std::sync::mpsc;
 
 use ndarray::Array2;
 
+use crate::backend::arch::Architecture;
 use crate::backend::candle::CandleBert;
 use crate::backend::native::CpuBert;
-use crate::backend::arch::Architecture;
 use crate::backend::weights::{read_json, BertConfig};
 use crate::backend::{select_device, Backend, BackendKind, DeviceChoice, Pooling, Precision};
 use crate::error::Error;
@@ -130,11 +130,8 @@ impl SentenceModel {
                 ),
             });
         }
-        let max_tokens = folder
-            .max_seq_length
-            .or(model.known.map(|k| k.max_tokens))
-            .unwrap_or(512)
-            .min(arch.max_tokens(&config));
+        let max_tokens =
+            folder.max_seq_length.or(model.known.map(|k| k.max_tokens)).unwrap_or(512).min(arch.max_tokens(&config));
         let tokens = Tokens::load(&dir.join("tokenizer.json"), max_tokens)?;
         let pooling = folder.pooling;
         let selected = select_device(options.device)?;

@@ -16,7 +16,8 @@ fn fixtures() -> PathBuf {
 }
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("reference.json")).expect("tests/fixtures/models/reference.json");
+    let text =
+        std::fs::read_to_string(fixtures().join("reference.json")).expect("tests/fixtures/models/reference.json");
     serde_json::from_str(&text).unwrap()
 }
 
@@ -59,7 +60,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn vectors(value: &Value) -> Vec<Vec<f32>> {
-    value.as_array().unwrap().iter().map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect()
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -72,7 +78,11 @@ fn assert_parity(what: &str, got: &ndarray::Array2<f32>, want: &[Vec<f32>], text
     assert_eq!(got.nrows(), want.len(), "{what}");
     for (i, want) in want.iter().enumerate() {
         let c = cosine(got.row(i).as_slice().unwrap(), want);
-        assert!(c >= 0.9999, "{what}: text {i} ({:?}…) cosine {c:.6} to sentence-transformers", &texts[i].chars().take(30).collect::<String>());
+        assert!(
+            c >= 0.9999,
+            "{what}: text {i} ({:?}…) cosine {c:.6} to sentence-transformers",
+            &texts[i].chars().take(30).collect::<String>()
+        );
     }
 }
 
@@ -141,13 +151,15 @@ fn prompts_follow_the_role() {
     }
     // The splitter's windows leave room for the prompt.
     let model = load(&fixtures().join("tiny-e5"), BackendKind::Native);
-    let prompt_tokens = model.token_offsets("passage: ").unwrap().len().max(model.token_offsets("query: ").unwrap().len());
+    let prompt_tokens =
+        model.token_offsets("passage: ").unwrap().len().max(model.token_offsets("query: ").unwrap().len());
     assert_eq!(model.max_content_tokens(), 48 - 2 - prompt_tokens);
 }
 
 #[test]
 fn architectures_are_told_apart() {
-    for (name, arch) in [("tiny-bert", "bert"), ("tiny-mpnet", "mpnet"), ("tiny-xlmr", "roberta"), ("tiny-e5", "bert")] {
+    for (name, arch) in [("tiny-bert", "bert"), ("tiny-mpnet", "mpnet"), ("tiny-xlmr", "roberta"), ("tiny-e5", "bert")]
+    {
         assert_eq!(load(&fixtures().join(name), BackendKind::Native).info().architecture, arch);
     }
 }
@@ -165,7 +177,10 @@ fn broken_folders_say_what_is_wrong() {
         line
     };
     let e = error(&|d| std::fs::remove_file(d.join("tokenizer.json")).unwrap());
-    assert!(e.contains("no tokenizer.json") && e.contains("needs config.json, model.safetensors and tokenizer.json"), "{e}");
+    assert!(
+        e.contains("no tokenizer.json") && e.contains("needs config.json, model.safetensors and tokenizer.json"),
+        "{e}"
+    );
 
     let e = error(&|d| {
         let config = std::fs::read_to_string(d.join("config.json")).unwrap().replace("\"mpnet\"", "\"distilbert\"");
@@ -174,7 +189,8 @@ fn broken_folders_say_what_is_wrong() {
     assert!(e.contains("model_type \"distilbert\" is not supported") && e.contains("mpnet"), "{e}");
 
     let e = error(&|d| {
-        std::fs::write(d.join("1_Pooling/config.json"), r#"{"embedding_dimension": 768, "pooling_mode": "mean"}"#).unwrap()
+        std::fs::write(d.join("1_Pooling/config.json"), r#"{"embedding_dimension": 768, "pooling_mode": "mean"}"#)
+            .unwrap()
     });
     assert!(e.contains("1_Pooling") && e.contains("768") && e.contains("64"), "{e}");
 
@@ -182,7 +198,11 @@ fn broken_folders_say_what_is_wrong() {
     assert!(e.contains("1_Pooling") && e.contains("missing"), "{e}");
 
     let e = error(&|d| {
-        std::fs::write(d.join("1_Pooling/config.json"), r#"{"embedding_dimension": 64, "pooling_mode": "weightedmean"}"#).unwrap()
+        std::fs::write(
+            d.join("1_Pooling/config.json"),
+            r#"{"embedding_dimension": 64, "pooling_mode": "weightedmean"}"#,
+        )
+        .unwrap()
     });
     assert!(e.contains("weightedmean is not supported"), "{e}");
 }

@@ -50,7 +50,9 @@ impl Architecture {
             Some("roberta" | "xlm-roberta" | "camembert") => Architecture::Roberta,
             Some("mpnet") => Architecture::MPNet,
             Some(other) => {
-                return Err(model_err(format!("model_type \"{other}\" is not supported; motif runs {SUPPORTED} encoders")))
+                return Err(model_err(format!(
+                    "model_type \"{other}\" is not supported; motif runs {SUPPORTED} encoders"
+                )))
             }
         };
         if let Some(kind) = config.position_embedding_type.as_deref().filter(|k| *k != "absolute") {

@@ -966,8 +966,9 @@ mod tests {
                 attend_on(&head, out.as_mut_ptr(), hd, &mut scratch, wide);
             }
             let scale = 1.0 / (hd as f32).sqrt();
-            let want =
-                naive_attention_with(&qkv, stride, len, hd, scale, &|d| by_distance[(max as i64 - 1 + d) as usize] as f64);
+            let want = naive_attention_with(&qkv, stride, len, hd, scale, &|d| {
+                by_distance[(max as i64 - 1 + d) as usize] as f64
+            });
             let plain = naive_attention(&qkv, stride, len, hd, scale);
             for (i, (got, want)) in out.iter().zip(&want).enumerate() {
                 assert!((*got as f64 - want).abs() < 2e-5, "wide {wide} len {len} hd {hd} at {i}: {got} vs {want}");

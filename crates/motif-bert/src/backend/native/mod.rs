@@ -201,8 +201,11 @@ impl CpuBert {
                     return Err(Error::Input(format!("token id {id} outside the vocabulary of {vocab}")));
                 }
                 let row = &mut x[tok * h..(tok + 1) * h];
-                let (wr, pr, tr) =
-                    (&self.word[id * h..][..h], &self.position[(first + p) * h..][..h], &self.token_type[ty * h..][..h]);
+                let (wr, pr, tr) = (
+                    &self.word[id * h..][..h],
+                    &self.position[(first + p) * h..][..h],
+                    &self.token_type[ty * h..][..h],
+                );
                 for j in 0..h {
                     row[j] = wr[j] + pr[j] + tr[j];
                 }
