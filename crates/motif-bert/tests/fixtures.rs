@@ -206,3 +206,23 @@ fn broken_folders_say_what_is_wrong() {
     });
     assert!(e.contains("weightedmean is not supported"), "{e}");
 }
+
+/// `do_lower_case` in sentence_bert_config.json lower-cases the text before
+/// the tokenizer (tiny-xlmr's tokenizer keeps case, so it shows).
+#[test]
+fn do_lower_case_lower_cases_before_tokenizing() {
+    let folder = with_pooling("tiny-xlmr", "mean");
+    let plain = load(folder.path(), BackendKind::Native);
+    let text = "Great news: the launch WORKED in Zürich";
+    let (upper, _) = plain.embed_with_stats(&[text], &mut |_| {}).unwrap();
+    let (lower, _) = plain.embed_with_stats(&[&text.to_lowercase()], &mut |_| {}).unwrap();
+    assert!(
+        cosine(upper.row(0).as_slice().unwrap(), lower.row(0).as_slice().unwrap()) < 0.9999,
+        "case must matter here"
+    );
+    std::fs::write(folder.path().join("sentence_bert_config.json"), r#"{"max_seq_length": 64, "do_lower_case": true}"#)
+        .unwrap();
+    let lowering = load(folder.path(), BackendKind::Native);
+    let (got, _) = lowering.embed_with_stats(&[text], &mut |_| {}).unwrap();
+    assert!(cosine(got.row(0).as_slice().unwrap(), lower.row(0).as_slice().unwrap()) > 0.99999);
+}
