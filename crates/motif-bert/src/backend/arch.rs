@@ -96,27 +96,23 @@ impl Architecture {
 
     pub fn layer_names(self, layer: usize) -> LayerNames {
         let p = format!("encoder.layer.{layer}");
-        match self {
-            Architecture::Bert | Architecture::Roberta => LayerNames {
-                q: format!("{p}.attention.self.query"),
-                k: format!("{p}.attention.self.key"),
-                v: format!("{p}.attention.self.value"),
-                attn_out: format!("{p}.attention.output.dense"),
-                attn_norm: format!("{p}.attention.output.LayerNorm"),
-                up: format!("{p}.intermediate.dense"),
-                down: format!("{p}.output.dense"),
-                out_norm: format!("{p}.output.LayerNorm"),
-            },
-            Architecture::MPNet => LayerNames {
-                q: format!("{p}.attention.attn.q"),
-                k: format!("{p}.attention.attn.k"),
-                v: format!("{p}.attention.attn.v"),
-                attn_out: format!("{p}.attention.attn.o"),
-                attn_norm: format!("{p}.attention.LayerNorm"),
-                up: format!("{p}.intermediate.dense"),
-                down: format!("{p}.output.dense"),
-                out_norm: format!("{p}.output.LayerNorm"),
-            },
+        // Only the attention block is named differently; the feed-forward is BERT's.
+        let (q, k, v, attn_out, attn_norm) = match self {
+            Architecture::Bert | Architecture::Roberta => {
+                ("self.query", "self.key", "self.value", "output.dense", "output.LayerNorm")
+            }
+            Architecture::MPNet => ("attn.q", "attn.k", "attn.v", "attn.o", "LayerNorm"),
+        };
+        let attention = |part: &str| format!("{p}.attention.{part}");
+        LayerNames {
+            q: attention(q),
+            k: attention(k),
+            v: attention(v),
+            attn_out: attention(attn_out),
+            attn_norm: attention(attn_norm),
+            up: format!("{p}.intermediate.dense"),
+            down: format!("{p}.output.dense"),
+            out_norm: format!("{p}.output.LayerNorm"),
         }
     }
 

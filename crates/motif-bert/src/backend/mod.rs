@@ -114,6 +114,16 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    /// As `--precision` and the serialised form spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
 /// Which runtime computes the model on the CPU. On a GPU it is always
 /// candle's (the native kernels are CPU code).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -160,6 +170,13 @@ fn cuda_device() -> Result<Device, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn precision_names_are_their_serialised_form() {
+        for p in [Precision::F32, Precision::Bf16] {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+        }
+    }
 
     #[test]
     fn auto_falls_back_to_the_cpu_and_says_why() {
