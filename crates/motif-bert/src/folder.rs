@@ -157,9 +157,10 @@ impl Prompts {
 fn modules(dir: &Path) -> Result<(Option<String>, bool), Error> {
     let path = dir.join("modules.json");
     if !path.is_file() {
-        // A plain encoder, or a folder that kept only 1_Pooling.
+        // A plain encoder, or a folder that kept only 1_Pooling: sentence-transformers
+        // runs it as Transformer + Pooling, with no Normalize.
         let pooling = dir.join("1_Pooling").join("config.json").is_file().then(|| "1_Pooling".to_string());
-        return Ok((pooling, true));
+        return Ok((pooling, false));
     }
     let modules: Vec<Module> = read_json(&path)?;
     let mut pooling = None;
