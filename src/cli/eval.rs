@@ -449,9 +449,9 @@ pub fn cmd_eval_themes(args: EvalThemesArgs) -> Result<()> {
                 "  level {}  {:>4} themes  NMI {:.4}  ARI {:.4}  V-measure {:.4}",
                 l.level,
                 l.themes,
-                l.nmi,
-                l.ari,
-                l.v_measure
+                l.scores.nmi,
+                l.scores.ari,
+                l.scores.v_measure
             );
         }
     }

@@ -184,9 +184,10 @@ impl Settings {
     }
 }
 
-/// The scores on the clustered items only.
+/// NMI, ARI and V-measure of one assignment: of the clustered items only
+/// (`ThemeEval::clustered_only`) or of one level of the tree (`LevelScore`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct ClusteredOnly {
+pub struct Agreement {
     #[serde(serialize_with = "round4")]
     pub nmi: f64,
     #[serde(serialize_with = "round4")]
@@ -195,17 +196,19 @@ pub struct ClusteredOnly {
     pub v_measure: f64,
 }
 
+impl From<&clusters::Scores> for Agreement {
+    fn from(s: &clusters::Scores) -> Agreement {
+        Agreement { nmi: s.nmi, ari: s.ari, v_measure: s.v_measure }
+    }
+}
+
 /// The scores of one level of the theme tree (outliers one more cluster).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LevelScore {
     pub level: usize,
     pub themes: usize,
-    #[serde(serialize_with = "round4")]
-    pub nmi: f64,
-    #[serde(serialize_with = "round4")]
-    pub ari: f64,
-    #[serde(serialize_with = "round4")]
-    pub v_measure: f64,
+    #[serde(flatten)]
+    pub scores: Agreement,
 }
 
 /// A theme found, with the reference labels of its members.
@@ -240,7 +243,7 @@ pub struct ThemeEval {
     pub homogeneity: f64,
     #[serde(serialize_with = "round4")]
     pub completeness: f64,
-    pub clustered_only: ClusteredOnly,
+    pub clustered_only: Agreement,
     pub settings: Settings,
     #[serde(serialize_with = "round3")]
     pub cluster_seconds: f64,
@@ -289,7 +292,7 @@ pub fn score(items: &Items, opts: &Options) -> Result<ThemeEval, EvalError> {
     let tree = (0..found.levels())
         .map(|level| {
             let s = clusters::scores(&truth, &found.assignment_at(level));
-            LevelScore { level, themes: found.level(level).len(), nmi: s.nmi, ari: s.ari, v_measure: s.v_measure }
+            LevelScore { level, themes: found.level(level).len(), scores: (&s).into() }
         })
         .collect();
     Ok(ThemeEval {
@@ -304,7 +307,7 @@ pub fn score(items: &Items, opts: &Options) -> Result<ThemeEval, EvalError> {
         v_measure: s.v_measure,
         homogeneity: s.homogeneity,
         completeness: s.completeness,
-        clustered_only: ClusteredOnly { nmi: s_kept.nmi, ari: s_kept.ari, v_measure: s_kept.v_measure },
+        clustered_only: (&s_kept).into(),
         settings: Settings::of(opts),
         cluster_seconds,
         themes_found,
@@ -411,7 +414,7 @@ mod tests {
         assert_eq!(r.clustered_only.nmi, 1.0);
         assert_eq!(r.neighbours, 11);
         assert_eq!(r.tree.len(), 1, "two themes make one level");
-        assert_eq!((r.tree[0].themes, r.tree[0].nmi), (2, 1.0));
+        assert_eq!((r.tree[0].themes, r.tree[0].scores.nmi), (2, 1.0));
         for t in &r.themes_found {
             assert_eq!((t.size, t.labels.len(), t.labels[0].1), (12, 1, 12), "{t:?}");
         }

@@ -485,6 +485,21 @@ fn finish(comm: &[usize], min_size: usize) -> Clustering {
 /// Merges the two groups with the most similar centroids (cosine of the
 /// summed vectors) until `want` remain; returns each point's merged group.
 /// Similarities sit in a matrix updated one row per merge: O(C²) a merge.
+/// The most similar pair (a < b) of live groups in a row-major n × n
+/// similarity matrix, the first in (a, b) order among equals; None when
+/// fewer than two are alive or none scores above −∞.
+pub(crate) fn closest_pair(sim: &[f64], n: usize, alive: &[bool]) -> Option<(usize, usize)> {
+    let mut best = (f64::NEG_INFINITY, usize::MAX, usize::MAX);
+    for a in (0..n).filter(|&a| alive[a]) {
+        for b in (a + 1..n).filter(|&b| alive[b]) {
+            if sim[a * n + b] > best.0 {
+                best = (sim[a * n + b], a, b);
+            }
+        }
+    }
+    (best.1 != usize::MAX).then_some((best.1, best.2))
+}
+
 fn merge_to(v: ArrayView2<f32>, comm: &[usize], want: usize) -> Vec<usize> {
     let count = comm.iter().max().map_or(0, |m| m + 1);
     let dim = v.ncols();
@@ -512,18 +527,7 @@ fn merge_to(v: ArrayView2<f32>, comm: &[usize], want: usize) -> Vec<usize> {
     let mut parent: Vec<usize> = (0..count).collect();
     let mut remaining = count;
     while remaining > want {
-        let mut best = (f64::NEG_INFINITY, usize::MAX, usize::MAX);
-        for a in (0..count).filter(|&a| alive[a]) {
-            for b in (a + 1..count).filter(|&b| alive[b]) {
-                if sim[a * count + b] > best.0 {
-                    best = (sim[a * count + b], a, b);
-                }
-            }
-        }
-        let (_, a, b) = best;
-        if a == usize::MAX {
-            break;
-        }
+        let Some((a, b)) = closest_pair(&sim, count, &alive) else { break };
         let moved = std::mem::take(&mut sums[b]);
         for (s, x) in sums[a].iter_mut().zip(moved) {
             *s += x;

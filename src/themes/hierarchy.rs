@@ -67,18 +67,7 @@ pub fn levels(centroids: &[Vec<f32>], weights: &[usize]) -> Vec<Vec<usize>> {
     let mut out = Vec::with_capacity(sizes.len());
     for &want in &sizes {
         while remaining > want {
-            let mut best = (f64::NEG_INFINITY, usize::MAX, usize::MAX);
-            for a in (0..n).filter(|&a| alive[a]) {
-                for b in (a + 1..n).filter(|&b| alive[b]) {
-                    if sim[a * n + b] > best.0 {
-                        best = (sim[a * n + b], a, b);
-                    }
-                }
-            }
-            let (_, a, b) = best;
-            if a == usize::MAX {
-                break;
-            }
+            let Some((a, b)) = super::cluster::closest_pair(&sim, n, &alive) else { break };
             // Lance–Williams update for average linkage.
             let (wa, wb) = (weight[a], weight[b]);
             for c in (0..n).filter(|&c| alive[c] && c != a && c != b) {
