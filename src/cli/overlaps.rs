@@ -18,7 +18,7 @@ use motif::report::overlaps::{BoilerplateRow, Meta, Report};
 
 pub const LONG_ABOUT: &str =
     "Passages from different documents that say the same thing, strongest first, grouped into \
-echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase).\n\n\
+echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase; cross-language between scripts).\n\n\
 A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
 `motif eval calibrate` and `motif eval mrpc`). Candidates come from the k-NN graph of the units (exact up to \
 50,000 units, HNSW beyond); --exact scores all pairs. Boilerplate repeated nearly verbatim across many documents and \
