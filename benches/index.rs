@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the index: HNSW build (serial insert plus the
-//! self-search check), one HNSW search and one exact search at k = 10, and a
+//! self-search check), one HNSW search and one exact search at k = 10,
+//! exact search of 1,000 queries at once over 100,000 vectors, and a
 //! store round trip, on synthetic clustered unit vectors of dimension 384
 //! (no model needed). `motif bench index` measures 100k vectors, recall,
 //! and hnswlib beside motif on the same vectors.
@@ -7,7 +8,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use motif::index::{exact_search, Graph, Params};
+use motif::index::{exact_search, exact_search_many, Graph, Params};
 use motif::matrix::{clustered_vectors, row};
 use motif::store::{NewDoc, NewIndex, NewPassage, Store};
 
@@ -46,6 +47,28 @@ fn search(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function(BenchmarkId::new(cpu("exact"), n), |b| {
         b.iter(|| queries.iter().map(|q| exact_search(rows, q, 10, &|_| false).len()).sum::<usize>())
+    });
+    g.finish();
+}
+
+/// Exact search at the size the scale issue names (100,000 × 384): one
+/// scan per query against a set of queries at once (batched products).
+fn exact(c: &mut Criterion) {
+    let n = 100_000;
+    let data = clustered_vectors(n, DIM, n / 100, 0.8, 4);
+    let rows = data.view();
+    let picks: Vec<usize> = (0..n).step_by(n / 1000).take(1000).collect();
+    let queries = rows.select(ndarray::Axis(0), &picks);
+    let mut g = c.benchmark_group("exact_100k_k10");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(picks.len() as u64));
+    g.bench_function(BenchmarkId::new(cpu("batched"), picks.len()), |b| {
+        b.iter(|| exact_search_many(rows, queries.view(), 10, &|_, _| false).len())
+    });
+    let few = 50;
+    g.throughput(Throughput::Elements(few as u64));
+    g.bench_function(BenchmarkId::new(cpu("scan_per_query"), few), |b| {
+        b.iter(|| picks[..few].iter().map(|&q| exact_search(rows, row(&rows, q), 10, &|_| false).len()).sum::<usize>())
     });
     g.finish();
 }
@@ -97,5 +120,5 @@ fn store(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, build, search, store);
+criterion_group!(benches, build, search, exact, store);
 criterion_main!(benches);

@@ -96,9 +96,10 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     );
     assert!(dom.contains("coloured by theme"), "the map starts coloured by theme");
 
-    // The same page with sources and dates on some documents and over
-    // 20,000 units: the control offers both, the date ramp runs from the
-    // earliest to the latest, and a fixed sample of 20,000 is drawn.
+    // The same page with sources and dates on some documents, carrying a
+    // sample of 10,000 of 20,500 units (as motif writes the page of a large
+    // corpus): the control offers both, the date ramp runs from the earliest
+    // to the latest, every unit carried is drawn and the title says it is a sample.
     let mut data = json.clone();
     let sources = [Some("Wire"), Some("Daily <b>"), None, Some("Wire"), Some("Weekly")];
     let dates = [Some("2024-01-05"), None, Some("2024-03-01T10:00:00Z"), Some("2023-12-31"), None];
@@ -111,8 +112,11 @@ fn report_on_seeds_writes_html_markdown_and_json() {
             d["date"] = (*t).into();
         }
     }
-    let many: Vec<serde_json::Value> = units.iter().cycle().take(20_500).cloned().collect();
+    let many: Vec<serde_json::Value> = units.iter().cycle().take(10_000).cloned().collect();
     data["units"] = many.into();
+    data["all_units"] = 20_500.into();
+    data["all_outliers"] = 0.into();
+    data["all_echo_groups"] = data["echo_groups"].as_array().unwrap().len().into();
     let embedded =
         serde_json::to_string(&data).unwrap().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
     let (head, rest) = page.split_once("<script type=\"application/json\" id=\"data\">").unwrap();
@@ -121,8 +125,9 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     std::fs::write(&variant, format!("{head}<script type=\"application/json\" id=\"data\">{embedded}{tail}")).unwrap();
     let dom = draw(&browser, &out_dir.join("variant.html#colour=date"));
     assert!(dom.contains("data-rendered=\"ok\""), "the variant page's script did not finish");
-    assert_eq!(dom.matches("<circle").count(), 20_000, "past 20,000 units a sample of 20,000 is drawn");
-    assert!(dom.contains("a sample of 20,000 of 20,500 drawn"), "the title says so");
+    assert_eq!(dom.matches("<circle").count(), 10_000, "every unit the page carries is drawn");
+    assert!(dom.contains("a sample of 10,000 of 20,500 drawn"), "the title says so");
+    assert!(dom.contains("themes over 20,500 sentences"), "the summary counts all units");
     assert!(dom.contains("<option value=\"source\">source</option><option value=\"date\">date</option>"));
     assert!(dom.contains("coloured by date"), "#colour=date opens the map coloured by date");
     assert!(
@@ -137,4 +142,48 @@ fn report_on_seeds_writes_html_markdown_and_json() {
             && dom.contains("Wire (2 documents)")
     );
     assert!(dom.contains("no source (1 document)"), "the source legend");
+}
+
+/// All of BBC News (2,225 articles, ~44,000 sentences; the hashing embedder,
+/// so no model is needed): report.html stays under 5 MB however large the
+/// corpus (a sample of the units, the first echo groups; report.json has
+/// everything) and headless Chromium draws it.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "a large corpus: too slow unoptimised; cargo test --release runs it")]
+fn the_page_of_all_bbc_news_stays_under_five_megabytes_and_draws() {
+    let Some(bbc) = common::data_file("bbc/bbc.jsonl") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("rep");
+    run_ok(motif().args(["report", "--model", "hash", "--out"]).arg(&out).arg(&bbc));
+    let html = out.join("report.html");
+    let (page, whole) =
+        (std::fs::metadata(&html).unwrap().len(), std::fs::metadata(out.join("report.json")).unwrap().len());
+    assert!(page < 5_000_000, "report.html is {page} bytes");
+    assert!(whole > 3 * page, "report.json ({whole} bytes) keeps everything the page leaves out");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let units = json["units"].as_array().unwrap().len();
+    assert!(units > 40_000, "{units} units: the test must be of a large report");
+    let Some(browser) = chromium() else {
+        common::skip("no chromium on PATH to draw report.html (apt-get install chromium)");
+        return;
+    };
+    let dom = draw(&browser, &html);
+    assert!(dom.contains("data-rendered=\"ok\""), "the page's script did not finish");
+    let drawn = dom.matches("<circle").count();
+    assert!((motif::report::PAGE_UNITS..units).contains(&drawn), "{drawn} points drawn of {units}");
+    let title = format!("a sample of {} of {} drawn", fmt_thousands(drawn), fmt_thousands(units));
+    assert!(dom.contains(&title), "the map says it is a sample: {title}");
+}
+
+/// 44209 → "44,209", as the page prints counts.
+fn fmt_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -298,14 +298,20 @@ pub fn similar(args: SimilarArgs) -> Result<()> {
     }
     let doc_rows: HashSet<u32> =
         (0..corpus.passages.len() as u32).filter(|&i| corpus.passages[i as usize].doc == doc).collect();
-    let mut all = Vec::new();
-    for &r in &sources {
-        let skip = |id: u32| id as usize == r || (!args.same_doc && doc_rows.contains(&id));
-        let skipped = if args.same_doc { 1 } else { doc_rows.len() };
-        let hits = searcher.search(row(&corpus.vectors, r), args.k, &skip, skipped);
-        let p = &corpus.passages[r];
-        all.push((r, result_rows(&corpus, &hits, Some((corpus.documents[p.doc].clone(), p.ordinal)))));
-    }
+    // All the target's passages are searched at once (one matrix product
+    // when the search is exact).
+    let queries = corpus.vectors.select(ndarray::Axis(0), &sources);
+    let skip = |q: usize, id: u32| id as usize == sources[q] || (!args.same_doc && doc_rows.contains(&id));
+    let skipped = if args.same_doc { 1 } else { doc_rows.len() };
+    let found = searcher.search_many(queries.view(), args.k, &skip, skipped);
+    let all: Vec<(usize, Vec<ResultRow>)> = sources
+        .iter()
+        .zip(&found)
+        .map(|(&r, hits)| {
+            let p = &corpus.passages[r];
+            (r, result_rows(&corpus, hits, Some((corpus.documents[p.doc].clone(), p.ordinal))))
+        })
+        .collect();
     if args.json {
         let flat: Vec<&ResultRow> = all.iter().flat_map(|(_, rows)| rows).collect();
         return super::print_json(&flat);

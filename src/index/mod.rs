@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::matrix::row;
-pub use exact::{exact_search, knn_graph, KnnGraph};
+pub use exact::{exact_search, exact_search_many, knn_graph, KnnGraph};
 pub use hnsw::{AnnError, BuildReport, Graph, Params};
 pub use search::Searcher;
 

@@ -4,7 +4,9 @@
 
 use ndarray::ArrayView2;
 
-use super::{exact_search, Graph, Hit};
+use rayon::prelude::*;
+
+use super::{exact_search, exact_search_many, Graph, Hit};
 
 /// Stored vectors and the means to search them.
 pub struct Searcher<'a> {
@@ -41,6 +43,24 @@ impl<'a> Searcher<'a> {
                 hits.truncate(k);
                 hits
             }
+        }
+    }
+
+    /// `search` for each row of `queries` (`skip(q, id)` per query): one
+    /// batched matrix product when exact, parallel graph searches otherwise.
+    pub fn search_many(
+        &self,
+        queries: ArrayView2<f32>,
+        k: usize,
+        skip: &(dyn Fn(usize, u32) -> bool + Sync),
+        skipped: usize,
+    ) -> Vec<Vec<Hit>> {
+        match &self.graph {
+            None => exact_search_many(self.vectors, queries, k, skip),
+            Some(_) => (0..queries.nrows())
+                .into_par_iter()
+                .map(|q| self.search(crate::matrix::row(&queries, q), k, &|id| skip(q, id), skipped))
+                .collect(),
         }
     }
 }

@@ -101,6 +101,7 @@ pub struct ReportPassage {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 pub struct ReportUnit {
     /// Index into `passages`.
     pub passage: usize,
@@ -468,9 +469,104 @@ impl Report {
     /// The page: `template.html` with the title as HTML text and the report
     /// as JSON inside its data script, filled in one pass (see `fill`).
     pub fn to_html(&self) -> String {
-        let data = serde_json::to_string(self).expect("a report serialises");
+        let data = serde_json::to_string(&self.page()).expect("a report serialises");
         fill(HTML_TEMPLATE, &[("TITLE", Value::Text(&self.title)), ("DATA", Value::ScriptJson(&data))])
             .expect("the page's placeholders are TITLE and DATA")
+    }
+}
+
+/// Most units the page carries for its map (report.json keeps them all):
+/// enough to show every theme's shape, few enough that the page of a large
+/// corpus stays a few megabytes and draws in seconds.
+pub const PAGE_UNITS: usize = 10_000;
+
+/// Most echo groups the page shows (the first, as the report orders them;
+/// report.json keeps them all).
+pub const PAGE_GROUPS: usize = 300;
+
+/// Longest unit text the page carries (its tooltip shows 400 characters).
+const PAGE_TEXT_CHARS: usize = 400;
+
+impl Report {
+    /// The report as the page carries it, so that the page's size depends
+    /// on `PAGE_UNITS` and `PAGE_GROUPS`, not on the corpus: every theme's
+    /// central units plus an even sample of the rest up to `PAGE_UNITS`
+    /// (the same every run), their texts cut to the tooltip's length and map
+    /// positions to three decimals; the first `PAGE_GROUPS` echo groups; a
+    /// passage is `null` unless a unit or pair carried points at it, and
+    /// keeps its text only where an echo group shows it. Indices into
+    /// `units` are renumbered; passages and groups keep theirs. `all_units`,
+    /// `all_outliers` and `all_echo_groups` count the whole report.
+    fn page(&self) -> serde_json::Value {
+        let n = self.units.len();
+        // Evenly spread: exactly min(n, PAGE_UNITS) of them.
+        let mut keep: Vec<bool> = (0..n).map(|i| n <= PAGE_UNITS || (i * PAGE_UNITS) % n < PAGE_UNITS).collect();
+        for t in self.themes.iter().chain(&self.broader_themes) {
+            for &u in &t.central {
+                keep[u] = true;
+            }
+        }
+        let mut new_id = vec![usize::MAX; n];
+        let mut units = Vec::new();
+        for (i, u) in self.units.iter().enumerate().filter(|(i, _)| keep[*i]) {
+            new_id[i] = units.len();
+            let round = |v: f32| (v * 1000.0).round() / 1000.0;
+            units.push(ReportUnit { text: cut(&u.text, PAGE_TEXT_CHARS), x: round(u.x), y: round(u.y), ..u.clone() });
+        }
+        let echo_groups: Vec<EchoGroup> = self.echo_groups.iter().take(PAGE_GROUPS).cloned().collect();
+        let renumber = |t: &ReportTheme| ReportTheme {
+            central: t.central.iter().map(|&u| new_id[u]).collect(),
+            echo_groups: t.echo_groups.iter().copied().filter(|&g| g < PAGE_GROUPS).collect(),
+            ..t.clone()
+        };
+        // What each passage is needed for: nothing, a reference, its text.
+        let mut need = vec![0u8; self.passages.len()];
+        for u in &units {
+            need[u.passage] = 1;
+        }
+        for x in self.between_groups.iter().chain(echo_groups.iter().flat_map(|g| &g.pairs)) {
+            need[x.a] = need[x.a].max(1);
+            need[x.b] = need[x.b].max(1);
+        }
+        for g in &echo_groups {
+            for &p in &g.passages {
+                need[p] = 2;
+            }
+        }
+        let passages: Vec<Option<ReportPassage>> = self
+            .passages
+            .iter()
+            .zip(&need)
+            .map(|(p, &need)| match need {
+                0 => None,
+                1 => Some(ReportPassage { text: String::new(), ..p.clone() }),
+                _ => Some(p.clone()),
+            })
+            .collect();
+        let cut_report = Report {
+            passages: Vec::new(),
+            units,
+            themes: self.themes.iter().map(renumber).collect(),
+            broader_themes: self.broader_themes.iter().map(renumber).collect(),
+            outliers: self.outliers.iter().filter(|&&u| keep[u]).map(|&u| new_id[u]).collect(),
+            echo_groups,
+            ..self.clone()
+        };
+        let mut page = serde_json::to_value(&cut_report).expect("a report serialises");
+        page["passages"] = serde_json::to_value(&passages).expect("passages serialise");
+        page["all_passages"] = self.passages.len().into();
+        page["all_units"] = n.into();
+        page["all_outliers"] = self.outliers.len().into();
+        page["all_echo_groups"] = self.echo_groups.len().into();
+        page
+    }
+}
+
+/// `text` cut to at most `max` characters, with "…" when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((end, _)) if text[end..].chars().nth(1).is_some() => format!("{}…", &text[..end]),
+        _ => text.to_string(),
     }
 }
 
@@ -802,6 +898,113 @@ mod tests {
             broader_themes: Vec::new(),
             vanished_themes: Vec::new(),
         }
+    }
+
+    /// A report of BBC News's size: 2,225 documents, 13,285 passages of
+    /// ~380 bytes, 44,840 sentences of ~120, 28 themes over ~500 documents
+    /// each, 300 echo groups of two passages.
+    fn bbc_sized() -> Report {
+        let mut r = sample();
+        let sentence = "The minister said on Tuesday that the plan would cost £1.2bn over four years, and critics said";
+        r.documents = (0..2_225)
+            .map(|d| ReportDocument { id: format!("business/{d:03}.txt"), passages: 6, ..Default::default() })
+            .collect();
+        r.passages = (0..13_285)
+            .map(|i| ReportPassage {
+                doc: i % 2_225,
+                passage: i / 2_225,
+                start: 0,
+                end: 380,
+                text: format!("{i} {sentence} {sentence} {sentence} {sentence}"),
+                theme: Some(i % 28),
+            })
+            .collect();
+        r.units = (0..44_840)
+            .map(|i| ReportUnit {
+                passage: i % 13_285,
+                start: 0,
+                end: 120,
+                text: format!("{i} {sentence}"),
+                theme: Some(i % 28),
+                x: 0.123_456_7,
+                y: -0.765_432_1,
+            })
+            .collect();
+        let theme = r.themes[0].clone();
+        r.themes = (0..28)
+            .map(|t| ReportTheme {
+                id: t,
+                central: (0..5).map(|c| t + 28 * c * 301).collect(),
+                documents: (0..500).map(|d| ((d * 4 + t) % 2_225, 3)).collect(),
+                ..theme.clone()
+            })
+            .collect();
+        r.outliers = (0..44_840).step_by(37).collect();
+        let group = r.echo_groups[0].clone();
+        r.echo_groups = (0..300).map(|g| EchoGroup { passages: vec![2 * g, 2 * g + 1], ..group.clone() }).collect();
+        r
+    }
+
+    #[test]
+    fn the_page_carries_an_even_sample_with_every_central_unit_and_the_counts_of_all() {
+        let mut r = bbc_sized();
+        let group = r.echo_groups[0].clone();
+        r.echo_groups.extend((0..PAGE_GROUPS).map(|_| EchoGroup { passages: vec![13_000, 13_001], ..group.clone() }));
+        r.themes[0].echo_groups = vec![1, PAGE_GROUPS + 5];
+        let page = r.page();
+        let count = |k: &str| page[k].as_u64().unwrap() as usize;
+        assert_eq!((count("all_units"), count("all_outliers")), (44_840, r.outliers.len()));
+        assert_eq!((count("all_echo_groups"), count("all_passages")), (300 + PAGE_GROUPS, 13_285));
+        let p: Vec<ReportUnit> = serde_json::from_value(page["units"].clone()).unwrap();
+        let centrals: usize = r.themes.iter().map(|t| t.central.len()).sum();
+        assert!((PAGE_UNITS..=PAGE_UNITS + centrals).contains(&p.len()), "{}", p.len());
+        // Evenly spread: every stretch of the corpus is sampled.
+        let first_of = |u: &ReportUnit| u.text.split(' ').next().unwrap().parse::<usize>().unwrap();
+        let ids: Vec<usize> = p.iter().map(first_of).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1] && w[1] - w[0] <= 5), "in order, no gap wider than n / PAGE_UNITS");
+        // Central units are carried and renumbered to the same unit.
+        let themes = page["themes"].as_array().unwrap();
+        for (t, pt) in r.themes.iter().zip(themes) {
+            for (&old, new) in t.central.iter().zip(pt["central"].as_array().unwrap()) {
+                assert_eq!(p[new.as_u64().unwrap() as usize].text, r.units[old].text);
+            }
+        }
+        let outliers = page["outliers"].as_array().unwrap();
+        assert!(outliers.iter().all(|u| r.outliers.contains(&ids[u.as_u64().unwrap() as usize])));
+        // The first PAGE_GROUPS groups; a theme names only those.
+        assert_eq!(page["echo_groups"].as_array().unwrap().len(), PAGE_GROUPS);
+        assert_eq!(themes[0]["echo_groups"], serde_json::json!([1]));
+        // Passages keep their places: those of the groups shown with their
+        // text, those a carried unit is in without, the rest null.
+        let passages = page["passages"].as_array().unwrap();
+        assert_eq!(passages.len(), r.passages.len());
+        assert!(passages[..600].iter().all(|x| !x["text"].as_str().unwrap().is_empty()));
+        for u in &p {
+            assert!(passages[u.passage].is_object(), "a carried unit's passage is there");
+        }
+        assert!(passages[13_000].is_null() || passages[13_000]["text"] == "", "a group not shown keeps no text");
+        assert!(passages.iter().filter(|x| x.is_null()).count() > 1_000);
+        assert_eq!(p[0].x, 0.123);
+        // A small report is carried whole.
+        let small = sample();
+        assert_eq!(small.page()["units"].as_array().unwrap().len(), small.units.len());
+    }
+
+    #[test]
+    fn a_bbc_sized_page_stays_under_five_megabytes() {
+        let r = bbc_sized();
+        let whole = serde_json::to_string(&r).unwrap().len();
+        let page = r.to_html().len();
+        assert!(whole > 12_000_000, "the whole report is {whole} bytes: the test must be of a large one");
+        assert!(page < 5_000_000, "report.html is {page} bytes");
+    }
+
+    #[test]
+    fn long_texts_are_cut_on_a_character_boundary() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "ab…");
+        assert_eq!(cut("ééééé", 4), "ééé…");
+        assert_eq!(cut("", 4), "");
     }
 
     #[test]
