@@ -836,16 +836,13 @@ fn fill(template: &str, values: &[(&str, Value)]) -> Result<String, TemplateErro
 mod tests {
     use super::*;
 
+    fn passage(doc: usize, ordinal: usize, end: usize, text: String, theme: Option<usize>) -> ReportPassage {
+        ReportPassage { doc, passage: ordinal, start: 0, end, text, theme }
+    }
+
     fn sample() -> Report {
         let passages = (0..4)
-            .map(|i| ReportPassage {
-                doc: i % 2,
-                passage: i / 2,
-                start: 0,
-                end: 5,
-                text: format!("text </script> {i}"),
-                theme: if i < 3 { Some(0) } else { None },
-            })
+            .map(|i| passage(i % 2, i / 2, 5, format!("text </script> {i}"), if i < 3 { Some(0) } else { None }))
             .collect();
         let units = (0..4)
             .map(|i| ReportUnit {
@@ -910,13 +907,14 @@ mod tests {
             .map(|d| ReportDocument { id: format!("business/{d:03}.txt"), passages: 6, ..Default::default() })
             .collect();
         r.passages = (0..13_285)
-            .map(|i| ReportPassage {
-                doc: i % 2_225,
-                passage: i / 2_225,
-                start: 0,
-                end: 380,
-                text: format!("{i} {sentence} {sentence} {sentence} {sentence}"),
-                theme: Some(i % 28),
+            .map(|i| {
+                passage(
+                    i % 2_225,
+                    i / 2_225,
+                    380,
+                    format!("{i} {sentence} {sentence} {sentence} {sentence}"),
+                    Some(i % 28),
+                )
             })
             .collect();
         r.units = (0..44_840)
