@@ -4,7 +4,7 @@
 //! graph → overlaps and themes) and `report` (an analysis → the report).
 //!
 //! ```text
-//! let corpus   = store.load_corpus()?;
+//! let corpus   = store.load_corpus_with_sentences()?;
 //! let analysis = pipeline::analyse(&corpus, &*embedder, &settings, &mut progress)?;
 //! let report   = pipeline::report(&corpus, &analysis, title);
 //! ```

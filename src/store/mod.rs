@@ -815,8 +815,22 @@ impl Store {
     /// Every stored passage with its text and vector, in the canonical
     /// order (document name, then passage ordinal): row i of the vectors
     /// belongs to passage i. Graphs are built over this order, so the same
-    /// passages always give the same rows.
+    /// passages always give the same rows. The stored sentences are left
+    /// out (searches and the graph need none); analyses read them with
+    /// `load_corpus_with_sentences`.
     pub fn load_corpus(&self) -> Result<Corpus, StoreError> {
+        self.load(false)
+    }
+
+    /// `load_corpus` with the stored sentence vectors in
+    /// `Corpus::sentences`, so that sentence units and the alignment
+    /// inside overlapping passages embed only sentences the index does not
+    /// store (none, once `motif index` has cut every passage).
+    pub fn load_corpus_with_sentences(&self) -> Result<Corpus, StoreError> {
+        self.load(true)
+    }
+
+    fn load(&self, with_sentences: bool) -> Result<Corpus, StoreError> {
         let dim = self.manifest.dim;
         let path = self.db_path();
         let (_, count) = self.counts()?;
@@ -840,7 +854,10 @@ impl Store {
             });
         }
         let vectors = Array2::from_shape_vec((passages.len(), dim), data).expect("dim values per passage");
-        let sentences = self.stored_sentences(&documents, &passages, vectors.view())?;
+        let sentences = match with_sentences {
+            true => self.stored_sentences(&documents, &passages, vectors.view())?,
+            false => SentenceVectors::new(dim),
+        };
         let mut stored_meta = self.document_meta()?;
         let meta = documents.iter().map(|d| stored_meta.remove(d).unwrap_or_default()).collect();
         Corpus::new(documents, passages, vectors, self.manifest.model.clone())
@@ -1328,7 +1345,7 @@ mod tests {
             // b is one sentence: it shares its passage's vector.
             assert_eq!(done, update::Applied { passages: 3, sentences: 5 });
             assert_eq!(sentence_rows(&store), (6, 5, 0));
-            let corpus = store.load_corpus().unwrap();
+            let corpus = store.load_corpus_with_sentences().unwrap();
             let embedder = HashEmbedder::new(DIM);
             for p in &corpus.passages {
                 let cut = passage_sentences(p);
@@ -1358,7 +1375,7 @@ mod tests {
             index_docs(&mut store, &[("a", "Now a single sentence."), ("b", B)], true);
             assert_eq!(store.counts().unwrap(), (2, 2));
             assert_eq!(sentence_rows(&store), (2, 0, 0));
-            let corpus = store.load_corpus().unwrap();
+            let corpus = store.load_corpus_with_sentences().unwrap();
             assert!(!corpus.sentences.contains("Markets fell sharply.") && !corpus.sentences.contains("Gold rose."));
             assert!(!corpus.sentences.contains("Officials confirmed it later."));
         }
@@ -1369,7 +1386,7 @@ mod tests {
             let idx = dir.path().join("idx");
             let (mut store, _) = Store::open_write(&idx, &index()).unwrap();
             index_docs(&mut store, &[("a", A), ("b", B)], false);
-            let before = store.load_corpus().unwrap();
+            let before = store.load_corpus_with_sentences().unwrap();
             drop(store);
             // Make it a format-3 store, as motif before sentences wrote it.
             let conn = Connection::open(idx.join(DB_FILE)).unwrap();
@@ -1380,7 +1397,7 @@ mod tests {
             // A reader reads it as it is, and embeds what it does not store.
             let reader = Store::open_read(&idx).unwrap();
             assert_eq!(reader.manifest().format_version, 3);
-            let corpus = reader.load_corpus().unwrap();
+            let corpus = reader.load_corpus_with_sentences().unwrap();
             assert_eq!(corpus.vectors, before.vectors);
             assert_eq!(corpus.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap().embedded, 2);
             drop(reader);
@@ -1398,7 +1415,7 @@ mod tests {
             assert_eq!((store.uncut_count().unwrap(), sentence_rows(&store)), (0, (3, 2, 0)));
             // The passages and the graph's generation stay.
             assert_eq!(store.manifest().generation, generation);
-            let after = store.load_corpus().unwrap();
+            let after = store.load_corpus_with_sentences().unwrap();
             assert_eq!((&after.passages, &after.vectors), (&before.passages, &before.vectors));
             assert_eq!(after.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap().embedded, 0);
             assert!(store.damaged().unwrap().is_empty());
@@ -1433,7 +1450,8 @@ mod tests {
             assert_eq!(damage.len(), 1);
             assert!(damage[0].why.starts_with("sentence 1: "), "{}", damage[0].why);
             // A reader leaves the damaged vector out and embeds that sentence again.
-            let units = store.load_corpus().unwrap().units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap();
+            let units =
+                store.load_corpus_with_sentences().unwrap().units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap();
             assert_eq!(units.embedded, 1);
         }
     }
@@ -1447,7 +1465,7 @@ mod tests {
         let v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
         store.write(&[doc("b", "h1", &v), doc("a", "h2", &v[..1])], &[]).unwrap();
         assert_eq!(store.manifest().generation, 1);
-        let c = store.load_corpus().unwrap();
+        let c = store.load_corpus_with_sentences().unwrap();
         let keys: Vec<_> = c.passages.iter().map(|p| (c.documents[p.doc].as_str(), p.ordinal)).collect();
         assert_eq!(keys, vec![("a", 0), ("b", 0), ("b", 1)]);
         assert_eq!(c.vectors.row(2).to_vec(), vec![0.0, 1.0, 0.0]);
@@ -1505,7 +1523,7 @@ mod tests {
         store.write(&[d], &[]).unwrap();
         assert_eq!(store.documents().unwrap()[0].metadata.as_deref(), Some("{\"source\":\"x\"}"));
         assert_eq!(store.documents().unwrap()[0].meta, meta);
-        assert_eq!(store.load_corpus().unwrap().meta, vec![meta.clone()]);
+        assert_eq!(store.load_corpus_with_sentences().unwrap().meta, vec![meta.clone()]);
         drop(store);
         // Make it a format-1 store, as an older motif wrote it.
         let conn = Connection::open(idx.join(DB_FILE)).unwrap();
@@ -1521,7 +1539,7 @@ mod tests {
         assert_eq!(reader.manifest().format_version, 1);
         assert_eq!(reader.documents().unwrap()[0].metadata, None);
         assert_eq!(reader.documents().unwrap()[0].meta, DocMeta::default());
-        assert_eq!(reader.load_corpus().unwrap().passages.len(), 1);
+        assert_eq!(reader.load_corpus_with_sentences().unwrap().passages.len(), 1);
         drop(reader);
         let (writer, _) = Store::open_write(&idx, &new_index()).unwrap();
         assert_eq!(writer.manifest().format_version, FORMAT_VERSION);
