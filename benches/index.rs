@@ -86,6 +86,7 @@ fn store(c: &mut Criterion) {
                             windowed: false,
                             text: "text",
                             vector: row(&rows, d * 10 + p),
+                            sentences: None,
                         })
                         .collect(),
                 })

@@ -272,15 +272,14 @@ impl<'a> Vectors<'a> {
 /// The sentences of `passages` (cut as everywhere else) and their
 /// vectors: a sentence that is its whole passage shares the passage's
 /// vector (`passage_vectors[i]`, when known) and is stored without one;
-/// the others are embedded, each distinct text once. Returns the cut of
-/// each passage, the vectors by text, and how many texts were embedded;
-/// `progress` counts every sentence that is not a whole passage.
-fn embed_sentences<'p>(
-    passages: &[&'p Passage],
+/// the others are embedded, each distinct text once. `progress` counts
+/// every sentence that is not a whole passage.
+fn embed_sentences(
+    passages: &[&Passage],
     passage_vectors: Option<&ndarray::Array2<f32>>,
     embedder: &dyn Embedder,
     progress: &mut dyn FnMut(usize),
-) -> Result<(Vec<Vec<(usize, usize)>>, SentenceVectors, usize), EmbedError> {
+) -> Result<Embedded, EmbedError> {
     let cuts: Vec<Vec<(usize, usize)>> = passages.iter().map(|p| passage_sentences(p)).collect();
     let mut known = SentenceVectors::new(embedder.dim());
     if let Some(vectors) = passage_vectors {
@@ -299,7 +298,17 @@ fn embed_sentences<'p>(
     let embedded = known.embed_missing(embedder, &needed, progress)?;
     // Texts known already or given twice are done too.
     progress(needed.len() - embedded);
-    Ok((cuts, known, embedded))
+    Ok(Embedded { cuts, known, embedded })
+}
+
+/// The sentences of some passages, embedded (`embed_sentences`).
+struct Embedded {
+    /// Each passage's sentences, in document offsets.
+    cuts: Vec<Vec<(usize, usize)>>,
+    /// Their vectors, by text.
+    known: SentenceVectors,
+    /// Texts embedded.
+    embedded: usize,
 }
 
 /// The sentences to store for a passage cut as `cut`, with their vectors from `known`.
@@ -387,9 +396,9 @@ pub fn apply(
         let sentences = match sentence_embedder {
             Some(embedder) => {
                 let refs: Vec<&Passage> = passages.iter().map(|&p| &read.passages[p]).collect();
-                let (cuts, known, embedded) = embed_sentences(&refs, Some(&vectors), embedder, progress)?;
-                done.sentences += embedded;
-                Some((cuts, known))
+                let e = embed_sentences(&refs, Some(&vectors), embedder, progress)?;
+                done.sentences += e.embedded;
+                Some(e)
             }
             None => None,
         };
@@ -410,8 +419,7 @@ pub fn apply(
                         .map(|p| {
                             let passage = &read.passages[p];
                             let vector = row(&vectors, next);
-                            let sentences =
-                                sentences.as_ref().map(|(cuts, known)| new_sentences(passage, &cuts[next], known));
+                            let sentences = sentences.as_ref().map(|e| new_sentences(passage, &e.cuts[next], &e.known));
                             next += 1;
                             NewPassage {
                                 ordinal: passage.ordinal,
@@ -466,16 +474,16 @@ pub fn cut_stored(
         after = last.id;
         let refs: Vec<&Passage> = batch.iter().map(|u| &u.passage).collect();
         // Their vectors are not needed: a whole-passage sentence is stored without one.
-        let (cuts, known, embedded) = embed_sentences(&refs, None, embedder, &mut |_| {})?;
+        let e = embed_sentences(&refs, None, embedder, &mut |_| {})?;
         let rows: Vec<(i64, Vec<NewSentence>)> = batch
             .iter()
-            .zip(&cuts)
+            .zip(&e.cuts)
             .filter(|(_, cut)| !cut.is_empty())
-            .map(|(u, cut)| (u.id, new_sentences(&u.passage, cut, &known)))
+            .map(|(u, cut)| (u.id, new_sentences(&u.passage, cut, &e.known)))
             .collect();
         store.add_sentences(&rows)?;
         done.passages += rows.len();
-        done.sentences += embedded;
+        done.sentences += e.embedded;
         progress(batch.len());
     }
     Ok(done)
