@@ -109,6 +109,7 @@ fn store(c: &mut Criterion) {
                             windowed: false,
                             text: "text",
                             vector: row(&rows, d * 10 + p),
+                            sentences: None,
                         })
                         .collect(),
                 })

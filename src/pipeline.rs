@@ -4,7 +4,7 @@
 //! graph → overlaps and themes) and `report` (an analysis → the report).
 //!
 //! ```text
-//! let corpus   = store.load_corpus()?;
+//! let corpus   = store.load_corpus_with_sentences()?;
 //! let analysis = pipeline::analyse(&corpus, &*embedder, &settings, &mut progress)?;
 //! let report   = pipeline::report(&corpus, &analysis, title);
 //! ```
@@ -125,6 +125,9 @@ pub struct IndexSummary {
     pub passages_embedded: usize,
     /// Passages stored with vectors computed elsewhere (`--from`).
     pub passages_imported: usize,
+    /// Sentence texts embedded and stored with their passages (those of
+    /// the passages stored now, and of stored passages cut only now).
+    pub sentences_embedded: usize,
     pub embed_seconds: f64,
     pub documents: usize,
     pub passages: usize,
@@ -236,17 +239,18 @@ pub fn index_documents(
         ));
     }
 
-    let by_doc = read.by_document();
-    let total: usize = plan.todo.iter().map(|&i| by_doc[i].len()).sum();
+    let total = update::work(read, &plan, vectors);
     let start = Instant::now();
-    let what = if matches!(vectors, Vectors::Given(_)) { "storing" } else { "embedding" };
+    let what = if matches!(vectors, Vectors::Given(_, None)) { "storing" } else { "embedding" };
     let stored = stage(progress, what, total, |p| {
         update::apply(&mut store, read, &sources, &plan, vectors, settings.commit_every, p)
     })?;
     match vectors {
-        Vectors::Embed(_) => summary.passages_embedded = stored,
-        Vectors::Given(_) => summary.passages_imported = stored,
+        Vectors::Embed(_) => summary.passages_embedded = stored.passages,
+        Vectors::Given(..) => summary.passages_imported = stored.passages,
     }
+    summary.sentences_embedded = stored.sentences;
+    cut_stored_passages(&mut store, vectors, settings, &mut summary, progress)?;
     summary.embed_seconds = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
 
     let params_changed = store.manifest().params != settings.params;
@@ -265,6 +269,37 @@ pub fn index_documents(
     }
     summary.plan = plan;
     Ok(summary)
+}
+
+/// Stores the sentences of stored passages that have none yet (an index
+/// from before format 4, or passages imported without a model), when
+/// this run has a model to embed them with; says so once either way.
+fn cut_stored_passages(
+    store: &mut Store,
+    vectors: Vectors,
+    settings: &IndexSettings,
+    summary: &mut IndexSummary,
+    progress: &mut dyn Progress,
+) -> Result<(), PipelineError> {
+    let uncut = store.uncut_count()?;
+    if uncut == 0 {
+        return Ok(());
+    }
+    let Some(embedder) = vectors.sentence_embedder() else {
+        summary.notes.push(format!(
+            "{uncut} stored passage(s) have no stored sentences (their vectors were given, with no model to embed sentences): `overlaps`, `themes` and `report` embed them on every run until `motif index` stores them"
+        ));
+        return Ok(());
+    };
+    let cut = stage(progress, "sentences", uncut, |p| update::cut_stored(store, embedder, settings.commit_every, p))?;
+    if cut.passages > 0 {
+        summary.notes.push(format!(
+            "{} stored passage(s) had no stored sentences (indexed by a motif before index format 4, or imported without a model): embedded their {} sentence(s) once and stored them, so that `overlaps`, `themes` and `report` embed nothing",
+            cut.passages, cut.sentences
+        ));
+    }
+    summary.sentences_embedded += cut.sentences;
+    Ok(())
 }
 
 /// Up to this many passages a search scans them all: exact, and at this
@@ -334,6 +369,9 @@ pub struct Analysis {
     pub graph: Neighbours,
     pub echoes: Echoes,
     pub themes: Themes,
+    /// Sentence texts embedded in this analysis (0 on an index that
+    /// stores every sentence).
+    pub sentences_embedded: usize,
 }
 
 /// Cuts the corpus into units, builds their k-NN graph once, and finds the
@@ -355,11 +393,13 @@ pub fn analyse(
     let echoes =
         overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, &mut |_| {})?;
     let found = themes::find(&units, &graph, &themes_opts)?;
-    Ok(Analysis { units, graph, echoes, themes: found })
+    let sentences_embedded = units.embedded + echoes.sentences_embedded;
+    Ok(Analysis { units, graph, echoes, themes: found, sentences_embedded })
 }
 
 /// The corpus's units of a kind (sentences are embedded, except those that
-/// are whole passages).
+/// are whole passages or that the corpus knows: an index stores them;
+/// `Units::embedded` counts the others).
 pub fn units(
     corpus: &Corpus,
     kind: UnitKind,

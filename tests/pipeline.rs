@@ -236,3 +236,107 @@ fn bad_input_gets_one_line_errors() {
     let err = run_err(fake().args(["similar", "nope.txt", "--index"]).arg(dir.path().join("missing")));
     assert!(err.contains("missing"), "{err}");
 }
+
+/// Paragraphs of several sentences, three of them restating one claim, so
+/// that passage overlaps align sentences inside passages.
+fn restated(dir: &Path) -> PathBuf {
+    let docs = dir.join("restated");
+    fs::create_dir_all(&docs).unwrap();
+    let files = [
+        (
+            "a.txt",
+            "North Korea has sent about ten thousand troops to Russia, officials in Seoul said on Monday. \
+             The soldiers are expected to fight near the Kursk border region within weeks.\n\n\
+             Grain exports from the southern ports rose again. Shipping insurers lowered their rates.",
+        ),
+        (
+            "b.txt",
+            "Officials in Seoul said on Monday that North Korea has sent about ten thousand troops to Russia. \
+             The soldiers are expected to fight near Kursk within weeks.\n\n\
+             The central bank kept interest rates unchanged. It signalled patience on inflation.",
+        ),
+        (
+            "c.txt",
+            "North Korea sent about ten thousand troops to Russia, Seoul officials said on Monday. \
+             Analysts say the soldiers will fight near the Kursk border region.\n\n\
+             The local football club won its third match in a row. Fans celebrated in the town square.",
+        ),
+    ];
+    for (name, text) in files {
+        fs::write(docs.join(name), text).unwrap();
+    }
+    docs
+}
+
+#[test]
+fn an_index_stores_every_sentence_so_its_readers_embed_none_and_find_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = restated(dir.path());
+    let index = dir.path().join("idx");
+    let summary = json(fake().arg("index").arg(&docs).arg("--index").arg(&index).arg("--json"));
+    assert!(summary["sentences_embedded"].as_u64().unwrap() > 0, "{summary}");
+    let again = json(fake().arg("index").arg(&docs).arg("--index").arg(&index).arg("--json"));
+    assert_eq!((again["passages_embedded"].as_u64(), again["sentences_embedded"].as_u64()), (Some(0), Some(0)));
+
+    // overlaps (passages, their sentences aligned) and themes: the index
+    // embeds nothing and finds what reading the files finds.
+    let overlaps = |from: &[&std::ffi::OsStr]| json(fake().args(["overlaps", "--json"]).args(from));
+    let (stored, read) = (overlaps(&["--index".as_ref(), index.as_os_str()]), overlaps(&[docs.as_os_str()]));
+    assert_eq!(stored["meta"]["sentences_embedded"], 0, "{}", stored["meta"]);
+    assert!(read["meta"]["sentences_embedded"].as_u64().unwrap() > 0);
+    assert!(stored["pairs"].as_array().unwrap().iter().any(|p| p["sentences"].as_array().unwrap().len() > 1));
+    for key in ["pairs", "groups"] {
+        assert_eq!(stored[key], read[key], "{key}");
+    }
+    let themes = |from: &[&std::ffi::OsStr]| {
+        json(fake().args(["themes", "--json", "--min-size", "2", "--no-save-themes"]).args(from))
+    };
+    let (stored, read) = (themes(&["--index".as_ref(), index.as_os_str()]), themes(&[docs.as_os_str()]));
+    assert_eq!(stored["sentences_embedded"], 0);
+    assert!(read["sentences_embedded"].as_u64().unwrap() > 0);
+    assert_eq!(stored["units"], read["units"]);
+    // An index's themes are tracked across runs (`status`); files' are not.
+    let untracked = |v: &Value| -> Vec<Value> {
+        let mut themes = v["themes"].as_array().unwrap().clone();
+        themes.iter_mut().for_each(|t| drop(t.as_object_mut().unwrap().remove("status")));
+        themes
+    };
+    assert!(!untracked(&stored).is_empty());
+    assert_eq!(untracked(&stored), untracked(&read));
+
+    // report: says it embedded nothing.
+    let report = |idx: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let run = run_ok(fake().arg("report").arg("--index").arg(idx).arg("--out").arg(&out).args([
+            "--min-size",
+            "2",
+            "--no-save-themes",
+            "--title",
+            "t",
+        ]));
+        (String::from_utf8_lossy(&run.stderr).into_owned(), fs::read_to_string(out.join("report.json")).unwrap())
+    };
+    let (said, stored) = report(&index, "rep");
+    assert!(said.contains("motif: 0 sentences embedded in this run"), "{said}");
+
+    // The same index as motif before format 4 wrote it: readers embed the
+    // sentences in memory (and say so) and report the same.
+    let old = dir.path().join("old");
+    common::copy_dir(&index, &old);
+    let conn = rusqlite::Connection::open(old.join("index.sqlite")).unwrap();
+    conn.execute_batch("DROP TABLE sentences; UPDATE manifest SET value = '3' WHERE key = 'format_version'").unwrap();
+    drop(conn);
+    let (said, in_memory) = report(&old, "rep-old");
+    assert!(said.contains("does not store") && said.contains("motif index"), "{said}");
+    assert_eq!(stored, in_memory);
+    // The next `motif index` stores them once, changing nothing else.
+    let run = run_ok(fake().arg("index").arg(&docs).arg("--index").arg(&old).arg("--json"));
+    let upgraded: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("had no stored sentences"), "{said}");
+    assert_eq!(upgraded["sentences_embedded"], summary["sentences_embedded"]);
+    assert_eq!((upgraded["passages_embedded"].as_u64(), upgraded["graph_rebuilt"].as_bool()), (Some(0), Some(false)));
+    let (said, upgraded) = report(&old, "rep-upgraded");
+    assert!(said.contains("motif: 0 sentences embedded in this run"), "{said}");
+    assert_eq!(stored, upgraded);
+}

@@ -228,8 +228,13 @@ fn index_from(args: &IndexArgs, from: &std::path::Path) -> Result<(IndexSummary,
         split,
         params,
     };
-    let summary =
-        store_documents(args, &new, &imported.read, Some(&imported.sources), Vectors::Given(&imported.vectors))?;
+    let summary = store_documents(
+        args,
+        &new,
+        &imported.read,
+        Some(&imported.sources),
+        Vectors::Given(&imported.vectors, Some(&*embedder)),
+    )?;
     Ok((summary, embedder))
 }
 
@@ -287,8 +292,15 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
             outln!("  {what:<8} … and {} more", names.len() - 20);
         }
     }
+    let sentences_of = |n: usize| if n == 1 { "1 sentence".to_string() } else { format!("{n} sentences") };
     if s.passages_embedded > 0 {
-        outln!("embedded {} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
+        let and = match s.sentences_embedded {
+            0 => String::new(),
+            n => format!(" and {}", sentences_of(n)),
+        };
+        outln!("embedded {}{and} in {:.1} s", passages_of(s.passages_embedded), s.embed_seconds);
+    } else if s.sentences_embedded > 0 {
+        outln!("embedded {} in {:.1} s", sentences_of(s.sentences_embedded), s.embed_seconds);
     }
     if s.passages_imported > 0 {
         outln!("stored {} with their given vectors", passages_of(s.passages_imported));

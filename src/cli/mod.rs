@@ -405,6 +405,27 @@ pub struct Source {
     /// A name for messages and titles: the index folder, or the paths.
     pub name: String,
     pub embedder: Box<dyn Embedder>,
+    /// Read from an index (which stores the sentences' vectors).
+    pub indexed: bool,
+}
+
+impl Source {
+    /// Says on stderr how many sentences an analysis embedded, when it
+    /// embedded any from an index (which should store them all), or
+    /// `always`.
+    pub fn say_embedded(&self, embedded: usize, always: bool) {
+        let sentences = if embedded == 1 { "1 sentence".to_string() } else { format!("{embedded} sentences") };
+        if self.indexed && embedded > 0 {
+            eprintln!(
+                "motif: embedded {sentences} that {} does not store (indexed by a motif before index format 4, or imported without a model); `motif index PATH --index {}` with any of its files stores them once",
+                motif::report::escape_controls(&self.name),
+                motif::report::escape_controls(&self.name)
+            );
+        } else if always {
+            let why = if self.indexed { " (the index stores every sentence's vector)" } else { "" };
+            eprintln!("motif: {sentences} embedded in this run{why}");
+        }
+    }
 }
 
 /// Reads PATHs when given (embedding them with `model`), else the index;
@@ -413,7 +434,7 @@ pub fn open_source(paths: &[String], index: &IndexArg, read: &ReadArgs, model: &
     if !paths.is_empty() {
         let embedder = model.load(&model.name_or(None))?;
         let corpus = embed_files(paths, read, &*embedder)?;
-        return Ok(Source { corpus, name: paths.join(" "), embedder });
+        return Ok(Source { corpus, name: paths.join(" "), embedder, indexed: false });
     }
     open_index(index, model, None)
 }
@@ -424,7 +445,7 @@ pub fn open_index(index: &IndexArg, model: &ModelArgs, loaded: Option<Box<dyn Em
     let dir = &index.index;
     let store =
         index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
-    let corpus = store.load_corpus()?;
+    let corpus = store.load_corpus_with_sentences()?;
     if corpus.passages.is_empty() {
         anyhow::bail!("{}: the index holds no passages; add documents with `motif index PATH`", dir.display());
     }
@@ -436,7 +457,7 @@ pub fn open_index(index: &IndexArg, model: &ModelArgs, loaded: Option<Box<dyn Em
         Some(e) => e,
         None => model.load(&name)?,
     };
-    Ok(Source { corpus, name: dir.display().to_string(), embedder })
+    Ok(Source { corpus, name: dir.display().to_string(), embedder, indexed: true })
 }
 
 /// `--threads N`: at least 1, at most 4 per core (more only slows a run

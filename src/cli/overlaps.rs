@@ -189,7 +189,9 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
         units: units.len(),
         candidates: echoes.candidates,
         too_short: echoes.too_short,
+        sentences_embedded: units.embedded + echoes.sentences_embedded,
     };
+    source.say_embedded(meta.sentences_embedded, false);
     let report = Report {
         documents: &corpus.documents,
         doc_meta: &corpus.meta,

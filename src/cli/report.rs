@@ -119,6 +119,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         route: Route::Auto,
     };
     let mut analysis = pipeline::analyse(corpus, &*source.embedder, &settings, &mut Bars::new())?;
+    source.say_embedded(analysis.sentences_embedded, true);
     super::themes::track(&args.dir.index, corpus, &analysis.units, &mut analysis.themes, !args.no_save_themes)?;
     let title = args
         .title

@@ -189,6 +189,7 @@ pub fn run(args: ThemesArgs) -> Result<()> {
     let corpus = &source.corpus;
     let mut bars = Bars::new();
     let units = pipeline::units(corpus, kind, &*source.embedder, &mut bars)?;
+    source.say_embedded(units.embedded, false);
     let start = Instant::now();
     let members = themes::members(&units.text_refs(), opts.min_content_words).len();
     let graph = pipeline::neighbours(
@@ -355,6 +356,8 @@ struct ThemesJson<'a> {
     outlier_share: f64,
     reassigned: usize,
     outlier_units: Vec<UnitRef<'a>>,
+    /// Sentences embedded for this run (0 on an index that stores them all).
+    sentences_embedded: usize,
 }
 
 fn themes_json<'a>(
@@ -415,6 +418,7 @@ fn themes_json<'a>(
         outlier_share: round(t.outliers.len() as f64 / n.max(1) as f64, 4),
         reassigned: t.reassigned,
         outlier_units: t.outliers.iter().map(|&i| unit(i)).collect(),
+        sentences_embedded: u.embedded,
     }
 }
 

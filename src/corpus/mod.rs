@@ -16,6 +16,7 @@ pub mod split;
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
@@ -195,6 +196,10 @@ pub struct Corpus {
     pub model: String,
     /// Each document's date, source, title and URL (row i: `documents[i]`).
     pub meta: Vec<DocMeta>,
+    /// Sentence vectors known before any analysis (by text): those an
+    /// index stores, so that sentence units and alignments embed nothing
+    /// they hold. Empty for documents embedded now.
+    pub sentences: Arc<sentences::SentenceVectors>,
 }
 
 impl Corpus {
@@ -208,13 +213,20 @@ impl Corpus {
             return Err(CorpusError::Mismatch { passages: passages.len(), vectors: vectors.nrows() });
         }
         let meta = vec![DocMeta::default(); documents.len()];
-        Ok(Corpus { documents, passages, vectors, model, meta })
+        let sentences = Arc::new(sentences::SentenceVectors::new(vectors.ncols()));
+        Ok(Corpus { documents, passages, vectors, model, meta, sentences })
     }
 
     /// The corpus with its documents' metadata (one per document; missing ones are empty).
     pub fn with_meta(mut self, mut meta: Vec<DocMeta>) -> Corpus {
         meta.resize(self.documents.len(), DocMeta::default());
         self.meta = meta;
+        self
+    }
+
+    /// The corpus with sentence vectors known already (see `sentences`).
+    pub fn with_sentences(mut self, known: sentences::SentenceVectors) -> Corpus {
+        self.sentences = Arc::new(known);
         self
     }
 
@@ -277,16 +289,18 @@ impl Corpus {
                 .collect(),
             texts: self.passages.iter().map(|p| p.text.clone()).collect(),
             vectors: self.vectors.clone(),
+            embedded: 0,
         }
     }
 
-    /// Every sentence of every passage as a unit (see `sentences`).
+    /// Every sentence of every passage as a unit (see `sentences`): the
+    /// embedder is asked only for sentences the corpus does not know.
     pub fn sentence_units(
         &self,
         embedder: &dyn Embedder,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Units, EmbedError> {
-        let mut cache = sentences::SentenceVectors::new(self.vectors.ncols());
+        let mut cache = sentences::SentenceVectors::over(&self.sentences);
         sentences::sentence_units(&self.passages, self.vectors.view(), embedder, &mut cache, progress)
     }
 
@@ -348,6 +362,9 @@ pub struct Units {
     pub list: Vec<Unit>,
     pub texts: Vec<String>,
     pub vectors: Array2<f32>,
+    /// Texts embedded to make these units (0 when every vector was known:
+    /// passages, or sentences an index stores).
+    pub embedded: usize,
 }
 
 impl Units {

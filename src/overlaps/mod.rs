@@ -497,12 +497,16 @@ pub struct Echoes {
     pub too_short: usize,
     /// Units whose neighbour list reached `max_k` still above the floor.
     pub capped: usize,
+    /// Sentences embedded to align passage pairs (0 when the corpus knew
+    /// them all, as an index's stored sentences; always 0 for sentence units).
+    pub sentences_embedded: usize,
 }
 
 /// Finds the overlaps among `units` of `corpus` (find, then align inside
 /// each passage pair, sort, group). Sentence units are gathered by passage
 /// pair; passage units get their sentences aligned, which embeds the
-/// sentences not already known (a one-sentence passage lends its vector).
+/// sentences not already known (`Corpus::sentences`; a one-sentence
+/// passage lends its vector).
 pub fn find_echoes(
     corpus: &Corpus,
     units: &Units,
@@ -513,8 +517,8 @@ pub fn find_echoes(
 ) -> Result<Echoes, OverlapError> {
     let texts = units.text_refs();
     let found = find(&units.list, &texts, units.view(), route, settings)?;
-    let mut overlaps = match units.kind {
-        UnitKind::Sentence => overlaps_from_sentences(&found.pairs, &units.list, &texts),
+    let (mut overlaps, sentences_embedded) = match units.kind {
+        UnitKind::Sentence => (overlaps_from_sentences(&found.pairs, &units.list, &texts), 0),
         UnitKind::Passage => align_passage_pairs(corpus, &found.pairs, &settings.decision, embedder, progress)?,
     };
     sort_overlaps(&mut overlaps);
@@ -526,21 +530,23 @@ pub fn find_echoes(
         candidates: found.candidates,
         too_short: found.too_short,
         capped: found.capped,
+        sentences_embedded,
     })
 }
 
-/// Aligns the sentences inside each overlapping passage pair.
+/// Aligns the sentences inside each overlapping passage pair; also returns
+/// how many sentences it had to embed.
 fn align_passage_pairs(
     corpus: &Corpus,
     pairs: &[Pair],
     decision: &Decision,
     embedder: &dyn Embedder,
     progress: &mut dyn FnMut(usize),
-) -> Result<Vec<Overlap>, EmbedError> {
+) -> Result<(Vec<Overlap>, usize), EmbedError> {
     let mut involved: Vec<usize> = pairs.iter().flat_map(|p| [p.a, p.b]).collect();
     involved.sort_unstable();
     involved.dedup();
-    let mut cache = SentenceVectors::new(corpus.vectors.ncols());
+    let mut cache = SentenceVectors::over(&corpus.sentences);
     lend_passage_vectors(&corpus.passages, corpus.vectors.view(), &mut cache, involved.iter().copied());
     let mut spans: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
     let mut needed: Vec<&str> = Vec::new();
@@ -550,7 +556,7 @@ fn align_passage_pairs(
         needed.extend(s.iter().map(|&r| p.slice(r)));
         spans.insert(i, s);
     }
-    cache.embed_missing(embedder, &needed, progress)?;
+    let embedded = cache.embed_missing(embedder, &needed, progress)?;
     let mut out = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let refs = |i: usize| -> Vec<align::SentenceRef> {
@@ -584,7 +590,7 @@ fn align_passage_pairs(
             sentences,
         });
     }
-    Ok(out)
+    Ok((out, embedded))
 }
 
 #[cfg(test)]

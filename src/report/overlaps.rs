@@ -38,6 +38,8 @@ pub struct Meta {
     pub units: usize,
     pub candidates: usize,
     pub too_short: usize,
+    /// Sentences embedded for this run (0 on an index that stores them all).
+    pub sentences_embedded: usize,
 }
 
 const CSV_HEADER: [&str; 24] = [
@@ -563,6 +565,7 @@ mod tests {
             units: 2,
             candidates: 1,
             too_short: 0,
+            sentences_embedded: 0,
         };
         (documents, passages, overlaps, groups, meta)
     }

@@ -6,9 +6,16 @@
 //!
 //! - `index.sqlite` (with `-wal`/`-shm` while in use): tables `manifest`
 //!   (key/value: format version, model name and fingerprint, dimension,
-//!   split settings, HNSW parameters, generation), `documents`, `passages`
-//!   and `vectors` (little-endian f32 BLOBs). Anyone can read it with the
-//!   `sqlite3` shell.
+//!   split settings, HNSW parameters, generation), `documents`, `passages`,
+//!   `vectors` (little-endian f32 BLOBs) and, since format 4, `sentences`:
+//!   each passage's sentences as `corpus::sentences::passage_sentences`
+//!   cuts them (passage, ordinal, document byte offsets) with a vector
+//!   each, written in the same transaction as their passage, so that
+//!   analyses of an index embed nothing again. A passage with no rows
+//!   there has not been cut yet (stored by an older motif, or imported
+//!   with given vectors and no model to embed with): the next `motif
+//!   index` embeds and stores its sentences, readers meanwhile embed them
+//!   in memory. Anyone can read it with the `sqlite3` shell.
 //! - `graph.hnsw`: the HNSW graph, derived from the vectors (see `index::hnsw`);
 //!   stamped with the store's index id and generation, so a stale one is
 //!   told apart and rebuilt. Never the only copy of anything.
@@ -31,13 +38,14 @@ pub mod update;
 use ndarray::Array2;
 
 use crate::corpus::meta::{Dated, DocMeta};
+use crate::corpus::sentences::{self, SentenceVectors};
 use crate::corpus::{Corpus, Passage};
 use crate::index::hnsw::{AnnError, Graph, Params};
 
 /// The store layout this motif writes and the newest it reads. Formats 1
-/// (no document metadata) and 2 (no date, source, title, URL) are read as
-/// they are and upgraded by the first write.
-pub const FORMAT_VERSION: u32 = 3;
+/// (no document metadata), 2 (no date, source, title, URL) and 3 (no
+/// sentences) are read as they are and upgraded by the first write.
+pub const FORMAT_VERSION: u32 = 4;
 pub const DB_FILE: &str = "index.sqlite";
 pub const GRAPH_FILE: &str = "graph.hnsw";
 pub const LOCK_FILE: &str = "lock";
@@ -78,6 +86,30 @@ pub enum StoreError {
     DamagedVector { path: String, doc: String, ordinal: usize, why: String },
     #[error("a vector to store is not unit length ({norm}); motif stores unit vectors")]
     NotUnit { norm: f32 },
+}
+
+/// Refuses a vector to store that is not a unit vector of `dim` values.
+fn check_vector(v: &[f32], dim: usize) -> Result<(), StoreError> {
+    if v.len() != dim {
+        return Err(StoreError::WrongDimension { found: v.len(), dim });
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm.is_nan() || (norm - 1.0).abs() > NORM_TOLERANCE {
+        return Err(StoreError::NotUnit { norm });
+    }
+    Ok(())
+}
+
+/// A vector as its stored BLOB (little-endian f32), into `blob`.
+fn to_blob(v: &[f32], blob: &mut Vec<u8>) {
+    blob.clear();
+    for x in v {
+        blob.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+fn from_blob(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()
 }
 
 /// How far from 1 a stored vector's length may be before it counts as
@@ -179,6 +211,19 @@ pub struct NewPassage<'a> {
     pub windowed: bool,
     pub text: &'a str,
     pub vector: &'a [f32],
+    /// Its sentences, in order, as `corpus::sentences::passage_sentences`
+    /// cuts it; `None` leaves it uncut (no model to embed them with).
+    pub sentences: Option<Vec<NewSentence<'a>>>,
+}
+
+/// A sentence of a passage to store: document byte offsets and a vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSentence<'a> {
+    pub start: usize,
+    pub end: usize,
+    /// `None` for a sentence that is its whole passage: it shares the
+    /// passage's vector (stored as NULL, not as a second copy).
+    pub vector: Option<&'a [f32]>,
 }
 
 /// A document to store (replacing any stored one of the same name).
@@ -193,6 +238,43 @@ pub struct NewDoc<'a> {
     /// Its date, source, title and URL.
     pub meta: &'a DocMeta,
     pub passages: Vec<NewPassage<'a>>,
+}
+
+/// A stored passage whose sentences are not stored yet, by its row id.
+#[derive(Debug, Clone)]
+pub struct UncutPassage {
+    pub id: i64,
+    /// `doc` is 0: only its offsets and text matter here.
+    pub passage: Passage,
+}
+
+/// Inserts sentence rows.
+struct SentenceWriter<'c> {
+    insert: rusqlite::Statement<'c>,
+    blob: Vec<u8>,
+}
+
+impl<'c> SentenceWriter<'c> {
+    fn new(conn: &'c Connection) -> rusqlite::Result<Self> {
+        let insert = conn.prepare(
+            "INSERT INTO sentences (passage, ordinal, byte_start, byte_end, vector) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        Ok(SentenceWriter { insert, blob: Vec::new() })
+    }
+
+    fn write(&mut self, passage: i64, sentences: &[NewSentence]) -> rusqlite::Result<()> {
+        for (i, s) in sentences.iter().enumerate() {
+            let vector = match s.vector {
+                Some(v) => {
+                    to_blob(v, &mut self.blob);
+                    Some(self.blob.as_slice())
+                }
+                None => None,
+            };
+            self.insert.execute(params![passage, i as i64, s.start as i64, s.end as i64, vector])?;
+        }
+        Ok(())
+    }
 }
 
 /// The saved HNSW graph against the store.
@@ -286,6 +368,20 @@ CREATE TABLE passages (
 CREATE TABLE vectors (
     passage INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
     vector  BLOB NOT NULL             -- dim little-endian f32, unit length
+);
+";
+
+/// Since format 4. The primary key also indexes `passage`, which the
+/// cascade from a deleted passage looks its sentences up by.
+const SENTENCES_TABLE: &str = "
+CREATE TABLE sentences (
+    passage    INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+    ordinal    INTEGER NOT NULL,      -- 0-based position in its passage
+    byte_start INTEGER NOT NULL,      -- byte offsets into the document's text
+    byte_end   INTEGER NOT NULL,
+    vector     BLOB,                  -- dim little-endian f32, unit length; NULL: the sentence is
+                                      -- the whole passage and shares the passage's vector
+    PRIMARY KEY (passage, ordinal)
 );
 ";
 
@@ -416,6 +512,7 @@ impl Store {
         if created {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
             tx.execute_batch(SCHEMA).map_err(sql)?;
+            tx.execute_batch(SENTENCES_TABLE).map_err(sql)?;
             let t = now();
             let id = crate::corpus::ingest::sha256_hex(
                 format!("{:?}{}{}", SystemTime::now(), std::process::id(), shown).as_bytes(),
@@ -539,12 +636,9 @@ impl Store {
         }
         let dim = self.manifest.dim;
         for p in docs.iter().flat_map(|d| &d.passages) {
-            if p.vector.len() != dim {
-                return Err(StoreError::WrongDimension { found: p.vector.len(), dim });
-            }
-            let norm = p.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm.is_nan() || (norm - 1.0).abs() > NORM_TOLERANCE {
-                return Err(StoreError::NotUnit { norm });
+            check_vector(p.vector, dim)?;
+            for v in p.sentences.iter().flatten().filter_map(|s| s.vector) {
+                check_vector(v, dim)?;
             }
         }
         let path = self.db_path();
@@ -563,8 +657,10 @@ impl Store {
                 .prepare("INSERT INTO passages (doc, ordinal, byte_start, byte_end, windowed, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(sql)?;
             let mut insert_vector = tx.prepare("INSERT INTO vectors (passage, vector) VALUES (?1, ?2)").map_err(sql)?;
+            let mut insert_sentences = SentenceWriter::new(&tx).map_err(sql)?;
             for name in remove.iter().map(String::as_str).chain(docs.iter().map(|d| d.name)) {
-                // Passages and vectors go with their document (ON DELETE CASCADE).
+                // Passages, their vectors and sentences go with their
+                // document (ON DELETE CASCADE).
                 delete.execute([name]).map_err(sql)?;
             }
             let mut blob = Vec::with_capacity(dim * 4);
@@ -591,11 +687,11 @@ impl Store {
                         .execute(params![doc_id, p.ordinal as i64, p.start as i64, p.end as i64, p.windowed, p.text])
                         .map_err(sql)?;
                     let passage_id = tx.last_insert_rowid();
-                    blob.clear();
-                    for x in p.vector {
-                        blob.extend_from_slice(&x.to_le_bytes());
-                    }
+                    to_blob(p.vector, &mut blob);
                     insert_vector.execute(params![passage_id, blob]).map_err(sql)?;
+                    if let Some(sentences) = &p.sentences {
+                        insert_sentences.write(passage_id, sentences).map_err(sql)?;
+                    }
                 }
             }
         }
@@ -701,7 +797,7 @@ impl Store {
                 let path = path.display().to_string();
                 return Err(StoreError::DamagedVector { path, doc: document, ordinal: passage.ordinal, why }.into());
             }
-            let vector = blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+            let vector = from_blob(blob);
             batch.push(StoredPassage { document, passage, vector });
             if batch.len() >= chunk.max(1) {
                 total += batch.len();
@@ -719,8 +815,22 @@ impl Store {
     /// Every stored passage with its text and vector, in the canonical
     /// order (document name, then passage ordinal): row i of the vectors
     /// belongs to passage i. Graphs are built over this order, so the same
-    /// passages always give the same rows.
+    /// passages always give the same rows. The stored sentences are left
+    /// out (searches and the graph need none); analyses read them with
+    /// `load_corpus_with_sentences`.
     pub fn load_corpus(&self) -> Result<Corpus, StoreError> {
+        self.load(false)
+    }
+
+    /// `load_corpus` with the stored sentence vectors in
+    /// `Corpus::sentences`, so that sentence units and the alignment
+    /// inside overlapping passages embed only sentences the index does not
+    /// store (none, once `motif index` has cut every passage).
+    pub fn load_corpus_with_sentences(&self) -> Result<Corpus, StoreError> {
+        self.load(true)
+    }
+
+    fn load(&self, with_sentences: bool) -> Result<Corpus, StoreError> {
         let dim = self.manifest.dim;
         let path = self.db_path();
         let (_, count) = self.counts()?;
@@ -744,11 +854,139 @@ impl Store {
             });
         }
         let vectors = Array2::from_shape_vec((passages.len(), dim), data).expect("dim values per passage");
+        let sentences = match with_sentences {
+            true => self.stored_sentences(&documents, &passages, vectors.view())?,
+            false => SentenceVectors::new(dim),
+        };
         let mut stored_meta = self.document_meta()?;
         let meta = documents.iter().map(|d| stored_meta.remove(d).unwrap_or_default()).collect();
         Corpus::new(documents, passages, vectors, self.manifest.model.clone())
-            .map(|c| c.with_meta(meta))
+            .map(|c| c.with_meta(meta).with_sentences(sentences))
             .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), why: e.to_string() })
+    }
+
+    /// The stored sentence vectors of `passages` (in canonical order, as
+    /// `load_corpus` reads them, `documents` naming their documents), by
+    /// text; a one-sentence passage lends its own vector first, as
+    /// `corpus::sentences::sentence_units` does. A stored vector that is
+    /// damaged, or whose span is not in its passage, is left out (an
+    /// analysis embeds that sentence again; `damaged` reports it).
+    fn stored_sentences(
+        &self,
+        documents: &[String],
+        passages: &[Passage],
+        vectors: ndarray::ArrayView2<f32>,
+    ) -> Result<SentenceVectors, StoreError> {
+        let dim = self.manifest.dim;
+        let mut known = SentenceVectors::new(dim);
+        sentences::lend_passage_vectors(passages, vectors, &mut known, 0..passages.len());
+        if self.manifest.format_version < 4 {
+            return Ok(known);
+        }
+        let path = self.db_path();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.name, p.ordinal, s.byte_start, s.byte_end, s.vector
+                 FROM sentences s JOIN passages p ON p.id = s.passage JOIN documents d ON d.id = p.doc
+                 WHERE s.vector IS NOT NULL ORDER BY d.name, p.ordinal, s.ordinal",
+            )
+            .map_err(self.sql())?;
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        // Both in canonical order: walk the passages alongside.
+        let mut at = 0;
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            let doc: String = r.get(0).map_err(self.sql())?;
+            let ordinal = r.get::<_, i64>(1).map_err(self.sql())? as usize;
+            let key = |i: usize| (documents[passages[i].doc].as_str(), passages[i].ordinal);
+            while at < passages.len() && key(at) < (doc.as_str(), ordinal) {
+                at += 1;
+            }
+            if at == passages.len() {
+                break;
+            }
+            if key(at) != (doc.as_str(), ordinal) {
+                continue;
+            }
+            let span =
+                (r.get::<_, i64>(2).map_err(self.sql())? as usize, r.get::<_, i64>(3).map_err(self.sql())? as usize);
+            let blob = r.get_ref(4).map_err(self.sql())?.as_blob().map_err(|e| sql_error(&path, e.into()))?;
+            let text = passages[at].slice(span);
+            if !text.is_empty() && vector_damage(blob, dim).is_none() {
+                known.insert(text, &from_blob(blob));
+            }
+        }
+        Ok(known)
+    }
+
+    /// How many stored passages have no stored sentences yet.
+    pub fn uncut_count(&self) -> Result<usize, StoreError> {
+        let sql = if self.manifest.format_version < 4 {
+            "SELECT count(*) FROM passages"
+        } else {
+            "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM sentences s WHERE s.passage = p.id)"
+        };
+        let n: i64 = self.conn.query_row(sql, [], |r| r.get(0)).map_err(self.sql())?;
+        Ok(n as usize)
+    }
+
+    /// Up to `limit` stored passages with no stored sentences yet, by row
+    /// id, those after row `after` only (to page through them).
+    pub fn uncut_passages(&self, after: i64, limit: usize) -> Result<Vec<UncutPassage>, StoreError> {
+        let uncut = if self.manifest.format_version < 4 {
+            ""
+        } else {
+            "AND NOT EXISTS (SELECT 1 FROM sentences s WHERE s.passage = p.id)"
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT p.id, p.ordinal, p.byte_start, p.byte_end, p.windowed, p.text FROM passages p
+                 WHERE p.id > ?1 {uncut} ORDER BY p.id LIMIT ?2"
+            ))
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok(UncutPassage {
+                    id: r.get(0)?,
+                    passage: Passage {
+                        doc: 0,
+                        ordinal: r.get::<_, i64>(1)? as usize,
+                        start: r.get::<_, i64>(2)? as usize,
+                        end: r.get::<_, i64>(3)? as usize,
+                        windowed: r.get(4)?,
+                        text: r.get(5)?,
+                    },
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Stores the sentences of passages already stored (by row id, as
+    /// `uncut_passages` gives them), in one transaction, replacing any
+    /// they have. The passages and their vectors do not change, so neither
+    /// does the generation: the graph stays fresh.
+    pub fn add_sentences(&mut self, passages: &[(i64, Vec<NewSentence>)]) -> Result<(), StoreError> {
+        if passages.is_empty() {
+            return Ok(());
+        }
+        let dim = self.manifest.dim;
+        for v in passages.iter().flat_map(|(_, s)| s).filter_map(|s| s.vector) {
+            check_vector(v, dim)?;
+        }
+        let path = self.db_path();
+        let sql = |e| sql_error(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        {
+            let mut clear = tx.prepare("DELETE FROM sentences WHERE passage = ?1").map_err(sql)?;
+            let mut insert = SentenceWriter::new(&tx).map_err(sql)?;
+            for (id, sentences) in passages {
+                clear.execute([id]).map_err(sql)?;
+                insert.write(*id, sentences).map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
     }
 
     /// Bytes the index takes on disk (every file in its directory).
@@ -765,8 +1003,9 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Every passage whose stored vector is damaged (wrong size, not
-    /// finite, or not unit length), in canonical order.
+    /// Every passage whose stored vector, or one of whose stored sentence
+    /// vectors, is damaged (wrong size, not finite, or not unit length), in
+    /// canonical order.
     pub fn damaged(&self) -> Result<Vec<Damage>, StoreError> {
         let dim = self.manifest.dim;
         let mut stmt = self
@@ -791,6 +1030,33 @@ impl Store {
                     why,
                 });
             }
+        }
+        if self.manifest.format_version >= 4 {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT d.name, p.ordinal, s.ordinal, s.vector FROM sentences s
+                     JOIN passages p ON p.id = s.passage JOIN documents d ON d.id = p.doc
+                     WHERE s.vector IS NOT NULL ORDER BY d.name, p.ordinal, s.ordinal",
+                )
+                .map_err(self.sql())?;
+            let mut rows = stmt.query([]).map_err(self.sql())?;
+            while let Some(r) = rows.next().map_err(self.sql())? {
+                let why = match r.get_ref(3).map_err(self.sql())? {
+                    rusqlite::types::ValueRef::Blob(b) => vector_damage(b, dim),
+                    _ => Some("not a vector".into()),
+                };
+                if let Some(why) = why {
+                    let sentence: i64 = r.get(2).map_err(self.sql())?;
+                    out.push(Damage {
+                        doc: r.get(0).map_err(self.sql())?,
+                        ordinal: r.get::<_, i64>(1).map_err(self.sql())? as usize,
+                        why: format!("sentence {sentence}: {why}"),
+                    });
+                }
+            }
+            // Stable: a passage's own damage before its sentences'.
+            out.sort_by(|a, b| (&a.doc, a.ordinal).cmp(&(&b.doc, b.ordinal)));
         }
         Ok(out)
     }
@@ -906,7 +1172,8 @@ fn write_manifest(conn: &Connection, m: &Manifest) -> rusqlite::Result<()> {
 /// Brings a store of an older format up to this one, in one transaction.
 /// Format 1 → 2: documents gain their `metadata` column; 2 → 3: their
 /// `date`, `outlet`, `title` and `url` (none for the documents already
-/// stored: re-index them to read those).
+/// stored: re-index them to read those); 3 → 4: the `sentences` table,
+/// empty (the next `motif index` cuts and embeds the stored passages).
 fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if manifest.format_version < 2 {
@@ -917,6 +1184,9 @@ fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<(
             "ALTER TABLE documents ADD COLUMN date TEXT; ALTER TABLE documents ADD COLUMN outlet TEXT;
              ALTER TABLE documents ADD COLUMN title TEXT; ALTER TABLE documents ADD COLUMN url TEXT;",
         )?;
+    }
+    if manifest.format_version < 4 {
+        tx.execute_batch(SENTENCES_TABLE)?;
     }
     let mut upgraded = manifest.clone();
     upgraded.format_version = FORMAT_VERSION;
@@ -1013,8 +1283,176 @@ mod tests {
                     windowed: false,
                     text: "t",
                     vector: v,
+                    sentences: Some(vec![NewSentence { start: i * 2, end: i * 2 + 1, vector: None }]),
                 })
                 .collect(),
+        }
+    }
+
+    mod sentences {
+        use super::*;
+        use crate::corpus::sentences::passage_sentences;
+        use crate::corpus::{ReadDocuments, UnitKind};
+        use crate::embed::{Embedder, HashEmbedder};
+        use crate::store::update::{self, Vectors};
+        use std::collections::HashSet;
+
+        const DIM: usize = 16;
+
+        fn index() -> NewIndex {
+            NewIndex { dim: DIM, ..new_index() }
+        }
+
+        /// Brings the store up to date with `docs` (one passage each) as
+        /// `motif index` does, embedding with the hashing embedder.
+        fn index_docs(store: &mut Store, docs: &[(&str, &str)], prune: bool) -> update::Applied {
+            let read = ReadDocuments::one_passage_each(docs);
+            let sources: Vec<Option<String>> = docs.iter().map(|(n, _)| Some(format!("/x/{n}"))).collect();
+            let whole: HashSet<String> = sources.iter().flatten().cloned().collect();
+            let plan = update::plan(
+                &read,
+                &sources,
+                &whole,
+                &store.documents().unwrap(),
+                prune,
+                &|_| update::SourceState::Gone,
+                &HashSet::new(),
+            );
+            let embedder = HashEmbedder::new(DIM);
+            update::apply(store, &read, &sources, &plan, Vectors::Embed(&embedder), 2, &mut |_| {}).unwrap()
+        }
+
+        fn sentence_rows(store: &Store) -> (i64, i64, i64) {
+            store
+                .conn
+                .query_row(
+                    "SELECT count(*), count(vector), (SELECT count(*) FROM sentences WHERE passage NOT IN (SELECT id FROM passages)) FROM sentences",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap()
+        }
+
+        const A: &str = "Troops crossed the river at dawn. Officials confirmed it later.";
+        const B: &str = "The harvest festival drew farmers.";
+        const C: &str = "Markets fell sharply. Investors fled to bonds. Gold rose.";
+
+        #[test]
+        fn stored_sentence_vectors_equal_a_fresh_embedding_and_nothing_is_embedded_again() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, _) = Store::open_write(&dir.path().join("idx"), &index()).unwrap();
+            let done = index_docs(&mut store, &[("a", A), ("b", B), ("c", C)], false);
+            // b is one sentence: it shares its passage's vector.
+            assert_eq!(done, update::Applied { passages: 3, sentences: 5 });
+            assert_eq!(sentence_rows(&store), (6, 5, 0));
+            let corpus = store.load_corpus_with_sentences().unwrap();
+            let embedder = HashEmbedder::new(DIM);
+            for p in &corpus.passages {
+                let cut = passage_sentences(p);
+                let texts: Vec<&str> = cut.iter().map(|&r| p.slice(r)).collect();
+                let fresh = embedder.embed(&texts, &mut |_| {}).unwrap();
+                for (i, t) in texts.iter().enumerate() {
+                    assert_eq!(corpus.sentences.get(t), fresh.row(i).to_vec().as_slice(), "{t}");
+                }
+            }
+            let units = corpus.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap();
+            assert_eq!((units.len(), units.embedded), (6, 0));
+            // The same units as cutting and embedding the documents now.
+            let read = ReadDocuments::one_passage_each(&[("a", A), ("b", B), ("c", C)]);
+            let now = crate::corpus::Corpus::embed(read, &embedder, &mut |_| {}).unwrap();
+            let fresh = now.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap();
+            assert_eq!(fresh.embedded, 5);
+            assert_eq!((fresh.list, fresh.texts, fresh.vectors), (units.list, units.texts, units.vectors));
+        }
+
+        #[test]
+        fn sentences_of_replaced_and_removed_documents_go_away() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, _) = Store::open_write(&dir.path().join("idx"), &index()).unwrap();
+            index_docs(&mut store, &[("a", A), ("b", B), ("c", C)], false);
+            assert_eq!(sentence_rows(&store).0, 6);
+            // a replaced by one sentence, c gone (pruned), b kept.
+            index_docs(&mut store, &[("a", "Now a single sentence."), ("b", B)], true);
+            assert_eq!(store.counts().unwrap(), (2, 2));
+            assert_eq!(sentence_rows(&store), (2, 0, 0));
+            let corpus = store.load_corpus_with_sentences().unwrap();
+            assert!(!corpus.sentences.contains("Markets fell sharply.") && !corpus.sentences.contains("Gold rose."));
+            assert!(!corpus.sentences.contains("Officials confirmed it later."));
+        }
+
+        #[test]
+        fn a_format_3_index_is_upgraded_and_its_passages_get_their_sentences_on_the_next_index() {
+            let dir = tempfile::tempdir().unwrap();
+            let idx = dir.path().join("idx");
+            let (mut store, _) = Store::open_write(&idx, &index()).unwrap();
+            index_docs(&mut store, &[("a", A), ("b", B)], false);
+            let before = store.load_corpus_with_sentences().unwrap();
+            drop(store);
+            // Make it a format-3 store, as motif before sentences wrote it.
+            let conn = Connection::open(idx.join(DB_FILE)).unwrap();
+            conn.execute_batch("DROP TABLE sentences; UPDATE manifest SET value = '3' WHERE key = 'format_version'")
+                .unwrap();
+            drop(conn);
+            let embedder = HashEmbedder::new(DIM);
+            // A reader reads it as it is, and embeds what it does not store.
+            let reader = Store::open_read(&idx).unwrap();
+            assert_eq!(reader.manifest().format_version, 3);
+            let corpus = reader.load_corpus_with_sentences().unwrap();
+            assert_eq!(corpus.vectors, before.vectors);
+            assert_eq!(corpus.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap().embedded, 2);
+            drop(reader);
+            // A writer upgrades it: data kept, the table added, no passage cut yet.
+            let (mut store, _) = Store::open_write(&idx, &index()).unwrap();
+            let generation = store.manifest().generation;
+            assert_eq!(store.manifest().format_version, FORMAT_VERSION);
+            assert_eq!(store.counts().unwrap(), (2, 2));
+            assert_eq!((store.uncut_count().unwrap(), sentence_rows(&store).0), (2, 0));
+            // The next index run: nothing changed in the documents, so
+            // only the stored passages' sentences are embedded.
+            assert_eq!(index_docs(&mut store, &[("a", A), ("b", B)], false), update::Applied::default());
+            let cut = update::cut_stored(&mut store, &embedder, 1, &mut |_| {}).unwrap();
+            assert_eq!(cut, update::Cut { passages: 2, sentences: 2 });
+            assert_eq!((store.uncut_count().unwrap(), sentence_rows(&store)), (0, (3, 2, 0)));
+            // The passages and the graph's generation stay.
+            assert_eq!(store.manifest().generation, generation);
+            let after = store.load_corpus_with_sentences().unwrap();
+            assert_eq!((&after.passages, &after.vectors), (&before.passages, &before.vectors));
+            assert_eq!(after.units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap().embedded, 0);
+            assert!(store.damaged().unwrap().is_empty());
+            // Nothing left to cut: a second pass embeds nothing.
+            assert_eq!(update::cut_stored(&mut store, &embedder, 1, &mut |_| {}).unwrap(), update::Cut::default());
+        }
+
+        #[test]
+        fn given_vectors_without_a_model_leave_passages_uncut_and_a_damaged_sentence_is_reported() {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, _) = Store::open_write(&dir.path().join("idx"), &index()).unwrap();
+            let read = ReadDocuments::one_passage_each(&[("a", A)]);
+            let embedder = HashEmbedder::new(DIM);
+            let given = embedder.embed(&[A], &mut |_| {}).unwrap();
+            let plan = update::plan(
+                &read,
+                &[None],
+                &HashSet::new(),
+                &[],
+                false,
+                &|_| update::SourceState::Present,
+                &HashSet::new(),
+            );
+            let done =
+                update::apply(&mut store, &read, &[None], &plan, Vectors::Given(&given, None), 8, &mut |_| {}).unwrap();
+            assert_eq!(done, update::Applied { passages: 1, sentences: 0 });
+            assert_eq!(store.uncut_count().unwrap(), 1);
+            update::cut_stored(&mut store, &embedder, 8, &mut |_| {}).unwrap();
+            assert_eq!(store.uncut_count().unwrap(), 0);
+            store.conn.execute("UPDATE sentences SET vector = zeroblob(64) WHERE ordinal = 1", []).unwrap();
+            let damage = store.damaged().unwrap();
+            assert_eq!(damage.len(), 1);
+            assert!(damage[0].why.starts_with("sentence 1: "), "{}", damage[0].why);
+            // A reader leaves the damaged vector out and embeds that sentence again.
+            let units =
+                store.load_corpus_with_sentences().unwrap().units(UnitKind::Sentence, &embedder, &mut |_| {}).unwrap();
+            assert_eq!(units.embedded, 1);
         }
     }
 
@@ -1027,7 +1465,7 @@ mod tests {
         let v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
         store.write(&[doc("b", "h1", &v), doc("a", "h2", &v[..1])], &[]).unwrap();
         assert_eq!(store.manifest().generation, 1);
-        let c = store.load_corpus().unwrap();
+        let c = store.load_corpus_with_sentences().unwrap();
         let keys: Vec<_> = c.passages.iter().map(|p| (c.documents[p.doc].as_str(), p.ordinal)).collect();
         assert_eq!(keys, vec![("a", 0), ("b", 0), ("b", 1)]);
         assert_eq!(c.vectors.row(2).to_vec(), vec![0.0, 1.0, 0.0]);
@@ -1085,14 +1523,15 @@ mod tests {
         store.write(&[d], &[]).unwrap();
         assert_eq!(store.documents().unwrap()[0].metadata.as_deref(), Some("{\"source\":\"x\"}"));
         assert_eq!(store.documents().unwrap()[0].meta, meta);
-        assert_eq!(store.load_corpus().unwrap().meta, vec![meta.clone()]);
+        assert_eq!(store.load_corpus_with_sentences().unwrap().meta, vec![meta.clone()]);
         drop(store);
         // Make it a format-1 store, as an older motif wrote it.
         let conn = Connection::open(idx.join(DB_FILE)).unwrap();
         conn.execute_batch(
             "ALTER TABLE documents DROP COLUMN metadata; ALTER TABLE documents DROP COLUMN date;
              ALTER TABLE documents DROP COLUMN outlet; ALTER TABLE documents DROP COLUMN title;
-             ALTER TABLE documents DROP COLUMN url; UPDATE manifest SET value = '1' WHERE key = 'format_version'",
+             ALTER TABLE documents DROP COLUMN url; DROP TABLE sentences;
+             UPDATE manifest SET value = '1' WHERE key = 'format_version'",
         )
         .unwrap();
         drop(conn);
@@ -1100,7 +1539,7 @@ mod tests {
         assert_eq!(reader.manifest().format_version, 1);
         assert_eq!(reader.documents().unwrap()[0].metadata, None);
         assert_eq!(reader.documents().unwrap()[0].meta, DocMeta::default());
-        assert_eq!(reader.load_corpus().unwrap().passages.len(), 1);
+        assert_eq!(reader.load_corpus_with_sentences().unwrap().passages.len(), 1);
         drop(reader);
         let (writer, _) = Store::open_write(&idx, &new_index()).unwrap();
         assert_eq!(writer.manifest().format_version, FORMAT_VERSION);

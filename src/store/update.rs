@@ -2,7 +2,10 @@
 //! changed (by content hash), unchanged or gone; what to embed; and the
 //! chunked commits that let an interrupted run keep its work.
 //!
-//! `plan` decides and touches nothing; `apply` embeds and writes. A stored
+//! `plan` decides and touches nothing; `apply` embeds and writes, each
+//! passage with its sentences (`corpus::sentences::passage_sentences`)
+//! and their vectors; `cut_stored` does the same for passages stored
+//! without their sentences (an index from before format 4). A stored
 //! document is gone when its file is gone, or when its file was read whole
 //! in this run without yielding it (a record removed from a `.jsonl` file,
 //! a file emptied); gone documents are removed only when pruning is asked
@@ -16,9 +19,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::{NewDoc, NewPassage, Store, StoreError, StoredDoc};
+use super::{NewDoc, NewPassage, NewSentence, Store, StoreError, StoredDoc};
 use crate::corpus::meta::DocMeta;
-use crate::corpus::ReadDocuments;
+use crate::corpus::sentences::{is_whole, passage_sentences, SentenceVectors};
+use crate::corpus::{Passage, ReadDocuments};
 use crate::embed::{EmbedError, Embedder};
 use crate::matrix::row;
 
@@ -247,10 +251,98 @@ fn stored_names(
 /// Where the vectors of the documents to store come from.
 #[derive(Clone, Copy)]
 pub enum Vectors<'a> {
-    /// Embedded now, chunk by chunk.
+    /// Embedded now, chunk by chunk, passages and their sentences.
     Embed(&'a dyn Embedder),
-    /// Computed elsewhere: row i belongs to passage i of the documents read.
-    Given(&'a ndarray::Array2<f32>),
+    /// Computed elsewhere: row i belongs to passage i of the documents
+    /// read. Their sentences are embedded with the embedder, when one is
+    /// given; without one they are stored uncut (readers embed them).
+    Given(&'a ndarray::Array2<f32>, Option<&'a dyn Embedder>),
+}
+
+impl<'a> Vectors<'a> {
+    /// What embeds the sentences, if anything does.
+    pub fn sentence_embedder(&self) -> Option<&'a dyn Embedder> {
+        match *self {
+            Vectors::Embed(e) => Some(e),
+            Vectors::Given(_, e) => e,
+        }
+    }
+}
+
+/// The sentences of `passages` (cut as everywhere else) and their
+/// vectors: a sentence that is its whole passage shares the passage's
+/// vector (`passage_vectors[i]`, when known) and is stored without one;
+/// the others are embedded, each distinct text once. `progress` counts
+/// every sentence that is not a whole passage.
+fn embed_sentences(
+    passages: &[&Passage],
+    passage_vectors: Option<&ndarray::Array2<f32>>,
+    embedder: &dyn Embedder,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Embedded, EmbedError> {
+    let cuts: Vec<Vec<(usize, usize)>> = passages.iter().map(|p| passage_sentences(p)).collect();
+    let mut known = SentenceVectors::new(embedder.dim());
+    if let Some(vectors) = passage_vectors {
+        for (i, (p, cut)) in passages.iter().zip(&cuts).enumerate() {
+            if is_whole(p, cut) {
+                known.insert(&p.text, row(vectors, i));
+            }
+        }
+    }
+    let needed: Vec<&str> = passages
+        .iter()
+        .zip(&cuts)
+        .filter(|(p, cut)| !is_whole(p, cut))
+        .flat_map(|(p, cut)| cut.iter().map(|&r| p.slice(r)))
+        .collect();
+    let embedded = known.embed_missing(embedder, &needed, progress)?;
+    // Texts known already or given twice are done too.
+    progress(needed.len() - embedded);
+    Ok(Embedded { cuts, known, embedded })
+}
+
+/// The sentences of some passages, embedded (`embed_sentences`).
+struct Embedded {
+    /// Each passage's sentences, in document offsets.
+    cuts: Vec<Vec<(usize, usize)>>,
+    /// Their vectors, by text.
+    known: SentenceVectors,
+    /// Texts embedded.
+    embedded: usize,
+}
+
+/// The sentences to store for a passage cut as `cut`, with their vectors from `known`.
+fn new_sentences<'a>(p: &Passage, cut: &[(usize, usize)], known: &'a SentenceVectors) -> Vec<NewSentence<'a>> {
+    let whole = is_whole(p, cut);
+    cut.iter()
+        .map(|&(start, end)| NewSentence { start, end, vector: (!whole).then(|| known.get(p.slice((start, end)))) })
+        .collect()
+}
+
+/// What `apply` counts its progress in: the passages to store, plus their
+/// sentences to embed (those that are not whole passages) when sentences
+/// are embedded.
+pub fn work(read: &ReadDocuments, plan: &Plan, vectors: Vectors) -> usize {
+    let by_doc = read.by_document();
+    let passages = plan.todo.iter().flat_map(|&i| by_doc[i].clone()).map(|p| &read.passages[p]);
+    if vectors.sentence_embedder().is_none() {
+        return passages.count();
+    }
+    passages
+        .map(|p| {
+            let cut = passage_sentences(p);
+            1 + if is_whole(p, &cut) { 0 } else { cut.len() }
+        })
+        .sum()
+}
+
+/// What `apply` stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Passages stored (embedded now, or with their given vectors).
+    pub passages: usize,
+    /// Sentence texts embedded for them.
+    pub sentences: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -262,10 +354,12 @@ pub enum UpdateError {
 }
 
 /// Embeds the planned documents (or takes their given vectors) and writes
-/// them, with the removals, in commits of about `commit_every` passages:
-/// each commit is one transaction, so a run killed at any point leaves a
-/// consistent store holding every chunk committed so far, and the next run
-/// embeds only what is missing. Returns the number of passages stored.
+/// them, each passage with its sentences and their vectors, and the
+/// removals, in commits of about `commit_every` passages: each commit is
+/// one transaction, so a run killed at any point leaves a consistent store
+/// holding every chunk committed so far (never a passage without the
+/// sentences it was cut into), and the next run embeds only what is
+/// missing. Progress counts `work`.
 pub fn apply(
     store: &mut Store,
     read: &ReadDocuments,
@@ -274,7 +368,7 @@ pub fn apply(
     vectors: Vectors,
     commit_every: usize,
     progress: &mut dyn FnMut(usize),
-) -> Result<usize, UpdateError> {
+) -> Result<Applied, UpdateError> {
     let by_doc = read.by_document();
     let mut chunks: Vec<Vec<usize>> = Vec::new();
     let mut size = 0;
@@ -287,16 +381,26 @@ pub fn apply(
         size += by_doc[i].len();
     }
     let mut removals = plan.removed.clone();
-    let mut embedded = 0;
+    let mut done = Applied::default();
+    let sentence_embedder = vectors.sentence_embedder();
     for chunk in &chunks {
         let passages: Vec<usize> = chunk.iter().flat_map(|&i| by_doc[i].clone()).collect();
         let texts: Vec<&str> = passages.iter().map(|&p| read.passages[p].text.as_str()).collect();
         let vectors = match vectors {
             Vectors::Embed(embedder) => embedder.embed(&texts, progress)?,
-            Vectors::Given(all) => {
+            Vectors::Given(all, _) => {
                 progress(texts.len());
                 all.select(ndarray::Axis(0), &passages)
             }
+        };
+        let sentences = match sentence_embedder {
+            Some(embedder) => {
+                let refs: Vec<&Passage> = passages.iter().map(|&p| &read.passages[p]).collect();
+                let e = embed_sentences(&refs, Some(&vectors), embedder, progress)?;
+                done.sentences += e.embedded;
+                Some(e)
+            }
+            None => None,
         };
         let mut next = 0;
         let docs: Vec<NewDoc> = chunk
@@ -315,6 +419,7 @@ pub fn apply(
                         .map(|p| {
                             let passage = &read.passages[p];
                             let vector = row(&vectors, next);
+                            let sentences = sentences.as_ref().map(|e| new_sentences(passage, &e.cuts[next], &e.known));
                             next += 1;
                             NewPassage {
                                 ordinal: passage.ordinal,
@@ -323,6 +428,7 @@ pub fn apply(
                                 windowed: passage.windowed,
                                 text: &passage.text,
                                 vector,
+                                sentences,
                             }
                         })
                         .collect(),
@@ -331,13 +437,56 @@ pub fn apply(
             .collect();
         store.write(&docs, &removals)?;
         removals.clear();
-        embedded += texts.len();
+        done.passages += texts.len();
     }
     store.write(&[], &removals)?;
     let retag: Vec<(&str, &DocMeta)> =
         plan.retag.iter().map(|&i| (plan.names[i].as_str(), &read.documents[i].meta)).collect();
     store.set_meta(&retag)?;
-    Ok(embedded)
+    Ok(done)
+}
+
+/// What `cut_stored` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cut {
+    /// Stored passages now stored with their sentences.
+    pub passages: usize,
+    /// Sentence texts embedded for them.
+    pub sentences: usize,
+}
+
+/// Cuts the stored passages that have no stored sentences (indexed before
+/// format 4, or imported without a model) into sentences, embeds them and
+/// stores them, in commits of about `commit_every` passages (a killed run
+/// keeps what it committed). The passages and the graph do not change.
+/// Progress counts the passages looked at (`Store::uncut_count`).
+pub fn cut_stored(
+    store: &mut Store,
+    embedder: &dyn Embedder,
+    commit_every: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Cut, UpdateError> {
+    let mut done = Cut::default();
+    let mut after = 0;
+    loop {
+        let batch = store.uncut_passages(after, commit_every.max(1))?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let refs: Vec<&Passage> = batch.iter().map(|u| &u.passage).collect();
+        // Their vectors are not needed: a whole-passage sentence is stored without one.
+        let e = embed_sentences(&refs, None, embedder, &mut |_| {})?;
+        let rows: Vec<(i64, Vec<NewSentence>)> = batch
+            .iter()
+            .zip(&e.cuts)
+            .filter(|(_, cut)| !cut.is_empty())
+            .map(|(u, cut)| (u.id, new_sentences(&u.passage, cut, &e.known)))
+            .collect();
+        store.add_sentences(&rows)?;
+        done.passages += rows.len();
+        done.sentences += e.embedded;
+        progress(batch.len());
+    }
+    Ok(done)
 }
 
 #[cfg(test)]
