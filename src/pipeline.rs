@@ -318,8 +318,15 @@ pub fn searcher<'a>(
     ef: Option<usize>,
     progress: &mut dyn Progress,
 ) -> Result<(Searcher<'a>, Option<String>), PipelineError> {
-    if exact || corpus.passages.len() <= EXACT_SEARCH_MAX {
+    if exact {
         return Ok((Searcher::exact(corpus.vectors.view()), None));
+    }
+    if corpus.passages.len() <= EXACT_SEARCH_MAX {
+        // The graph is not needed, but a damaged one is still worth a word.
+        let note = store.saved_graph(corpus.passages.len()).err().map(|e| {
+            format!("warning: {e}; this index is small enough to search exactly, so the search goes on without it")
+        });
+        return Ok((Searcher::exact(corpus.vectors.view()), note));
     }
     let params = store.manifest().params;
     let ef = ef.unwrap_or(params.ef_search);
