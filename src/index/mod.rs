@@ -10,6 +10,7 @@
 
 pub mod exact;
 pub mod hnsw;
+mod insert;
 pub mod search;
 
 use std::cmp::Ordering;
@@ -20,7 +21,7 @@ use serde::Serialize;
 
 use crate::matrix::row;
 pub use exact::{exact_search, knn_graph, KnnGraph};
-pub use hnsw::{AnnError, BuildReport, Graph, Params};
+pub use hnsw::{point_key, AnnError, BuildReport, Graph, Params, Update, REBUILD_DEAD_SHARE};
 pub use search::Searcher;
 
 /// One search result: a row and its cosine to the query.
