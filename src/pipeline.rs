@@ -280,7 +280,7 @@ pub fn index_documents(
                         p,
                     )
                 }) {
-                    Update::Updated(g, report) => Some((g, report)),
+                    Update::Updated(g, report) => Some((*g, report)),
                     Update::Rebuild(why) => {
                         summary.notes.push(format!("rebuilding the HNSW graph: {why}"));
                         None

@@ -34,7 +34,7 @@ use ndarray::ArrayView2;
 use serde::Serialize;
 
 use super::exact::exact_search;
-use super::insert::{draw_level, with_visited, Builder, Points};
+use super::insert::{draw_level, prefetch, with_visited, Builder, Points};
 use super::{hits, Cand, Hit};
 use crate::matrix::{dot, row};
 use sha2::{Digest, Sha256};
@@ -147,7 +147,7 @@ pub struct BuildReport {
 
 /// What `Graph::update` gives.
 pub enum Update {
-    Updated(Graph, BuildReport),
+    Updated(Box<Graph>, BuildReport),
     /// The graph cannot be updated, for the reason given: build it again.
     Rebuild(String),
 }
@@ -315,9 +315,9 @@ impl Graph {
         // Old point -> new point: kept ones to their new row, old tombstones
         // after the rows, then the newly removed.
         let mut new_id = vec![u32::MAX; old_points];
-        for p in 0..self.live {
-            if let Some(&r) = now.get(&self.keys[p]) {
-                new_id[p] = r;
+        for (id, key) in new_id.iter_mut().zip(&self.keys) {
+            if let Some(&r) = now.get(key) {
+                *id = r;
             }
         }
         for (d, p) in (self.live..old_points).enumerate() {
@@ -330,8 +330,8 @@ impl Graph {
         let mut layer0 = vec![Vec::new(); points];
         let mut upper: Vec<Vec<Vec<u32>>> = vec![Vec::new(); points];
         let remap = |list: &[u32]| list.iter().map(|&j| new_id[j as usize]).collect::<Vec<u32>>();
-        for p in 0..old_points {
-            let q = new_id[p] as usize;
+        for (p, &q) in new_id.iter().enumerate() {
+            let q = q as usize;
             levels[q] = self.levels[p];
             layer0[q] = remap(&self.layer0[p]);
             if let Some(ls) = self.upper.get(&(p as u32)) {
@@ -385,7 +385,7 @@ impl Graph {
             unreachable,
             unrepaired,
         };
-        Update::Updated(graph, report)
+        Update::Updated(Box::new(graph), report)
     }
 
     /// Builds with hnsw_rs, then flattens its graph into motif's: the
@@ -511,6 +511,7 @@ impl Graph {
         let live = self.live as u32;
         with_visited(self.levels.len(), |seen| {
             seen.insert(ep.id);
+            let mut fresh: Vec<u32> = Vec::with_capacity(4 * self.m + 8);
             let mut candidates = BinaryHeap::with_capacity(2 * ef);
             candidates.push(Reverse(ep));
             let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef + 1);
@@ -521,10 +522,12 @@ impl Graph {
                 if best.len() >= ef && c > *best.peek().expect("not empty") {
                     break;
                 }
-                for &nb in &self.layer0[c.id as usize] {
-                    if !seen.insert(nb) {
-                        continue;
-                    }
+                fresh.clear();
+                fresh.extend(self.layer0[c.id as usize].iter().copied().filter(|&nb| seen.insert(nb)));
+                for &nb in &fresh {
+                    prefetch(&pts, nb);
+                }
+                for &nb in &fresh {
                     let cand = Cand { dist: dist(nb), id: nb };
                     if best.len() < ef || cand < *best.peek().expect("not empty") {
                         candidates.push(Reverse(cand));
@@ -546,17 +549,21 @@ impl Graph {
     /// vectors tie with or outrank it (then it must come right after them).
     fn finds_itself(&self, rows: ArrayView2<f32>, i: u32, ef: usize) -> (bool, Option<Hit>) {
         let q = row(&rows, i as usize);
-        let first = self.search(rows, q, 1, ef);
-        if first.first().is_some_and(|h| h.id == i) {
+        // Its few duplicates, if any, come before it: look at ten hits.
+        // Every hit before it is truly nearer than it (or ties), so finding
+        // it among them finds it at (or after) its exact rank.
+        let got = self.search(rows, q, 10, ef.max(10));
+        let first = got.first().copied();
+        if got.iter().any(|h| h.id == i) {
             return (true, None);
         }
-        // Rare: a duplicate, or an unreachable point. The exact rank decides.
+        // Rare: many duplicates, or an unreachable point. The exact rank decides.
         let me = Cand { dist: 1.0 - dot(q, q), id: i };
         let rank = (0..rows.nrows() as u32)
             .filter(|&j| j != i && Cand { dist: 1.0 - dot(q, row(&rows, j as usize)), id: j } < me)
             .count();
         let got = self.search(rows, q, rank + 1, ef.max(rank + 1));
-        (got.iter().any(|h| h.id == i), first.first().copied())
+        (got.iter().any(|h| h.id == i), first)
     }
 
     /// Rows a search for their own vector does not find.
@@ -972,7 +979,7 @@ mod tests {
 
     fn updated(u: Update) -> (Graph, BuildReport) {
         match u {
-            Update::Updated(g, r) => (g, r),
+            Update::Updated(g, r) => (*g, r),
             Update::Rebuild(why) => panic!("asked for a rebuild: {why}"),
         }
     }

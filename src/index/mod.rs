@@ -1,5 +1,6 @@
 //! Neighbours: which vectors are nearest which. Owns the HNSW graph
-//! (`hnsw`: built with hnsw_rs, then kept and searched as plain arrays),
+//! (`hnsw`: built and updated by motif's own insertion, `insert`, then kept
+//! and searched as plain arrays),
 //! exact search (`exact`: one scan per query, or blocked matrix products
 //! for a whole set), and THE k-NN graph of a unit set (`Neighbours`), built
 //! once and read by both overlaps and themes.
