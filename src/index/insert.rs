@@ -51,9 +51,8 @@ impl<'a> Points<'a> {
     }
 }
 
-/// Asks the CPU to start loading point `p`'s vector (its first cache
-/// lines; the hardware prefetcher follows on), as hnswlib does before it
-/// computes a batch of distances.
+/// Asks the CPU to start loading point `p`'s vector, as hnswlib does
+/// before it computes a batch of distances.
 #[inline(always)]
 pub(crate) fn prefetch(pts: &Points, p: u32) {
     #[cfg(target_arch = "x86_64")]
@@ -61,11 +60,13 @@ pub(crate) fn prefetch(pts: &Points, p: u32) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let v = pts.get(p);
         let at = v.as_ptr() as *const i8;
-        // SAFETY: prefetching never faults, and SSE is part of x86_64.
-        #[allow(unused_unsafe)]
-        unsafe {
-            _mm_prefetch(at, _MM_HINT_T0);
-            _mm_prefetch(at.wrapping_add(64), _MM_HINT_T0);
+        // Every cache line of the vector (24 at dimension 384).
+        for line in (0..std::mem::size_of_val(v)).step_by(64) {
+            // SAFETY: prefetching never faults, and SSE is part of x86_64.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch(at.wrapping_add(line), _MM_HINT_T0);
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -348,6 +349,9 @@ impl<'a> Builder<'a> {
             return;
         }
         let sv = self.pts.get(s);
+        for &j in list.iter() {
+            prefetch(&self.pts, j);
+        }
         let mut cands: Vec<Cand> = list.iter().map(|&j| Cand { dist: self.dist(sv, j), id: j }).collect();
         cands.push(Cand { dist: d, id: p });
         cands.sort_unstable();
