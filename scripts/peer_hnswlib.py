@@ -13,9 +13,11 @@ or alone on a .npy file of float32 rows:
     .venv-peer/bin/python scripts/peer_hnswlib.py vectors.npy --queries 1000
 
 Queries are stored rows chosen exactly as motif chooses them (every
-n // queries-th row), so both recall figures use the same queries. Both
-build on one thread by default (motif's default build is serial) and answer
-queries one thread at a time.
+n // queries-th row), so both recall figures use the same queries. With
+--threads T, hnswlib builds on T threads and answers the queries on T
+threads (one query at a time per thread), as motif does in the same run.
+With --add F (e.g. 0.01), it also builds over the first 1 - F of the rows
+and times adding the rest, as motif's "add 1 %" phase does.
 """
 
 import argparse
@@ -35,7 +37,8 @@ def main():
     ap.add_argument("--m", type=int, default=16)
     ap.add_argument("--ef-construction", type=int, default=200)
     ap.add_argument("--ef-search", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1, help="threads for building (queries always use one)")
+    ap.add_argument("--threads", type=int, default=1, help="threads for building and for queries")
+    ap.add_argument("--add", type=float, default=0.0, help="share of rows to add to a graph of the rest (0: skip)")
     args = ap.parse_args()
 
     data = np.load(args.vectors).astype(np.float32, copy=False)
@@ -52,22 +55,43 @@ def main():
     build = time.perf_counter() - start
 
     index.set_ef(max(args.ef_search, args.k))
-    index.set_num_threads(1)
+    index.set_num_threads(args.threads)
     start = time.perf_counter()
     labels, _ = index.knn_query(queries, k=args.k)
     search = time.perf_counter() - start
+
+    add_seconds = None
+    add_labels = None
+    if args.add > 0:
+        base = n - int(n * args.add)
+        grown = hnswlib.Index(space="ip", dim=dim)
+        grown.init_index(max_elements=n, ef_construction=args.ef_construction, M=args.m, random_seed=100)
+        grown.set_num_threads(args.threads)
+        grown.add_items(data[:base], np.arange(base))
+        start = time.perf_counter()
+        grown.add_items(data[base:], np.arange(base, n))
+        add_seconds = time.perf_counter() - start
+        grown.set_ef(max(args.ef_search, args.k))
+        add_labels, _ = grown.knn_query(queries, k=args.k)
 
     # Exact top-k by one matrix product per block of queries; ties by row,
     # as motif orders them.
     start = time.perf_counter()
     found = 0
+    found_after_add = 0
     for first in range(0, len(queries), 256):
         block = queries[first : first + 256]
         scores = block @ data.T
         top = np.argpartition(-scores, args.k - 1, axis=1)[:, : args.k]
-        for row, approx in zip(top, labels[first : first + 256]):
+        for j, (row, approx) in enumerate(zip(top, labels[first : first + 256])):
             found += len(set(row.tolist()) & set(approx.tolist()))
+            if add_labels is not None:
+                found_after_add += len(set(row.tolist()) & set(add_labels[first + j].tolist()))
     exact = time.perf_counter() - start
+    extra = {}
+    if add_seconds is not None:
+        extra["add_seconds"] = round(add_seconds, 3)
+        extra["recall_after_add"] = round(found_after_add / (len(queries) * args.k), 4)
 
     print(
         json.dumps(
@@ -81,6 +105,7 @@ def main():
                 "queries_per_second": round(len(queries) / max(search, 1e-9), 1),
                 "recall_at_k": round(found / (len(queries) * args.k), 4),
                 "numpy_exact_seconds": round(exact, 3),
+                **extra,
             }
         )
     )

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::corpus::ingest::shown;
 use crate::corpus::{Corpus, ReadDocuments, UnitKind, Units};
 use crate::embed::{EmbedError, Embedder};
-use crate::index::{AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher};
+use crate::index::{point_key, AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher, Update};
 use crate::overlaps::{self, Echoes, OverlapError};
 use crate::report::{
     self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit, ReportVanished,
@@ -105,7 +105,8 @@ pub struct IndexSettings {
     pub prune: bool,
     /// Rebuild the graph even when it is up to date (also replaces a corrupted graph file).
     pub rebuild_graph: bool,
-    /// Insert into the graph on all cores (its layout then depends on timing).
+    /// Insert into the graph on all cores (its layout then depends on
+    /// timing); `motif index` does unless asked for a serial build.
     pub parallel_build: bool,
     /// Commit after about this many embedded passages.
     pub commit_every: usize,
@@ -239,6 +240,14 @@ pub fn index_documents(
         ));
     }
 
+    // An update turns removed passages into tombstones, which keep their
+    // vectors: read them before the store drops them.
+    let removes = !plan.removed.is_empty() || !plan.replaced.is_empty() || !plan.repaired.is_empty();
+    let old_vectors = match &before {
+        SavedGraph::Fresh(_) if removes && !settings.rebuild_graph => Some(store.load_corpus()?.vectors),
+        _ => None,
+    };
+
     let total = update::work(read, &plan, vectors);
     let start = Instant::now();
     let what = if matches!(vectors, Vectors::Given(_, None)) { "storing" } else { "embedding" };
@@ -260,11 +269,42 @@ pub fn index_documents(
     let fresh = matches!(before, SavedGraph::Fresh(_));
     if plan.changes_passages() || !fresh || settings.rebuild_graph || params_changed {
         let corpus = store.load_corpus()?;
-        let (graph, report) = stage(progress, "graph", corpus.passages.len(), |p| {
-            Graph::build(corpus.vectors.view(), settings.params, settings.parallel_build, p)
-        });
+        let keys = passage_keys(&corpus);
+        let rows = corpus.vectors.view();
+        // Insert into the saved graph when it is fresh (else build anew).
+        let updated = match before {
+            SavedGraph::Fresh(saved) if !settings.rebuild_graph && !params_changed => {
+                match stage(progress, "graph", 0, |p| {
+                    saved.update(
+                        old_vectors.as_ref().map(|v| v.view()),
+                        rows,
+                        &keys,
+                        settings.params,
+                        settings.parallel_build,
+                        p,
+                    )
+                }) {
+                    Update::Updated(g, report) => Some((*g, report)),
+                    Update::Rebuild(why) => {
+                        summary.notes.push(format!("rebuilding the HNSW graph: {why}"));
+                        None
+                    }
+                }
+            }
+            SavedGraph::Outdated(why) => {
+                summary.notes.push(format!("{why}; rebuilding it"));
+                None
+            }
+            _ => None,
+        };
+        let (graph, report) = match updated {
+            Some(done) => done,
+            None => stage(progress, "graph", corpus.passages.len(), |p| {
+                Graph::build_keyed(rows, keys, settings.params, settings.parallel_build, p)
+            }),
+        };
         graph.save(&store.graph_path(), &store.stamp())?;
-        summary.graph_rebuilt = true;
+        summary.graph_rebuilt = !report.incremental;
         summary.graph = Some(report);
     }
     summary.plan = plan;
@@ -307,6 +347,16 @@ fn cut_stored_passages(
 /// with nothing to load.
 pub const EXACT_SEARCH_MAX: usize = 2_000;
 
+/// Each passage's graph key (`index::point_key`), row by row.
+pub fn passage_keys(corpus: &Corpus) -> Vec<u64> {
+    corpus
+        .passages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| point_key(&corpus.documents[p.doc], p.ordinal, crate::matrix::row(&corpus.vectors, i)))
+        .collect()
+}
+
 /// The means to search an index's passages (`corpus`, loaded from
 /// `store`): exact search when asked or when the index is small, else the saved graph when it is
 /// fresh, else a graph built in memory (readers never write; the next
@@ -339,7 +389,7 @@ pub fn searcher<'a>(
                 state.name()
             );
             let (g, _) = stage(progress, "graph", corpus.passages.len(), |p| {
-                Graph::build(corpus.vectors.view(), params, false, p)
+                Graph::build_keyed(corpus.vectors.view(), passage_keys(corpus), params, false, p)
             });
             (Searcher::with_graph(corpus.vectors.view(), g, ef), Some(note))
         }

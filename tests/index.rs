@@ -138,6 +138,10 @@ fn incremental_runs_give_the_same_index_as_a_fresh_one() {
     assert_eq!(s["kept"], 4);
     let new_passages = s["passages_embedded"].as_u64().unwrap();
     assert!(new_passages > 0 && new_passages < 40, "{s}");
+    // The saved graph was updated, not rebuilt: its new points inserted.
+    let g = &s["graph"];
+    assert_eq!((s["graph_rebuilt"].as_bool(), g["incremental"].as_bool()), (Some(false), Some(true)), "{s}");
+    assert_eq!((g["inserted"].as_u64(), g["removed"].as_u64()), (Some(new_passages), Some(0)), "{s}");
 
     // Edited: the document's passages are replaced.
     let edited = cwd.join(&names[1]);
@@ -148,6 +152,19 @@ fn incremental_runs_give_the_same_index_as_a_fresh_one() {
     let s = json(motif(cwd).args(["index", "seeds", "--json"]));
     assert_eq!(strings(&s["replaced"]), vec![names[1].clone()]);
     assert_eq!((s["kept"].as_u64(), s["added"].as_array().unwrap().len()), (Some(4), 0));
+    // Updated: the changed passages are new points, their old ones tombstones.
+    let g = &s["graph"];
+    assert_eq!(g["incremental"].as_bool(), Some(true), "{s}");
+    assert!(g["inserted"].as_u64().unwrap() >= 2 && g["removed"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(g["tombstones"], g["removed"], "{s}");
+    let info = json(motif(cwd).args(["info", "--json"]));
+    assert_eq!(info["graph"]["tombstones"], g["tombstones"], "{info}");
+    assert_eq!(info["graph"]["rebuild_share"], 0.2);
+    // The updated graph, tombstones and all, answers as a fresh index of
+    // the same corpus does.
+    let s = json(motif(cwd).args(["index", "seeds", "--index", "fresh-after-edit", "--json"]));
+    assert_eq!(s["graph"]["incremental"].as_bool(), Some(false));
+    assert_same_results(&search_results(cwd, ".motif"), &search_results(cwd, "fresh-after-edit"));
 
     // Removed: kept until --prune, then dropped.
     fs::remove_file(cwd.join(&names[2])).unwrap();
@@ -157,6 +174,11 @@ fn incremental_runs_give_the_same_index_as_a_fresh_one() {
     let s = json(motif(cwd).args(["index", "seeds", "--prune", "--json"]));
     assert_eq!(strings(&s["removed"]), vec![names[2].clone()]);
     assert_eq!((s["documents"].as_u64(), s["passages_embedded"].as_u64()), (Some(4), Some(0)));
+    // On this small corpus the removed document's points would pass the
+    // tombstone share (20%): the graph is rebuilt without them.
+    let g = &s["graph"];
+    assert_eq!((s["graph_rebuilt"].as_bool(), g["incremental"].as_bool()), (Some(true), Some(false)), "{s}");
+    assert_eq!(g["tombstones"], 0);
     // Nothing left to do: nothing is embedded and the graph is kept.
     let s = json(motif(cwd).args(["index", "seeds", "--json"]));
     assert_eq!((s["kept"].as_u64(), s["graph_rebuilt"].as_bool()), (Some(4), Some(false)));

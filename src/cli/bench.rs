@@ -347,9 +347,15 @@ struct BenchIndexArgs {
     k: usize,
     #[command(flatten)]
     graph: GraphArgs,
-    /// Build with the parallel insert.
+    /// Thread counts to measure: "both" (one thread, then all cores), "1" or "all".
+    #[arg(long, default_value = "both", value_parser = ["both", "1", "all"])]
+    cores: String,
+    /// Also build with hnsw_rs (the crate motif built with before) on one thread, for comparison.
     #[arg(long)]
-    parallel_build: bool,
+    hnsw_rs: bool,
+    /// Leave out the "add 1 %" phase (a graph over 99 % of the vectors, then the rest inserted).
+    #[arg(long)]
+    no_add: bool,
     /// Run scripts/peer_hnswlib.py with this Python on the same vectors and print its figures beside.
     #[arg(long, value_name = "PYTHON")]
     peer: Option<PathBuf>,
@@ -403,26 +409,54 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
     let n = rows.nrows();
     let step = (n / args.queries.max(1)).max(1);
     let queries: Vec<usize> = (0..n).step_by(step).take(args.queries).collect();
+    let all = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    let modes: Vec<usize> = match args.cores.as_str() {
+        "1" => vec![1],
+        "all" => vec![all],
+        _ if all == 1 => vec![1],
+        _ => vec![1, all],
+    };
     eprintln!(
-        "motif: {n} vectors of dimension {dim} from {source}; building HNSW (M {}, ef_construction {})",
-        params.m, params.ef_construction
+        "motif: {n} vectors of dimension {dim} from {source}; HNSW M {} ef_construction {} ef_search {}; threads {modes:?}",
+        params.m, params.ef_construction, params.ef_search
     );
-
-    let bar = items_bar(n as u64, "graph");
-    let (graph, report) = Graph::build(rows, params, args.parallel_build, &mut |k| bar.inc(k as u64));
-    bar.finish_and_clear();
-    super::index::report_repairs(&report);
     // Exact search as the library runs it for a set of queries: batched
     // matrix products on all cores (the peer's NumPy figure is one product).
     let query_rows = rows.select(ndarray::Axis(0), &queries);
     let start = Instant::now();
     let exact: Vec<Vec<Hit>> = exact_search_many(rows, query_rows.view(), args.k, &|_, _| false);
-    let exact_seconds = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let approx: Vec<Vec<Hit>> =
-        queries.iter().map(|&q| graph.search(rows, row(&rows, q), args.k, params.ef_search)).collect();
-    let hnsw_seconds = start.elapsed().as_secs_f64();
-    let recall = recall_at_k(&exact, &approx, args.k);
+    let exact_qps = queries.len() as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    let npy = args.save_npy.clone().unwrap_or_else(|| tempfile_path("motif-bench", "npy"));
+    if args.peer.is_some() {
+        matrix::write_npy(&npy, rows)?;
+    }
+    let mut runs = Vec::new();
+    for &threads in &modes {
+        // hnswlib first, then motif, on the same vectors and thread count.
+        let hnswlib = match &args.peer {
+            Some(python) => Some(run_peer(python, &npy, &args, queries.len(), params, threads)?),
+            None => None,
+        };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        let motif = pool.install(|| motif_figures(rows, &queries, &exact, &args, params, threads));
+        runs.push(ThreadRun { threads, motif, hnswlib });
+    }
+    if args.peer.is_some() && args.save_npy.is_none() {
+        let _ = std::fs::remove_file(&npy);
+    }
+    let hnsw_rs = args.hnsw_rs.then(|| {
+        eprintln!("motif: building with hnsw_rs on one thread");
+        let start = Instant::now();
+        let g = Graph::build_with_hnsw_rs(rows, params, false);
+        let build_seconds = start.elapsed().as_secs_f64();
+        let (approx, qps) = timed_queries(&g, rows, &queries, args.k, params.ef_search, false);
+        IndexFigures {
+            build_seconds: round(build_seconds, 3),
+            queries_per_second: round(qps, 1),
+            recall_at_k: round(recall_at_k(&exact, &approx, args.k), 4),
+            ..IndexFigures::default()
+        }
+    });
     let out = IndexRun {
         machine: Machine::detect(),
         vectors: n,
@@ -431,47 +465,131 @@ fn bench_index_cmd(args: BenchIndexArgs) -> Result<()> {
         queries: queries.len(),
         k: args.k,
         params,
-        parallel_build: args.parallel_build,
-        motif: IndexFigures {
-            build_seconds: round(report.insert_seconds, 3),
-            self_check_seconds: Some(round(report.check_seconds, 3)),
-            unreachable_repaired: Some(report.unreachable - report.unrepaired),
-            queries_per_second: round(queries.len() as f64 / hnsw_seconds.max(1e-9), 1),
-            exact_queries_per_second: Some(round(queries.len() as f64 / exact_seconds.max(1e-9), 1)),
-            recall_at_k: round(recall, 4),
-            other: serde_json::Map::new(),
-        },
-        hnswlib: match &args.peer {
-            Some(python) => Some(run_peer(python, rows, &args, queries.len(), params)?),
-            None => None,
-        },
+        exact_queries_per_second: round(exact_qps, 1),
+        runs,
+        hnsw_rs,
     };
     if args.json {
         return super::print_json(&out);
     }
     outln!(
-        "{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}",
+        "{n} vectors × {dim}, {} queries, k {}, M {} ef_construction {} ef_search {}; exact search {:.0} queries/s",
         queries.len(),
         args.k,
         params.m,
         params.ef_construction,
-        params.ef_search
+        params.ef_search,
+        out.exact_queries_per_second
     );
-    outln!("{:<10} {:>10} {:>12} {:>12} {:>10}", "", "build s", "queries/s", "exact q/s", "recall@k");
-    let line = |name: &str, f: &IndexFigures| {
-        let exact = f.exact_queries_per_second.map_or_else(|| "-".to_string(), |x| x.to_string());
-        outln!("{:<10} {:>10} {:>12} {:>12} {:>10}", name, f.build_seconds, f.queries_per_second, exact, f.recall_at_k);
-    };
-    line("motif", &out.motif);
-    if let Some(peer) = &out.hnswlib {
-        line("hnswlib", peer);
+    outln!(
+        "{:<8} {:<10} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10}",
+        "threads",
+        "",
+        "build s",
+        "+check s",
+        "queries/s",
+        "recall@k",
+        "add 1% s",
+        "recall"
+    );
+    let opt = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |x| x.to_string());
+    for r in &out.runs {
+        let line = |name: &str, f: &IndexFigures| {
+            outln!(
+                "{:<8} {:<10} {:>9} {:>9} {:>11} {:>9} {:>9} {:>10}",
+                r.threads,
+                name,
+                f.build_seconds,
+                opt(f.self_check_seconds),
+                f.queries_per_second,
+                f.recall_at_k,
+                opt(f.add_seconds),
+                opt(f.recall_after_add)
+            );
+        };
+        if let Some(peer) = &r.hnswlib {
+            line("hnswlib", peer);
+        }
+        line("motif", &r.motif);
+    }
+    if let Some(f) = &out.hnsw_rs {
+        outln!(
+            "{:<8} {:<10} {:>9} {:>9} {:>11} {:>9}",
+            1,
+            "hnsw_rs",
+            f.build_seconds,
+            "-",
+            f.queries_per_second,
+            f.recall_at_k
+        );
     }
     outln!(
-        "(motif builds on one thread{}; its self-search check took {:.1} s more)",
-        if args.parallel_build { " per core" } else { "" },
-        report.check_seconds
+        "(build s: insertion; +check s: motif's self-search check and repair after it; add 1%: inserting the last 1% into a graph of the other 99%, with its check; queries one at a time per thread)"
     );
     Ok(())
+}
+
+/// Queries through `graph`, one at a time per thread (on all of the current
+/// pool's threads when `parallel`): the hits and queries/s.
+fn timed_queries(
+    graph: &Graph,
+    rows: ndarray::ArrayView2<f32>,
+    queries: &[usize],
+    k: usize,
+    ef: usize,
+    parallel: bool,
+) -> (Vec<Vec<Hit>>, f64) {
+    use rayon::prelude::*;
+    let start = Instant::now();
+    let found: Vec<Vec<Hit>> = if parallel {
+        queries.par_iter().map(|&q| graph.search(rows, row(&rows, q), k, ef)).collect()
+    } else {
+        queries.iter().map(|&q| graph.search(rows, row(&rows, q), k, ef)).collect()
+    };
+    (found, queries.len() as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// motif's build, queries and add-1% phase on `threads` threads (the
+/// current rayon pool).
+fn motif_figures(
+    rows: ndarray::ArrayView2<f32>,
+    queries: &[usize],
+    exact: &[Vec<Hit>],
+    args: &BenchIndexArgs,
+    params: GraphParams,
+    threads: usize,
+) -> IndexFigures {
+    let n = rows.nrows();
+    let parallel = threads > 1;
+    let bar = items_bar(n as u64, "graph");
+    let (graph, report) = Graph::build(rows, params, parallel, &mut |k| bar.inc(k as u64));
+    bar.finish_and_clear();
+    super::index::report_repairs(&report);
+    let (approx, qps) = timed_queries(&graph, rows, queries, args.k, params.ef_search, parallel);
+    drop(graph);
+    let mut f = IndexFigures {
+        build_seconds: round(report.insert_seconds, 3),
+        self_check_seconds: Some(round(report.check_seconds, 3)),
+        unreachable_repaired: Some(report.unreachable - report.unrepaired),
+        queries_per_second: round(qps, 1),
+        recall_at_k: round(recall_at_k(exact, &approx, args.k), 4),
+        ..IndexFigures::default()
+    };
+    if !args.no_add && n >= 100 {
+        let base = n - n / 100;
+        let (before, _) = Graph::build(rows.slice(s![..base, ..]), params, parallel, &mut |_| {});
+        let keys: Vec<u64> = (0..n as u64).collect();
+        let start = Instant::now();
+        match before.update(None, rows, &keys, params, parallel, &mut |_| {}) {
+            motif::index::Update::Updated(after, _) => {
+                f.add_seconds = Some(round(start.elapsed().as_secs_f64(), 3));
+                let (approx, _) = timed_queries(&after, rows, queries, args.k, params.ef_search, parallel);
+                f.recall_after_add = Some(round(recall_at_k(exact, &approx, args.k), 4));
+            }
+            motif::index::Update::Rebuild(why) => eprintln!("motif: the add phase asked for a rebuild: {why}"),
+        }
+    }
+    f
 }
 
 /// `motif bench index --json`.
@@ -484,14 +602,23 @@ struct IndexRun {
     queries: usize,
     k: usize,
     params: GraphParams,
-    parallel_build: bool,
+    exact_queries_per_second: f64,
+    /// One thread, then all cores: hnswlib and motif each.
+    runs: Vec<ThreadRun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hnsw_rs: Option<IndexFigures>,
+}
+
+#[derive(Serialize)]
+struct ThreadRun {
+    threads: usize,
     motif: IndexFigures,
     #[serde(skip_serializing_if = "Option::is_none")]
     hnswlib: Option<IndexFigures>,
 }
 
 /// One index's figures: motif's, or the hnswlib peer's (as its script prints them).
-#[derive(Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize, Default)]
 struct IndexFigures {
     build_seconds: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -499,9 +626,12 @@ struct IndexFigures {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unreachable_repaired: Option<usize>,
     queries_per_second: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    exact_queries_per_second: Option<f64>,
     recall_at_k: f64,
+    /// Inserting the last 1 % into a graph of the other 99 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    add_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recall_after_add: Option<f64>,
     /// What else the peer reports (its version, thread count, NumPy's exact time).
     #[serde(default, flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     other: serde_json::Map<String, serde_json::Value>,
@@ -510,27 +640,23 @@ struct IndexFigures {
 /// Runs scripts/peer_hnswlib.py with `python` on the same vectors and settings.
 fn run_peer(
     python: &Path,
-    rows: ndarray::ArrayView2<f32>,
+    npy: &Path,
     args: &BenchIndexArgs,
     queries: usize,
     params: GraphParams,
+    threads: usize,
 ) -> Result<IndexFigures> {
-    let npy = args.save_npy.clone().unwrap_or_else(|| tempfile_path("motif-bench", "npy"));
-    matrix::write_npy(&npy, rows)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peer_hnswlib.py");
-    eprintln!("motif: running {} {}", python.display(), script.display());
+    eprintln!("motif: running {} {} on {threads} thread(s)", python.display(), script.display());
     let result = std::process::Command::new(python)
         .arg(&script)
-        .arg(&npy)
+        .arg(npy)
         .args(["--queries", &queries.to_string(), "--k", &args.k.to_string()])
         .args(["--m", &params.m.to_string(), "--ef-construction", &params.ef_construction.to_string()])
-        .args(["--ef-search", &params.ef_search.to_string()])
+        .args(["--ef-search", &params.ef_search.to_string(), "--threads", &threads.to_string()])
+        .args(["--add", if args.no_add { "0" } else { "0.01" }])
         .output()
-        .with_context(|| format!("cannot run {}", python.display()));
-    if args.save_npy.is_none() {
-        let _ = std::fs::remove_file(&npy);
-    }
-    let result = result?;
+        .with_context(|| format!("cannot run {}", python.display()))?;
     if !result.status.success() {
         bail!("the hnswlib peer failed: {}", String::from_utf8_lossy(&result.stderr).trim());
     }

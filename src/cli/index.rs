@@ -84,8 +84,12 @@ pub struct IndexArgs {
     /// Rebuild the HNSW graph even when it is up to date (also replaces a corrupted graph file).
     #[arg(long)]
     pub rebuild_graph: bool,
-    /// Insert into the graph on all cores: faster on many cores, but the graph then depends on thread timing.
+    /// Build or update the graph on one thread, deterministically (by default all cores insert at once,
+    /// and the graph then depends on thread timing).
     #[arg(long)]
+    pub serial_build: bool,
+    /// The default now; kept so older scripts still run.
+    #[arg(long, hide = true)]
     pub parallel_build: bool,
     /// Commit after about this many embedded passages, so an interrupted run keeps its work.
     #[arg(long, default_value_t = 1024, value_name = "PASSAGES")]
@@ -178,7 +182,7 @@ fn settings(args: &IndexArgs, params: Params) -> IndexSettings {
         params,
         prune: args.prune,
         rebuild_graph: args.rebuild_graph,
-        parallel_build: args.parallel_build,
+        parallel_build: !args.serial_build,
         commit_every: args.commit_every,
         skip_bad: args.read.skip_bad,
     }
@@ -316,6 +320,17 @@ fn print_summary(s: &IndexSummary, m: &Manifest) {
         );
     }
     match &s.graph {
+        Some(g) if g.incremental => outln!(
+            "HNSW graph updated in {:.1} s: {} inserted, {} marked removed ({} tombstones, {:.1}% of its points; rebuilt past {:.0}%); self-search check of the inserted {:.1} s, {} repaired",
+            g.insert_seconds,
+            g.inserted,
+            g.removed,
+            g.tombstones,
+            100.0 * g.tombstones as f64 / (g.points + g.tombstones).max(1) as f64,
+            100.0 * motif::index::REBUILD_DEAD_SHARE,
+            g.check_seconds,
+            g.unreachable - g.unrepaired
+        ),
         Some(g) => outln!(
             "HNSW graph rebuilt over {} in {:.1} s (M {}, ef_construction {}; self-search check {:.1} s, {} repaired)",
             passages_of(g.points),
@@ -361,6 +376,12 @@ struct GraphInfo {
     points: usize,
     layers: usize,
     repaired: usize,
+    /// Removed passages the graph still routes through (never returned).
+    tombstones: usize,
+    /// Their share of the graph's points.
+    tombstone_share: f64,
+    /// Past this share, `motif index` rebuilds the graph instead of updating it.
+    rebuild_share: f64,
     bytes: u64,
 }
 
@@ -409,10 +430,11 @@ pub fn info(args: InfoArgs) -> Result<()> {
     let m = store.manifest().clone();
     let (documents, passages) = store.counts()?;
     let state = store.saved_graph(passages)?;
-    let (points, layers, repaired) = match &state {
-        SavedGraph::Fresh(g) => (g.len(), g.top_level() + 1, g.repaired),
-        _ => (0, 0, 0),
+    let (points, layers, repaired, tombstones, share) = match &state {
+        SavedGraph::Fresh(g) => (g.len(), g.top_level() + 1, g.repaired, g.tombstones(), g.dead_share()),
+        _ => (0, 0, 0, 0, 0.0),
     };
+    let rebuild_share = motif::index::REBUILD_DEAD_SHARE;
     let docs = if args.docs { store.documents()? } else { Vec::new() };
     let info = Info {
         index: store.dir().display().to_string(),
@@ -432,6 +454,9 @@ pub fn info(args: InfoArgs) -> Result<()> {
             points,
             layers,
             repaired,
+            tombstones,
+            tombstone_share: (share * 10_000.0).round() / 10_000.0,
+            rebuild_share,
             bytes: std::fs::metadata(store.graph_path()).map(|m| m.len()).unwrap_or(0),
         },
         generation: m.generation,
@@ -462,6 +487,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
         SavedGraph::Fresh(_) => "up to date",
         SavedGraph::Stale => "stale: rebuilt in memory by searches until `motif index` saves it",
         SavedGraph::Missing => "missing: rebuilt in memory by searches until `motif index` saves it",
+        SavedGraph::Outdated(_) => "in an older format: rebuilt in memory by searches until `motif index` rebuilds it",
     };
     let fp: String = m.model_fingerprint.chars().take(12).collect();
     outln!("index      {} (format {}, generation {})", escape_controls(&info.index), m.format_version, m.generation);
@@ -478,6 +504,11 @@ pub fn info(args: InfoArgs) -> Result<()> {
     );
     if info.graph.status == "fresh" {
         outln!("           {points} points, {layers} layers, {repaired} repaired after insertion");
+        outln!(
+            "           {tombstones} removed passages kept as tombstones ({:.1}% of its points; `motif index` rebuilds the graph past {:.0}%)",
+            100.0 * share,
+            100.0 * rebuild_share
+        );
     }
     outln!("built      {}", info.created_at);
     outln!("updated    {}", info.updated_at);

@@ -96,6 +96,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             graph: GraphArgs { hnsw_m: None, ef_construction: None, ef_search: None },
             prune: false,
             rebuild_graph: false,
+            serial_build: false,
             parallel_build: false,
             commit_every: 1024,
             json: false,

@@ -1,5 +1,6 @@
 //! Neighbours: which vectors are nearest which. Owns the HNSW graph
-//! (`hnsw`: built with hnsw_rs, then kept and searched as plain arrays),
+//! (`hnsw`: built and updated by motif's own insertion, `insert`, then kept
+//! and searched as plain arrays),
 //! exact search (`exact`: one scan per query, or blocked matrix products
 //! for a whole set), and THE k-NN graph of a unit set (`Neighbours`), built
 //! once and read by both overlaps and themes.
@@ -10,6 +11,7 @@
 
 pub mod exact;
 pub mod hnsw;
+mod insert;
 pub mod search;
 
 use std::cmp::Ordering;
@@ -20,7 +22,7 @@ use serde::Serialize;
 
 use crate::matrix::row;
 pub use exact::{exact_search, exact_search_many, knn_graph, KnnGraph};
-pub use hnsw::{AnnError, BuildReport, Graph, Params};
+pub use hnsw::{point_key, AnnError, BuildReport, Graph, Params, Update, REBUILD_DEAD_SHARE};
 pub use search::Searcher;
 
 /// One search result: a row and its cosine to the query.

@@ -285,6 +285,8 @@ pub enum SavedGraph {
     /// From an earlier generation or other parameters.
     Stale,
     Missing,
+    /// In an older file format (derived data: rebuilt); says so.
+    Outdated(String),
 }
 
 impl SavedGraph {
@@ -293,6 +295,7 @@ impl SavedGraph {
             SavedGraph::Fresh(_) => "fresh",
             SavedGraph::Stale => "stale",
             SavedGraph::Missing => "missing",
+            SavedGraph::Outdated(_) => "in an older format",
         }
     }
 }
@@ -746,7 +749,11 @@ impl Store {
     /// generation, its `passages` count and its recorded parameters.
     pub fn saved_graph(&self, passages: usize) -> Result<SavedGraph, AnnError> {
         let params = self.manifest.params;
-        Ok(match Graph::load(&self.graph_path())? {
+        let loaded = match Graph::load(&self.graph_path()) {
+            Err(e @ AnnError::OldFormat { .. }) => return Ok(SavedGraph::Outdated(e.to_string())),
+            other => other?,
+        };
+        Ok(match loaded {
             None => SavedGraph::Missing,
             Some((g, stamp))
                 if stamp == self.stamp()
