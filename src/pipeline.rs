@@ -241,10 +241,13 @@ pub fn index_documents(
     }
 
     // An update turns removed passages into tombstones, which keep their
-    // vectors: read them before the store drops them.
-    let removes = !plan.removed.is_empty() || !plan.replaced.is_empty() || !plan.repaired.is_empty();
+    // vectors: read them before the store drops them. Damaged vectors
+    // cannot be read (nor kept as tombstones): repairing them rebuilds.
+    let removes = !plan.removed.is_empty() || !plan.replaced.is_empty();
     let old_vectors = match &before {
-        SavedGraph::Fresh(_) if removes && !settings.rebuild_graph => Some(store.load_corpus()?.vectors),
+        SavedGraph::Fresh(_) if removes && plan.repaired.is_empty() && !settings.rebuild_graph => {
+            Some(store.load_corpus()?.vectors)
+        }
         _ => None,
     };
 
@@ -273,7 +276,7 @@ pub fn index_documents(
         let rows = corpus.vectors.view();
         // Insert into the saved graph when it is fresh (else build anew).
         let updated = match before {
-            SavedGraph::Fresh(saved) if !settings.rebuild_graph && !params_changed => {
+            SavedGraph::Fresh(saved) if !settings.rebuild_graph && !params_changed && plan.repaired.is_empty() => {
                 match stage(progress, "graph", 0, |p| {
                     saved.update(
                         old_vectors.as_ref().map(|v| v.view()),

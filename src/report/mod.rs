@@ -552,14 +552,20 @@ impl Report {
             echo_groups,
             ..self.clone()
         };
-        let mut page = serde_json::to_value(&cut_report).expect("a report serialises");
-        page["passages"] = serde_json::to_value(&passages).expect("passages serialise");
+        let mut page = json_value(&cut_report);
+        page["passages"] = json_value(&passages);
         page["all_passages"] = self.passages.len().into();
         page["all_units"] = n.into();
         page["all_outliers"] = self.outliers.len().into();
         page["all_echo_groups"] = self.echo_groups.len().into();
         page
     }
+}
+
+/// `v` as a JSON value, through its text, so that f32 values read back as
+/// report.json writes them (0.594, not the f64 widening 0.593999981880188).
+fn json_value<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::from_str(&serde_json::to_string(v).expect("a report serialises")).expect("its own JSON parses")
 }
 
 /// `text` cut to at most `max` characters, with "…" when cut.

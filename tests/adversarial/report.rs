@@ -157,8 +157,8 @@ fn html_runs_no_document_script_and_draws_everything() {
     }
 }
 
-/// The data inlined in the page is the report's JSON, whole, once; nothing
-/// in it can end or hide the end of its script.
+/// The data inlined in the page is the report's JSON once (as the page
+/// carries it); nothing in it can end or hide the end of its script.
 #[test]
 fn html_inlines_the_data_whole_and_inert() {
     let h = Hostile::new(hostile_documents());
@@ -172,12 +172,42 @@ fn html_inlines_the_data_whole_and_inert() {
     for bad in ["<", ">", "&", "\u{2028}", "\u{2029}"] {
         assert!(!data.contains(bad), "the inlined data holds a raw {bad:?}");
     }
-    let inlined: serde_json::Value = serde_json::from_str(data).expect("the inlined data is JSON");
-    assert_eq!(inlined, h.json("titled"), "the page's data is report.json");
+    let mut inlined: serde_json::Value = serde_json::from_str(data).expect("the inlined data is JSON");
+    let mut whole = h.json("titled");
+    // A report this small is carried whole, but for what the page never
+    // shows: unit texts past the tooltip's 400 characters, map positions
+    // past 3 decimals, and passage texts outside echo groups.
+    let (units, all) = (inlined["units"].take(), whole["units"].take());
+    assert_eq!(units.as_array().unwrap().len(), all.as_array().unwrap().len(), "every unit is carried");
+    for (u, w) in units.as_array().unwrap().iter().zip(all.as_array().unwrap()) {
+        let (ut, wt) = (u["text"].as_str().unwrap(), w["text"].as_str().unwrap());
+        assert!(ut == wt || (ut.ends_with('…') && wt.starts_with(ut.trim_end_matches('…'))), "{ut} / {wt}");
+        assert!((u["x"].as_f64().unwrap() - w["x"].as_f64().unwrap()).abs() <= 5e-4);
+        assert_eq!(
+            (&u["passage"], &u["start"], &u["end"], &u["theme"]),
+            (&w["passage"], &w["start"], &w["end"], &w["theme"])
+        );
+    }
+    let (passages, all) = (inlined["passages"].take(), whole["passages"].take());
+    for (p, w) in passages.as_array().unwrap().iter().zip(all.as_array().unwrap()) {
+        assert!(p.is_null() || p["text"] == "" || p == w, "a carried passage is itself: {p} / {w}");
+        assert!(p.is_null() || (p["doc"] == w["doc"] && p["start"] == w["start"]));
+    }
+    for (k, n) in [("all_units", all_len(&h, "units")), ("all_echo_groups", all_len(&h, "echo_groups"))] {
+        assert_eq!(inlined.as_object_mut().unwrap().remove(k).and_then(|v| v.as_u64()), Some(n as u64), "{k}");
+    }
+    for k in ["all_outliers", "all_passages"] {
+        assert!(inlined.as_object_mut().unwrap().remove(k).is_some(), "{k}");
+    }
+    assert_eq!(inlined, whole, "the rest of the page's data is report.json's");
     let rest = format!("{}{}", &page[..start], &page[end..]);
     assert_eq!(rest.to_ascii_lowercase().matches("<script").count(), 2, "only the page's own scripts");
     assert_eq!(rest.matches("</title>").count(), 1);
     assert!(!rest.contains("<img") && !rest.contains("<iframe"), "the title's tags are text");
+}
+
+fn all_len(h: &Hostile, key: &str) -> usize {
+    h.json("titled")[key].as_array().unwrap().len()
 }
 
 /// Cells of a Markdown table row: `|`s not escaped by a backslash, less one.
