@@ -240,16 +240,18 @@ pub fn index_documents(
         ));
     }
 
-    // An update turns removed passages into tombstones, which keep their
-    // vectors: read them before the store drops them. Damaged vectors
-    // cannot be read (nor kept as tombstones): repairing them rebuilds.
+    // The saved graph is updated in place unless a rebuild is asked for,
+    // its parameters change, or damaged vectors are repaired (they cannot
+    // be read to keep as tombstones). An update turns removed passages into
+    // tombstones, which keep their vectors: read them before the store
+    // drops them.
+    let params_changed = store.manifest().params != settings.params;
+    let update_in_place = matches!(before, SavedGraph::Fresh(_))
+        && !settings.rebuild_graph
+        && !params_changed
+        && plan.repaired.is_empty();
     let removes = !plan.removed.is_empty() || !plan.replaced.is_empty();
-    let old_vectors = match &before {
-        SavedGraph::Fresh(_) if removes && plan.repaired.is_empty() && !settings.rebuild_graph => {
-            Some(store.load_corpus()?.vectors)
-        }
-        _ => None,
-    };
+    let old_vectors = if update_in_place && removes { Some(store.load_corpus()?.vectors) } else { None };
 
     let total = update::work(read, &plan, vectors);
     let start = Instant::now();
@@ -265,7 +267,6 @@ pub fn index_documents(
     cut_stored_passages(&mut store, vectors, settings, &mut summary, progress)?;
     summary.embed_seconds = (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
 
-    let params_changed = store.manifest().params != settings.params;
     store.set_params(settings.params)?;
     let (documents, passages) = store.counts()?;
     (summary.documents, summary.passages) = (documents, passages);
@@ -276,7 +277,7 @@ pub fn index_documents(
         let rows = corpus.vectors.view();
         // Insert into the saved graph when it is fresh (else build anew).
         let updated = match before {
-            SavedGraph::Fresh(saved) if !settings.rebuild_graph && !params_changed && plan.repaired.is_empty() => {
+            SavedGraph::Fresh(saved) if update_in_place => {
                 match stage(progress, "graph", 0, |p| {
                     saved.update(
                         old_vectors.as_ref().map(|v| v.view()),
