@@ -4,7 +4,7 @@
 //! graph → overlaps and themes) and `report` (an analysis → the report).
 //!
 //! ```text
-//! let corpus   = store.load_corpus_with_sentences()?;
+//! let corpus   = store.load_corpus_for_analysis()?;
 //! let analysis = pipeline::analyse(&corpus, &*embedder, &settings, &mut progress)?;
 //! let report   = pipeline::report(&corpus, &analysis, title);
 //! ```
@@ -404,15 +404,23 @@ pub fn searcher<'a>(
 
 /// The k-NN graph of a unit set, over the units with at least
 /// `min_content_words` content words, with `k` neighbours each.
+/// Passage units read the graph from `index`, the saved graph of the
+/// index they came from (`Corpus::index_graph`), on the HNSW route
+/// (`Neighbours::build_over_index`).
 pub fn neighbours(
     units: &Units,
+    index: Option<&Graph>,
     min_content_words: usize,
     k: usize,
     route: Route,
     progress: &mut dyn Progress,
 ) -> Neighbours {
     let members = themes::members(&units.text_refs(), min_content_words);
-    stage(progress, "neighbours", members.len(), |p| Neighbours::build(units.view(), members, k, route, p))
+    let index = index.filter(|_| units.kind == UnitKind::Passage && route.resolve(members.len()) == Route::Hnsw);
+    stage(progress, "neighbours", members.len(), |p| match index {
+        Some(g) => Neighbours::build_over_index(units.view(), members, k, g, p),
+        None => Neighbours::build(units.view(), members, k, route, p),
+    })
 }
 
 /// What `analyse` does.
@@ -450,10 +458,11 @@ pub fn analyse(
     let themes_opts = themes::Options { min_content_words: min_words, ..s.themes.clone() };
     let members = themes::members(&units.text_refs(), min_words).len();
     let k = s.overlaps.k.max(themes::neighbours_needed(members, &themes_opts));
-    let graph = neighbours(&units, min_words, k, s.route, progress);
-    let echoes =
-        overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, &mut |_| {})?;
-    let found = themes::find(&units, &graph, &themes_opts)?;
+    let graph = neighbours(&units, corpus.index_graph.as_deref(), min_words, k, s.route, progress);
+    let echoes = stage(progress, "overlaps", 0, |p| {
+        overlaps::find_echoes(corpus, &units, overlaps::Route::Graph(&graph), &s.overlaps, embedder, p)
+    })?;
+    let found = stage(progress, "themes", members, |_| themes::find(&units, &graph, &themes_opts))?;
     let sentences_embedded = units.embedded + echoes.sentences_embedded;
     Ok(Analysis { units, graph, echoes, themes: found, sentences_embedded })
 }

@@ -39,3 +39,68 @@ fn bench_json_has_every_stage_with_positive_figures() {
     assert!(v["machine"]["motif_version"].is_string());
     assert_eq!(v["device"], "cpu");
 }
+
+/// `motif bench scale` runs every stage on a corpus made from the seeds and
+/// reports each; the index it leaves holds the corpus it describes and the
+/// last 1 % went into the saved graph.
+#[test]
+fn bench_scale_times_every_stage_and_leaves_a_searchable_index() {
+    let dir = std::env::temp_dir().join(format!("motif-test-bench-scale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let index = dir.join("scale.motif");
+    let out = run_ok(motif().current_dir(repo()).args([
+        "bench",
+        "scale",
+        "--n",
+        "600",
+        "--queries",
+        "50",
+        "--json",
+        "--index",
+        index.to_str().unwrap(),
+    ]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stages: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    for want in [
+        "make corpus",
+        "index 99 %: embedding",
+        "index 99 %: graph",
+        "add 1 %: embedding",
+        "add 1 %: graph",
+        "search",
+        "load corpus",
+        "overlaps",
+        "themes",
+        "report",
+    ] {
+        assert!(stages.iter().any(|s| s.starts_with(want)), "no stage {want:?} in {stages:?}");
+    }
+    for s in v["stages"].as_array().unwrap() {
+        assert!(s["seconds"].as_f64().unwrap() >= 0.0, "{s}");
+        if cfg!(target_os = "linux") {
+            assert!(s["peak_rss_bytes"].as_u64().unwrap() > 0, "{s}");
+        }
+    }
+    let passages = v["passages"].as_u64().unwrap();
+    assert!((600..700).contains(&passages), "{passages} passages for --n 600");
+    assert_eq!(v["graph_incremental"], true, "the 1 % is inserted into the saved graph: {v}");
+    assert!(v["recall_at_k"].as_f64().unwrap() >= 0.99, "{v}");
+    assert_eq!(v["units"].as_u64(), Some(passages), "--unit passage analyses every passage");
+    assert!(v["themes"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["overlaps"].as_u64().unwrap() > 0, "copies overlap their originals: {v}");
+    // The index is a real one, holding the corpus described.
+    let stats = run_ok(motif().args(["info", "--json", "--index", index.to_str().unwrap()]));
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats["passages"].as_u64(), Some(passages), "{stats}");
+    assert_eq!(stats["documents"], v["documents"], "{stats}");
+    assert!(index.join("report/report.html").is_file());
+    // A second run into the same folder is refused before anything is written.
+    let again = motif()
+        .current_dir(repo())
+        .args(["bench", "scale", "--n", "10", "--index", index.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&again.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::index::GraphArgs;
 use super::progress::items_bar;
 use super::{read_documents, round, ModelArgs, PrecisionArg, ReadArgs};
+use motif::bench::scale::Edits;
 use motif::bench::{self, EmbedBench, Machine};
 use motif::embed::SentenceModel;
 use motif::index::{exact_search, exact_search_many, recall_at_k, Graph, Hit, Params as GraphParams};
@@ -36,12 +37,16 @@ enum BenchWhat {
     Embed(BenchEmbedArgs),
     /// HNSW build time, queries/s and recall@k against exact search (optionally beside hnswlib).
     Index(BenchIndexArgs),
+    /// Every stage of the pipeline on a corpus of N passages made from real text, with time and peak memory.
+    #[command(long_about = SCALE_ABOUT)]
+    Scale(Box<BenchScaleArgs>),
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         Some(BenchWhat::Embed(a)) => bench_embed_cmd(a),
         Some(BenchWhat::Index(a)) => bench_index_cmd(a),
+        Some(BenchWhat::Scale(a)) => bench_scale_cmd(*a),
         None => cmd_bench_all(args.all),
     }
 }
@@ -666,4 +671,155 @@ fn run_peer(
 
 fn tempfile_path(stem: &str, ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{stem}-{}.{ext}", std::process::id()))
+}
+
+const SCALE_ABOUT: &str = "Every stage of the pipeline on a corpus of N passages, with its time and peak memory: \
+the corpus is the documents given (default: seeds/), then copies of them until there are N passages. A copy reuses \
+a few of its original's paragraphs with light edits (--reuse, --light-edit: the overlaps to find) and rewrites the \
+rest (--heavy-edit of their words replaced by words of the same documents: near their subject, no overlap), so the \
+texts read like the originals and overlaps stay as sparse as in a real archive. The stages: index 99 % of the \
+documents (embed, store, graph build on all cores), add the last 1 % (embed, store, insert into the saved graph), \
+search (queries/s and recall@k against exact search), load the corpus, the k-NN graph, overlaps, themes, the \
+report.\n\nThe default model is the built-in hashing embedder, so that the stages after embedding can be timed at a \
+million passages; its vectors are bags of hashed words, nearly orthogonal to each other, a harder case for any HNSW \
+graph than a transformer's (lower recall, more repairs). --model all-MiniLM-L6-v2 times the real model and its \
+vectors (the passages and every sentence are embedded: hours at a million on a laptop CPU).\n\n\
+Examples:\n  motif bench scale --n 20000\n  motif bench scale --corpus ../shared/data/bbc/bbc.jsonl --n 1000000 --json > scale.json\n  \
+motif bench scale --n 100000 --unit sentence --index /tmp/scale.motif   # keeps the index and report/";
+
+#[derive(Args)]
+struct BenchScaleArgs {
+    /// The documents copied: files, folders or .jsonl (default: seeds/).
+    #[arg(long)]
+    corpus: Vec<String>,
+    /// Passages in the corpus (it ends with the first document that reaches this many).
+    #[arg(long, default_value_t = 100_000, value_parser = super::at_least_one)]
+    n: usize,
+    /// Share of a copy's paragraphs that are reused (lightly edited: overlaps to find); the rest are rewritten.
+    #[arg(long, default_value_t = Edits::default().reuse)]
+    reuse: f64,
+    /// Share of a reused paragraph's words replaced by other words of the corpus.
+    #[arg(long, default_value_t = Edits::default().light)]
+    light_edit: f64,
+    /// Share of a rewritten paragraph's words replaced (it stays near its subject, not an overlap).
+    #[arg(long, default_value_t = Edits::default().heavy)]
+    heavy_edit: f64,
+    /// Seed of the edits (--seed is the clustering's).
+    #[arg(long, default_value_t = Edits::default().seed)]
+    edit_seed: u64,
+    /// What overlaps and themes run on: whole passages, or each sentence of each passage (about 3 per paragraph).
+    #[arg(long, value_enum, default_value_t = super::themes::UnitArg::Passage)]
+    unit: super::themes::UnitArg,
+    /// Searches timed, one at a time.
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    /// Neighbours per search.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Where the index and its report are written (a new or empty folder; default: a temporary folder, removed after).
+    #[arg(long, value_name = "DIR")]
+    index: Option<PathBuf>,
+    /// Keep the index and report (always kept with --index).
+    #[arg(long)]
+    keep: bool,
+    #[command(flatten)]
+    graph: GraphArgs,
+    #[command(flatten)]
+    theme: super::themes::ThemeArgs,
+    #[command(flatten)]
+    decision: super::overlaps::DecisionArgs,
+    /// How the documents are cut into passages.
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+fn bench_scale_cmd(args: BenchScaleArgs) -> Result<()> {
+    use motif::bench::scale;
+    let kind = args.unit.kind();
+    let themes = args.theme.options(kind)?;
+    let name = args.model.model.clone().unwrap_or_else(|| motif::embed::HASH_MODEL.to_string());
+    let choice = super::choose_model(&name)?;
+    let decision = args.decision.decision_for(choice.name())?;
+    let params = args.graph.params(GraphParams::default())?;
+    let (dir, remove) = match &args.index {
+        Some(dir) => {
+            if dir.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+                bail!("{}: not empty; bench scale writes a new index, give a new or empty folder", dir.display());
+            }
+            (dir.clone(), false)
+        }
+        None => (std::env::temp_dir().join(format!("motif-bench-scale-{}", std::process::id())), !args.keep),
+    };
+    let embedder = args.model.load(&name)?;
+    let paths = if args.corpus.is_empty() { vec!["seeds/".to_string()] } else { args.corpus.clone() };
+    let base = read_documents(&paths, &args.read, &*embedder)?;
+    let settings = scale::ScaleSettings {
+        passages: args.n,
+        edits: Edits { reuse: args.reuse, light: args.light_edit, heavy: args.heavy_edit, seed: args.edit_seed },
+        unit: kind,
+        queries: args.queries.max(1),
+        k: args.k.max(1),
+        params,
+        splitter: args.read.options().splitter,
+        model: choice.name().to_string(),
+        model_fingerprint: choice.fingerprint()?,
+        decision,
+        themes,
+        dir: dir.clone(),
+    };
+    eprintln!("motif: bench scale: {} passages from {} in {}", args.n, paths.join(" "), dir.display());
+    let result = scale::run(&base, &*embedder, &settings, &mut super::progress::Bars::new());
+    if remove {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("motif: the index and its report are in {}", dir.display());
+    }
+    let run = result.with_context(|| format!("bench scale in {}", dir.display()))?;
+    if args.json {
+        return super::print_json(&run);
+    }
+    print_scale(&run);
+    Ok(())
+}
+
+fn print_scale(run: &motif::bench::scale::ScaleRun) {
+    let m = &run.machine;
+    outln!("machine   {} ({} cores)", m.cpu, m.cores);
+    outln!(
+        "corpus    {} documents, {} passages, {} sentences stored; model {}; {} {}s analysed",
+        run.documents,
+        run.passages,
+        run.sentences_stored,
+        run.model,
+        run.units,
+        run.unit
+    );
+    outln!("{:<36} {:>10} {:>10} {:>10}", "stage", "items", "seconds", "peak MiB");
+    for s in &run.stages {
+        let items = if s.items > 0 { s.items.to_string() } else { String::new() };
+        let peak = s.peak_rss_bytes.map_or(String::new(), |b| format!("{:.0}", b as f64 / (1024.0 * 1024.0)));
+        outln!("{:<36} {:>10} {:>10.2} {:>10}", s.stage, items, s.seconds, peak);
+    }
+    outln!(
+        "search    {:.0} queries/s at k={}, recall@{} {:.4} ({} queries); the 1 % was {}",
+        run.queries_per_second,
+        run.k,
+        run.k,
+        run.recall_at_k,
+        run.queries,
+        if run.graph_incremental { "inserted into the saved graph" } else { "added by rebuilding the graph" }
+    );
+    outln!(
+        "found     {} themes, {} outliers, {} overlapping pairs in {} echo groups; report.html {:.1} MB",
+        run.themes,
+        run.outliers,
+        run.overlaps,
+        run.echo_groups,
+        run.report_html_bytes as f64 / 1e6
+    );
+    outln!("total     {:.1} s", run.total_seconds);
 }

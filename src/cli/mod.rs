@@ -445,7 +445,7 @@ pub fn open_index(index: &IndexArg, model: &ModelArgs, loaded: Option<Box<dyn Em
     let dir = &index.index;
     let store =
         index.open().with_context(|| format!("reading the index {} (or pass files to read instead)", dir.display()))?;
-    let corpus = store.load_corpus_with_sentences()?;
+    let corpus = store.load_corpus_for_analysis()?;
     if corpus.passages.is_empty() {
         anyhow::bail!("{}: the index holds no passages; add documents with `motif index PATH`", dir.display());
     }

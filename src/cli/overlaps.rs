@@ -148,7 +148,14 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
     let route = if args.exact {
         Route::AllPairs
     } else {
-        graph = pipeline::neighbours(&units, settings.min_content_words, settings.k, GraphRoute::Auto, &mut bars);
+        graph = pipeline::neighbours(
+            &units,
+            corpus.index_graph.as_deref(),
+            settings.min_content_words,
+            settings.k,
+            GraphRoute::Auto,
+            &mut bars,
+        );
         Route::Graph(&graph)
     };
     let echoes = overlaps::find_echoes(corpus, &units, route, &settings, &*source.embedder, &mut |_| {})?;

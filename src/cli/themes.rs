@@ -194,6 +194,7 @@ pub fn run(args: ThemesArgs) -> Result<()> {
     let members = themes::members(&units.text_refs(), opts.min_content_words).len();
     let graph = pipeline::neighbours(
         &units,
+        corpus.index_graph.as_deref(),
         opts.min_content_words,
         themes::neighbours_needed(members, &opts),
         Route::Auto,

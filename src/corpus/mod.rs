@@ -200,6 +200,10 @@ pub struct Corpus {
     /// index stores, so that sentence units and alignments embed nothing
     /// they hold. Empty for documents embedded now.
     pub sentences: Arc<sentences::SentenceVectors>,
+    /// The index's saved HNSW graph over `vectors`, when the corpus came
+    /// from an index large enough to need it (see `Store::attach_graph`):
+    /// the passages' k-NN graph is then read from it, not built again.
+    pub index_graph: Option<Arc<crate::index::Graph>>,
 }
 
 impl Corpus {
@@ -214,7 +218,7 @@ impl Corpus {
         }
         let meta = vec![DocMeta::default(); documents.len()];
         let sentences = Arc::new(sentences::SentenceVectors::new(vectors.ncols()));
-        Ok(Corpus { documents, passages, vectors, model, meta, sentences })
+        Ok(Corpus { documents, passages, vectors, model, meta, sentences, index_graph: None })
     }
 
     /// The corpus with its documents' metadata (one per document; missing ones are empty).

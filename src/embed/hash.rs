@@ -13,6 +13,7 @@
 //! paragraphs are windowed by words.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::{EmbedError, Embedder, HASH_MODEL};
 
@@ -153,8 +154,10 @@ impl Embedder for HashEmbedder {
         for (chunk, mut rows) in
             texts.chunks(PROGRESS_EVERY).zip(out.axis_chunks_iter_mut(ndarray::Axis(0), PROGRESS_EVERY))
         {
-            for (text, mut row) in chunk.iter().zip(rows.outer_iter_mut()) {
-                row.assign(&ndarray::ArrayView1::from(&self.vector(text)));
+            // Each row is its own text's: the same vectors on any number of cores.
+            let vectors: Vec<Vec<f32>> = chunk.par_iter().map(|text| self.vector(text)).collect();
+            for (v, mut row) in vectors.iter().zip(rows.outer_iter_mut()) {
+                row.assign(&ndarray::ArrayView1::from(v));
             }
             progress(chunk.len());
         }

@@ -193,7 +193,7 @@ pub fn evaluate(
     decision.check()?;
     let units = sentences(&corpus.documents, embedder, progress)?;
     let settings = Settings { decision, ..Settings::default() };
-    let graph = pipeline::neighbours(&units, settings.min_content_words, settings.k, GraphRoute::Auto, progress);
+    let graph = pipeline::neighbours(&units, None, settings.min_content_words, settings.k, GraphRoute::Auto, progress);
     let texts = units.text_refs();
     let found = overlaps::find(&units.list, &texts, units.view(), Route::Graph(&graph), &settings)?;
     let answers = answers(&units.list, &texts, &found.pairs, &corpus.pairs);

@@ -180,6 +180,11 @@ pub struct Graph {
 /// The largest layer count.
 const MAX_LAYERS: usize = 16;
 
+/// Points whose distance is within this have the same vector (float error
+/// only): the self-search check counts such a hit as the point found, and
+/// insertion links a point to at most one of them.
+pub(crate) const SAME_VECTOR: f32 = 1e-6;
+
 impl Graph {
     /// Builds a graph over every row, keyed by row number (graphs that are
     /// never updated: benchmarks, k-NN graphs of units).
@@ -458,6 +463,11 @@ impl Graph {
         self.live == 0
     }
 
+    /// The key of each live point (see `point_key`), row order.
+    pub fn keys(&self) -> &[u64] {
+        &self.keys
+    }
+
     /// Removed points the graph still routes through.
     pub fn tombstones(&self) -> usize {
         self.levels.len() - self.live
@@ -549,12 +559,15 @@ impl Graph {
     /// vectors tie with or outrank it (then it must come right after them).
     fn finds_itself(&self, rows: ArrayView2<f32>, i: u32, ef: usize) -> (bool, Option<Hit>) {
         let q = row(&rows, i as usize);
-        // Its few duplicates, if any, come before it: look at ten hits.
-        // Every hit before it is truly nearer than it (or ties), so finding
-        // it among them finds it at (or after) its exact rank.
+        // A hit with its own vector (itself, or a duplicate: a heading
+        // repeated in many documents) is the right answer to any search
+        // that would find it, so a duplicate found counts as found; among
+        // hundreds of equal vectors which one a beam returns is only luck,
+        // and asking for that one cost minutes of needless repairs.
+        let own = dot(q, q) - SAME_VECTOR;
         let got = self.search(rows, q, 10, ef.max(10));
         let first = got.first().copied();
-        if got.iter().any(|h| h.id == i) {
+        if got.iter().any(|h| h.id == i || h.score >= own) {
             return (true, None);
         }
         // Rare: many duplicates, or an unreachable point. The exact rank decides.
@@ -579,7 +592,10 @@ impl Graph {
         // A narrow beam finds almost every point at a quarter of the cost;
         // only the rest are searched again at the full width.
         let narrow = ef.min(16);
-        let quick = |i: u32| self.search(rows, row(&rows, i as usize), 1, narrow).first().is_some_and(|h| h.id == i);
+        let quick = |i: u32| {
+            let q = row(&rows, i as usize);
+            self.search(rows, q, 1, narrow).first().is_some_and(|h| h.id == i || h.score >= dot(q, q) - SAME_VECTOR)
+        };
         let mut out: Vec<u32> =
             ids.par_iter().copied().filter(|&i| !quick(i) && !self.finds_itself(rows, i, ef).0).collect();
         out.sort_unstable();
@@ -935,6 +951,23 @@ mod tests {
         let (graph, report) = Graph::build(rows, Params::default(), false, &mut |_| {});
         assert_eq!(report.unrepaired, 0);
         assert!(graph.unreachable(rows, 64).is_empty());
+    }
+
+    #[test]
+    fn hundreds_of_equal_vectors_need_no_repair() {
+        let base = clustered_vectors(400, 16, 4, 0.5, 12);
+        let copies: Vec<_> = (0..300).map(|_| base.slice(ndarray::s![..1, ..])).collect();
+        let mut parts = vec![base.view()];
+        parts.extend(copies);
+        let data = ndarray::concatenate(ndarray::Axis(0), &parts).unwrap();
+        let rows = data.view();
+        let (graph, report) = Graph::build(rows, Params::default(), false, &mut |_| {});
+        assert_eq!((report.unreachable, report.unrepaired), (0, 0), "equal vectors are found as each other");
+        assert!(graph.unreachable(rows, 64).is_empty());
+        // The other points are still found as themselves.
+        for i in (1..400).step_by(7) {
+            assert_eq!(graph.search(rows, row(&rows, i), 1, 64)[0].id, i as u32);
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! - a new point picks M neighbours per layer with the heuristic (a
 //!   candidate is kept only if it is closer to the new point than to every
-//!   neighbour kept before it);
+//!   neighbour kept before it), keeping at most one point with the new
+//!   point's own vector;
 //! - each neighbour links back; a neighbour whose list is full (2M on layer
 //!   0, M above) re-selects its list with the same heuristic;
 //! - parallel insertion locks one neighbour list at a time (hnswlib's
@@ -24,6 +25,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
+use super::hnsw::SAME_VECTOR;
 use super::Cand;
 use crate::matrix::dot;
 
@@ -324,9 +326,21 @@ impl<'a> Builder<'a> {
             return sorted.to_vec();
         }
         let mut kept: Vec<Cand> = Vec::with_capacity(m);
+        let mut twin = false;
         for c in sorted {
             if kept.len() >= m {
                 break;
+            }
+            // Points with the point's own vector (a heading repeated in many
+            // documents) pass the test below against each other (0 ≥ 0), so
+            // hundreds of them would fill each other's lists and trap every
+            // search that enters them: keep one, which is all a search needs.
+            if c.dist <= SAME_VECTOR {
+                if !twin {
+                    twin = true;
+                    kept.push(*c);
+                }
+                continue;
             }
             let v = self.pts.get(c.id);
             if kept.iter().all(|k| self.dist(v, k.id) >= c.dist) {

@@ -21,7 +21,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::index::Neighbours;
+use crate::index::{Neighbours, Route};
+use crate::matrix::row;
 use crate::themes::cluster::{fuzzy_graph, SplitMix};
 
 /// Rows converted to f64 at a time: bounds the f64 copy of the vectors.
@@ -93,7 +94,14 @@ pub fn layout(vectors: ArrayView2<f32>, graph: &Neighbours, seed: u64) -> Vec<(f
         out[u] = pos[l];
     }
     let others: Vec<usize> = (0..n).filter(|&u| graph.local(u).is_none()).collect();
-    for (&u, &l) in others.iter().zip(&nearest_members(vectors, &others, graph.vectors())) {
+    // Through the graph's own index where it has one (large corpora: a scan
+    // of every member for each other unit would cost their product).
+    let nearest: Vec<usize> = if graph.route == Route::Hnsw {
+        others.par_iter().map(|&u| graph.nearest_member(row(&vectors, u)).unwrap_or(0)).collect()
+    } else {
+        nearest_members(vectors, &others, graph.vectors())
+    };
+    for (&u, &l) in others.iter().zip(&nearest) {
         // A little apart from the member, so both can be seen and pointed at.
         out[u] = [pos[l][0] + 0.1 * uniform(&mut rng), pos[l][1] + 0.1 * uniform(&mut rng)];
     }
@@ -480,8 +488,15 @@ mod tests {
     fn units_outside_the_graph_sit_by_their_nearest_member() {
         let (v, _) = two_groups(100, 11);
         let members: Vec<usize> = (0..v.nrows()).filter(|i| i % 10 != 0).collect();
-        let graph = Neighbours::build(v.view(), members.clone(), 15, Route::Exact, &mut |_| {});
-        let xy = layout(v.view(), &graph, SEED);
+        // Both routes: the exact scan, and a search of the HNSW graph.
+        for route in [Route::Exact, Route::Hnsw] {
+            let graph = Neighbours::build(v.view(), members.clone(), 15, route, &mut |_| {});
+            assert_eq!(graph.route, route);
+            by_nearest_member(&v, &members, &layout(v.view(), &graph, SEED));
+        }
+    }
+
+    fn by_nearest_member(v: &Array2<f32>, members: &[usize], xy: &[(f32, f32)]) {
         assert_eq!(xy.len(), v.nrows());
         for u in (0..v.nrows()).step_by(10) {
             let best = *members

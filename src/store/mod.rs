@@ -837,6 +837,21 @@ impl Store {
         self.load(true)
     }
 
+    /// `load_corpus_with_sentences`, with the saved graph attached when
+    /// the analyses would take the HNSW route over the passages (more than
+    /// `index::EXACT_MAX_UNITS`) and the graph is fresh; a missing or stale
+    /// graph is simply not attached (the analysis builds its own).
+    pub fn load_corpus_for_analysis(&self) -> Result<Corpus, StoreError> {
+        let mut corpus = self.load(true)?;
+        let n = corpus.passages.len();
+        if crate::index::Route::Auto.resolve(n) == crate::index::Route::Hnsw {
+            if let Ok(SavedGraph::Fresh(g)) = self.saved_graph(n) {
+                corpus.index_graph = Some(std::sync::Arc::new(g));
+            }
+        }
+        Ok(corpus)
+    }
+
     fn load(&self, with_sentences: bool) -> Result<Corpus, StoreError> {
         let dim = self.manifest.dim;
         let path = self.db_path();

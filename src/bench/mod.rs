@@ -1,6 +1,8 @@
 //! Speed on the user's own machine: what the machine is, and how fast each
 //! stage runs on a given corpus. Figures are measured each run, never stored.
 
+pub mod scale;
+
 use std::time::Instant;
 
 use serde::Serialize;
@@ -81,6 +83,13 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Starts the peak-memory count again from the memory held now (Linux:
+/// `clear_refs` 5 resets the high-water mark `peak_rss_bytes` reads);
+/// false where it cannot.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Embedding speed on a list of passages.
