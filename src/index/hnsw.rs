@@ -33,7 +33,7 @@ use hnsw_rs::prelude::{Distance, Hnsw};
 use ndarray::ArrayView2;
 use serde::Serialize;
 
-use super::exact::exact_search;
+use super::exact::exact_search_many;
 use super::insert::{draw_level, prefetch, with_visited, Builder, Points};
 use super::{hits, Cand, Hit};
 use crate::matrix::{dot, row};
@@ -614,24 +614,31 @@ impl Graph {
 
     /// `check_and_repair` for the points `ids` only (those just inserted).
     pub fn check_and_repair_points(&mut self, rows: ArrayView2<f32>, ef: usize, ids: &[u32]) -> (usize, usize) {
+        use rayon::prelude::*;
         let broken = self.unreachable_among(rows, ef, ids);
         let mut remaining = broken.clone();
         for _round in 0..3 {
             if remaining.is_empty() {
                 break;
             }
-            for &i in &remaining {
-                self.link(rows, i, ef);
+            // Every point's exact neighbours in one batched product (one scan
+            // per point cost most of a build on vectors with many repairs).
+            let queries = rows.select(ndarray::Axis(0), &remaining.iter().map(|&i| i as usize).collect::<Vec<_>>());
+            let near = exact_search_many(rows, queries.view(), 2 * self.m, &|q, j| j == remaining[q]);
+            for (&i, near) in remaining.iter().zip(&near) {
+                self.link(rows, i, near, ef);
             }
-            remaining.retain(|&i| !self.finds_itself(rows, i, ef).0);
+            let found: Vec<bool> = remaining.par_iter().map(|&i| self.finds_itself(rows, i, ef).0).collect();
+            let mut found = found.into_iter();
+            remaining.retain(|_| !found.next().unwrap_or(false));
         }
         self.repaired += broken.len() - remaining.len();
         (broken.len(), remaining.len())
     }
 
-    fn link(&mut self, rows: ArrayView2<f32>, i: u32, ef: usize) {
-        let q = row(&rows, i as usize);
-        let near = exact_search(rows, q, 2 * self.m, &|j| j == i);
+    /// Links `i` both ways to the first m of `near` (its exact nearest
+    /// other rows, best first).
+    fn link(&mut self, rows: ArrayView2<f32>, i: u32, near: &[Hit], ef: usize) {
         let add = |from: u32, to: u32, layer0: &mut Vec<Vec<u32>>| {
             let list = &mut layer0[from as usize];
             if from != to && !list.contains(&to) {
@@ -888,6 +895,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::exact_search;
     use crate::matrix::clustered_vectors;
 
     fn recall(graph: &Graph, rows: ArrayView2<f32>, queries: &[u32], k: usize, ef: usize) -> f64 {
