@@ -201,7 +201,7 @@ pub struct Corpus {
     /// they hold. Empty for documents embedded now.
     pub sentences: Arc<sentences::SentenceVectors>,
     /// The index's saved HNSW graph over `vectors`, when the corpus came
-    /// from an index large enough to need it (see `Store::attach_graph`):
+    /// from an index large enough to need it (see `Store::load_corpus_for_analysis`):
     /// the passages' k-NN graph is then read from it, not built again.
     pub index_graph: Option<Arc<crate::index::Graph>>,
 }

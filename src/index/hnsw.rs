@@ -185,6 +185,12 @@ const MAX_LAYERS: usize = 16;
 /// insertion links a point to at most one of them.
 pub(crate) const SAME_VECTOR: f32 = 1e-6;
 
+/// Whether hit `h` of a search for row `i` (vector `q`) finds it: the row
+/// itself, or one with the same vector.
+fn is_self(h: &Hit, i: u32, q: &[f32]) -> bool {
+    h.id == i || h.score >= dot(q, q) - SAME_VECTOR
+}
+
 impl Graph {
     /// Builds a graph over every row, keyed by row number (graphs that are
     /// never updated: benchmarks, k-NN graphs of units).
@@ -564,10 +570,9 @@ impl Graph {
         // that would find it, so a duplicate found counts as found; among
         // hundreds of equal vectors which one a beam returns is only luck,
         // and asking for that one cost minutes of needless repairs.
-        let own = dot(q, q) - SAME_VECTOR;
         let got = self.search(rows, q, 10, ef.max(10));
         let first = got.first().copied();
-        if got.iter().any(|h| h.id == i || h.score >= own) {
+        if got.iter().any(|h| is_self(h, i, q)) {
             return (true, None);
         }
         // Rare: many duplicates, or an unreachable point. The exact rank decides.
@@ -594,7 +599,7 @@ impl Graph {
         let narrow = ef.min(16);
         let quick = |i: u32| {
             let q = row(&rows, i as usize);
-            self.search(rows, q, 1, narrow).first().is_some_and(|h| h.id == i || h.score >= dot(q, q) - SAME_VECTOR)
+            self.search(rows, q, 1, narrow).first().is_some_and(|h| is_self(h, i, q))
         };
         let mut out: Vec<u32> =
             ids.par_iter().copied().filter(|&i| !quick(i) && !self.finds_itself(rows, i, ef).0).collect();

@@ -122,11 +122,7 @@ impl Neighbours {
         route: Route,
         progress: &mut dyn FnMut(usize),
     ) -> Neighbours {
-        let local = if members.len() == vectors.nrows() {
-            vectors.to_owned()
-        } else {
-            vectors.select(ndarray::Axis(0), &members)
-        };
+        let local = member_rows(vectors, &members);
         let n = members.len();
         let k = k.min(n.saturating_sub(1));
         let route = route.resolve(n);
@@ -159,14 +155,10 @@ impl Neighbours {
         index: &Graph,
         progress: &mut dyn FnMut(usize),
     ) -> Neighbours {
-        if index.len() != vectors.nrows() || index.keys().len() != vectors.nrows() {
+        if index.len() != vectors.nrows() {
             return Neighbours::build(vectors, members, k, Route::Hnsw, progress);
         }
-        let local = if members.len() == vectors.nrows() {
-            vectors.to_owned()
-        } else {
-            vectors.select(ndarray::Axis(0), &members)
-        };
+        let local = member_rows(vectors, &members);
         let keys: Vec<u64> = members.iter().map(|&m| index.keys()[m]).collect();
         let params = Params { m: index.m, ef_construction: index.ef_construction, ..Params::default() };
         let graph = match index.update(Some(vectors), local.view(), &keys, params, false, &mut |_| {}) {
@@ -238,6 +230,15 @@ impl Neighbours {
     /// The graph cut to its first `k` neighbours per member (k ≤ stored).
     pub fn truncated(&self, k: usize) -> KnnGraph {
         self.knn.truncated(k)
+    }
+}
+
+/// The rows of `vectors` for `members` (ascending), in that order.
+fn member_rows(vectors: ArrayView2<f32>, members: &[usize]) -> Array2<f32> {
+    if members.len() == vectors.nrows() {
+        vectors.to_owned()
+    } else {
+        vectors.select(ndarray::Axis(0), members)
     }
 }
 
