@@ -38,6 +38,28 @@ fn bench_json_has_every_stage_with_positive_figures() {
     assert!(!v["machine"]["cpu"].as_str().unwrap().is_empty());
     assert!(v["machine"]["motif_version"].is_string());
     assert_eq!(v["device"], "cpu");
+    // Every precision, in order, each measured or saying why it cannot run
+    // here; f32 is the reference the others are compared with.
+    let precisions = v["precisions"].as_array().unwrap_or_else(|| panic!("no precisions in {v}"));
+    let names: Vec<&str> = precisions.iter().map(|p| p["precision"].as_str().unwrap()).collect();
+    assert_eq!(names, ["f32", "bf16", "int8"]);
+    assert_eq!(precisions[0]["speedup_vs_f32"], 1.0);
+    assert!(precisions[0]["cosine_to_f32"].is_null());
+    for p in precisions {
+        if let Some(why) = p["unavailable"].as_str() {
+            assert!(why.contains("needs") && p["passages_per_second"].is_null(), "{p}");
+            continue;
+        }
+        assert!(p["passages_per_second"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(p["kernels"].as_str().unwrap().starts_with(p["precision"].as_str().unwrap()), "{p}");
+        if p["precision"] != "f32" {
+            let mean = p["cosine_to_f32"]["mean"].as_f64().unwrap();
+            assert!((0.99..=1.0 + 1e-6).contains(&mean), "{p}");
+        }
+    }
+    // int8 runs wherever the CPU has AVX2 or better.
+    let int8_here = cfg!(any(host_amx_int8, host_avx512_vnni, host_avx_vnni, host_avx2));
+    assert_eq!(precisions[2]["unavailable"].is_null(), int8_here, "{}", precisions[2]);
 }
 
 /// `motif bench scale` runs every stage on a corpus made from the seeds and

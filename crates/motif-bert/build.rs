@@ -1,25 +1,10 @@
 //! Tells the tests which of the CPU features the kernels use the build
-//! machine has (`host_avx512`, `host_amx`), so a test of a kernel this CPU
-//! cannot run is reported as ignored, with the reason, rather than passing
-//! without having run. Only for native builds: tests run where they are
-//! built.
+//! machine has (see `host_features.rs`).
+
+include!("host_features.rs");
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(host_avx512)");
-    println!("cargo::rustc-check-cfg=cfg(host_amx)");
     println!("cargo::rerun-if-changed=build.rs");
-    if std::env::var("TARGET").ok() != std::env::var("HOST").ok() {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            println!("cargo::rustc-cfg=host_avx512");
-        }
-        // CPUID leaf 7: AMX-BF16 (EDX bit 22) and AMX-TILE (bit 24).
-        let leaf = std::arch::x86_64::__cpuid_count(7, 0);
-        if leaf.edx & (1 << 22) != 0 && leaf.edx & (1 << 24) != 0 && cfg!(target_os = "linux") {
-            println!("cargo::rustc-cfg=host_amx");
-        }
-    }
+    println!("cargo::rerun-if-changed=host_features.rs");
+    emit_host_cfgs();
 }

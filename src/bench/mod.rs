@@ -110,6 +110,8 @@ pub struct EmbedBench {
     pub gflops: f64,
     pub batch_size: usize,
     pub precision: Precision,
+    /// Which multiply computed it ("int8 on AVX-512 VNNI").
+    pub kernels: String,
 }
 
 /// Times tokenization alone, then the whole embedding (which tokenizes again,
@@ -141,5 +143,6 @@ pub fn bench_embed(
         gflops: model.info().flops(stats.tokens, stats.attention_pairs) / embed_seconds.max(1e-9) / 1e9,
         batch_size: model.batch_size(),
         precision: model.info().precision,
+        kernels: model.info().kernels.clone(),
     })
 }

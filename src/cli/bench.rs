@@ -15,7 +15,7 @@ use super::progress::items_bar;
 use super::{read_documents, round, ModelArgs, PrecisionArg, ReadArgs};
 use motif::bench::scale::Edits;
 use motif::bench::{self, EmbedBench, Machine};
-use motif::embed::SentenceModel;
+use motif::embed::{Precision, SentenceModel};
 use motif::index::{exact_search, exact_search_many, recall_at_k, Graph, Hit, Params as GraphParams};
 use motif::matrix::{self, clustered_vectors, row};
 use motif::themes::cluster::{self, Params as ClusterParams};
@@ -117,6 +117,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         all.iter().cycle().take(passages).cloned().collect()
     })?;
     super::model::record_speed(&run);
+    let precisions = bench_precisions(&run, &args.model)?;
     let (embedder, embed) = (&run.embedder, &run.embed);
     let distinct: Vec<&str> = run.distinct.iter().map(String::as_str).collect();
 
@@ -136,6 +137,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
     if args.json {
         let mut out = embed_json(&run);
         out["tokenize_tokens_per_second"] = serde_json::json!(round(embed.tokens_per_second_tokenize, 0));
+        out["precisions"] = serde_json::json!(precisions);
         out["index"] = serde_json::json!(index);
         out["cluster"] = serde_json::json!(clustering);
         out["peak_rss_bytes"] = serde_json::json!(peak);
@@ -143,6 +145,7 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         return Ok(());
     }
     print_embed(&run);
+    print_precisions(&precisions);
     outln!(
         "index     {} {} vectors: build {:.2} s ({:.0}/s); k={} search {:.0} queries/s (exact {:.0}/s), recall@{} {:.4}",
         index.vectors, index.source, index.build_seconds, index.vectors_per_second, index.k, index.queries_per_second,
@@ -159,6 +162,126 @@ pub fn cmd_bench_all(args: BenchAllArgs) -> Result<()> {
         outln!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
     }
     Ok(())
+}
+
+/// Cosine between two models' vectors of the same passages.
+#[derive(Serialize, Clone, Copy)]
+struct Agreement {
+    mean: f32,
+    min: f32,
+    passages: usize,
+}
+
+/// `fast`'s vectors against `reference`'s on the first 300 of `texts`.
+fn agreement_with(fast: &SentenceModel, reference: &SentenceModel, texts: &[&str]) -> Result<Agreement> {
+    let sample = &texts[..texts.len().min(300)];
+    let a = motif::embed::Embedder::embed(fast, sample, &mut |_| {})?;
+    let b = motif::embed::Embedder::embed(reference, sample, &mut |_| {})?;
+    let cosines: Vec<f32> = (0..sample.len()).map(|i| matrix::dot(row(&a, i), row(&b, i))).collect();
+    Ok(Agreement {
+        mean: cosines.iter().sum::<f32>() / cosines.len().max(1) as f32,
+        min: cosines.iter().copied().fold(f32::MAX, f32::min),
+        passages: sample.len(),
+    })
+}
+
+/// One precision's line in `motif bench`: its speed on the same passages
+/// and how far its vectors are from f32's, or why this machine cannot run it.
+#[derive(Serialize)]
+struct PrecisionBench {
+    precision: &'static str,
+    /// e.g. "int8 on AMX-INT8"; absent when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernels: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passages_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens_per_second: Option<f64>,
+    /// Passages/s over f32's in the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speedup_vs_f32: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cosine_to_f32: Option<Agreement>,
+    /// Why it cannot run here (the loader's message).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable: Option<String>,
+}
+
+/// Every precision on the same passages as `run`, with the device and CPU
+/// features `run` used: f32 first (the reference), then bf16 and int8
+/// where this machine has kernels for them. The run's own precision is
+/// not measured twice.
+fn bench_precisions(run: &EmbedRun, model: &ModelArgs) -> Result<Vec<PrecisionBench>> {
+    let texts: Vec<String> = run.distinct.iter().cycle().take(run.embed.passages).cloned().collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let own = run.embedder.info().precision;
+    let load = |p: PrecisionArg| load_model(&ModelArgs { precision: p, ..model.clone() });
+    let f32_model = if own == Precision::F32 { None } else { Some(load(PrecisionArg::F32)?) };
+    let reference = f32_model.as_ref().unwrap_or(&run.embedder);
+    let mut out = Vec::new();
+    let mut f32_speed = None;
+    for p in [PrecisionArg::F32, PrecisionArg::Bf16, PrecisionArg::Int8] {
+        let loaded;
+        let (embedder, embed) = if Precision::from(p) == own {
+            (&run.embedder, run.embed.clone())
+        } else {
+            let model = if p == PrecisionArg::F32 {
+                reference
+            } else {
+                match load(p) {
+                    Ok(m) => {
+                        loaded = m;
+                        &loaded
+                    }
+                    Err(e) => {
+                        out.push(PrecisionBench {
+                            precision: p.name(),
+                            kernels: None,
+                            passages_per_second: None,
+                            tokens_per_second: None,
+                            speedup_vs_f32: None,
+                            cosine_to_f32: None,
+                            unavailable: Some(e.root_cause().to_string()),
+                        });
+                        continue;
+                    }
+                }
+            };
+            let bar = items_bar(texts.len() as u64, &format!("embedding ({})", p.name()));
+            let embed = bench::bench_embed(model, &texts, &mut |n| bar.inc(n as u64))?;
+            bar.finish_and_clear();
+            (model, embed)
+        };
+        let f32_pps = *f32_speed.get_or_insert(embed.passages_per_second);
+        let cosine_to_f32 =
+            if p == PrecisionArg::F32 { None } else { Some(agreement_with(embedder, reference, &texts)?) };
+        out.push(PrecisionBench {
+            precision: p.name(),
+            kernels: Some(embed.kernels.clone()),
+            passages_per_second: Some(round(embed.passages_per_second, 1)),
+            tokens_per_second: Some(round(embed.tokens_per_second, 0)),
+            speedup_vs_f32: Some(round(embed.passages_per_second / f32_pps, 2)),
+            cosine_to_f32,
+            unavailable: None,
+        });
+    }
+    Ok(out)
+}
+
+fn print_precisions(precisions: &[PrecisionBench]) {
+    for p in precisions {
+        match (&p.kernels, p.passages_per_second, p.speedup_vs_f32) {
+            (Some(kernels), Some(pps), Some(speedup)) => {
+                let cosine = p
+                    .cosine_to_f32
+                    .map(|a| format!("; cosine to f32 mean {:.5}, min {:.5}", a.mean, a.min))
+                    .unwrap_or_default();
+                let on = if kernels == p.precision { String::new() } else { format!(" ({kernels})") };
+                outln!("{:<9} {pps:.1} passages/s{on}, {speedup:.2}× f32{cosine}", p.precision);
+            }
+            _ => outln!("{:<9} unavailable: {}", p.precision, p.unavailable.as_deref().unwrap_or("")),
+        }
+    }
 }
 
 fn bench_index(vectors: &Array2<f32>, source: &'static str) -> Result<IndexBench> {
@@ -265,11 +388,11 @@ pub(crate) fn print_embed(run: &EmbedRun) {
     let (m, e, peak) = (&run.machine, &run.embed, run.peak_gflops);
     outln!("machine   {} ({} cores, {} threads; {})", m.cpu, m.cores, m.threads, m.simd.join(" "));
     outln!(
-        "motif     {} | model {} on {} | {:?} | batch {}",
+        "motif     {} | model {} on {} | {} | batch {}",
         m.motif_version,
         run.embedder.info().name,
         run.embedder.device_name(),
-        e.precision,
+        e.kernels,
         e.batch_size
     );
     outln!("corpus    {} passages, {} tokens (mean {:.1})", e.passages, e.tokens, e.mean_tokens);
@@ -302,15 +425,9 @@ fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     let (embedder, result) = (&run.embedder, &run.embed);
     let texts: Vec<&str> = run.distinct.iter().take(result.passages).map(String::as_str).collect();
     // What a faster precision costs: its vectors against f32's on a sample.
-    let agreement = if args.model.precision != PrecisionArg::F32 {
-        let sample = &texts[..texts.len().min(300)];
+    let agreement = if embedder.info().precision != Precision::F32 {
         let reference = load_model(&ModelArgs { precision: PrecisionArg::F32, ..args.model.clone() })?;
-        let fast = motif::embed::Embedder::embed(embedder, sample, &mut |_| {})?;
-        let exact = motif::embed::Embedder::embed(&reference, sample, &mut |_| {})?;
-        let cosines: Vec<f32> = (0..sample.len()).map(|i| matrix::dot(row(&fast, i), row(&exact, i))).collect();
-        let mean = cosines.iter().sum::<f32>() / cosines.len().max(1) as f32;
-        let min = cosines.iter().copied().fold(f32::MAX, f32::min);
-        Some((mean, min, sample.len()))
+        Some(agreement_with(embedder, &reference, &texts)?)
     } else {
         None
     };
@@ -318,15 +435,13 @@ fn bench_embed_cmd(args: BenchEmbedArgs) -> Result<()> {
     let peak = bench::peak_rss_bytes();
     if args.json {
         let mut out = embed_json(&run);
-        out["cosine_to_f32"] = serde_json::json!(
-            agreement.map(|(mean, min, n)| serde_json::json!({"mean": mean, "min": min, "passages": n}))
-        );
+        out["cosine_to_f32"] = serde_json::json!(agreement);
         out["peak_rss_bytes"] = serde_json::json!(peak);
         return super::print_json(&out);
     }
     print_embed(&run);
-    if let Some((mean, min, n)) = agreement {
-        outln!("vs f32    cosine mean {mean:.5}, min {min:.5} over {n} passages");
+    if let Some(a) = agreement {
+        outln!("vs f32    cosine mean {:.5}, min {:.5} over {} passages", a.mean, a.min, a.passages);
     }
     if let Some(peak) = peak {
         outln!("peak RSS  {:.0} MiB", peak as f64 / (1024.0 * 1024.0));

@@ -28,8 +28,8 @@ use motif::corpus::meta::MetaFields;
 use motif::corpus::split::{SplitMode, Splitter};
 use motif::corpus::{self, Corpus, ReadDocuments, ReadOptions};
 use motif::embed::{
-    BackendKind, DeviceChoice, Embedder, FetchEvent, LoadOptions, ModelChoice, ModelConfig, Precision, SentenceModel,
-    DEFAULT_MODEL,
+    BackendKind, CpuFeatures, DeviceChoice, Embedder, FetchEvent, LoadOptions, ModelChoice, ModelConfig, Precision,
+    SentenceModel, DEFAULT_MODEL,
 };
 use motif::store::Store;
 
@@ -49,8 +49,12 @@ pub enum DeviceArg {
 pub enum PrecisionArg {
     /// 32-bit floats: the reference, in parity with sentence-transformers.
     F32,
-    /// bfloat16 products with f32 sums: about 2.5× faster on AMX CPUs and on GPUs; cosine to f32 vectors ≈ 0.99999.
+    /// bfloat16 products with f32 sums: about 2.5× faster on AMX CPUs and on GPUs, also on AVX-512 BF16 CPUs; cosine to f32 vectors ≈ 0.9999.
     Bf16,
+    /// int8 weights and activations, i32 sums: on CPUs with AMX-INT8, AVX-512 VNNI, AVX-VNNI or AVX2.
+    Int8,
+    /// The fastest this machine offers within int8's quality bound (int8 on AMX or VNNI, then bf16, then f32; bf16 on a GPU), said once on stderr.
+    Auto,
 }
 
 /// The model, for every command that embeds.
@@ -69,6 +73,10 @@ pub struct ModelArgs {
     /// Number format of the model's matrix multiplies.
     #[arg(long, value_enum, env = "MOTIF_PRECISION", default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
+    /// CPU features the model's kernels must not use, comma-separated (amx, amx-bf16, amx-int8, avx512-bf16,
+    /// avx512-vnni, avx-vnni, avx2): runs and benchmarks another CPU's path on this one, e.g. `amx` for an AMD Zen 4's.
+    #[arg(long, env = "MOTIF_HIDE_CPU_FEATURES", value_name = "LIST", default_value = "")]
+    pub hide_cpu_features: String,
 }
 
 impl From<DeviceArg> for DeviceChoice {
@@ -81,11 +89,19 @@ impl From<DeviceArg> for DeviceChoice {
     }
 }
 
+impl PrecisionArg {
+    fn name(self) -> &'static str {
+        Precision::from(self).name()
+    }
+}
+
 impl From<PrecisionArg> for Precision {
     fn from(p: PrecisionArg) -> Self {
         match p {
             PrecisionArg::F32 => Precision::F32,
             PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::Int8 => Precision::Int8,
+            PrecisionArg::Auto => Precision::Auto,
         }
     }
 }
@@ -96,7 +112,7 @@ impl ModelArgs {
         self.model.clone().or_else(|| default.map(str::to_string)).unwrap_or_else(|| DEFAULT_MODEL.to_string())
     }
 
-    fn load_options(&self) -> LoadOptions {
+    fn load_options(&self) -> Result<LoadOptions> {
         // MOTIF_BACKEND=candle runs candle's CPU backend instead of the
         // native kernels, to compare them.
         let backend = if std::env::var("MOTIF_BACKEND").is_ok_and(|b| b == "candle") {
@@ -104,26 +120,35 @@ impl ModelArgs {
         } else {
             BackendKind::Native
         };
-        LoadOptions {
+        let cpu = CpuFeatures::detect().hiding(&self.hide_cpu_features).context("--hide-cpu-features")?;
+        Ok(LoadOptions {
             device: self.device.into(),
             precision: self.precision.into(),
             batch_size: self.batch_size.max(1),
             backend,
-        }
+            cpu,
+        })
     }
 
-    /// Says so when `--device auto` found no GPU.
-    fn note_device(&self, device: &str) {
+    /// Says so when `--device auto` found no GPU, and which kernels a
+    /// precision other than f32 (or hidden CPU features) came to.
+    fn note_device(&self, device: &str, kernels: &str) {
         if self.device == DeviceArg::Auto && !device.starts_with("cuda") {
             eprintln!("motif: --device auto: no usable GPU, running on {device}");
+        }
+        let hidden = !self.hide_cpu_features.trim().is_empty();
+        if self.precision != PrecisionArg::F32 || hidden {
+            let why = if hidden { format!(" (hiding {})", self.hide_cpu_features.trim()) } else { String::new() };
+            eprintln!("motif: --precision {}: {kernels} on {device}{why}", self.precision.name());
         }
     }
 
     /// Loads the named model (fetching a known one on first use) with these settings.
     pub fn load(&self, name: &str) -> Result<Box<dyn Embedder>> {
         let choice = choose_model(name)?;
-        let embedder = choice.load(&self.load_options()).with_context(|| format!("loading model {}", choice.name()))?;
-        self.note_device(&embedder.device_name());
+        let embedder =
+            choice.load(&self.load_options()?).with_context(|| format!("loading model {}", choice.name()))?;
+        self.note_device(&embedder.device_name(), &embedder.kernels());
         Ok(embedder)
     }
 
@@ -131,9 +156,9 @@ impl ModelArgs {
     pub fn load_transformer(&self, name: &str) -> Result<SentenceModel> {
         let choice = choose_model(name)?;
         let model = choice
-            .load_transformer(&self.load_options())
+            .load_transformer(&self.load_options()?)
             .with_context(|| format!("loading model {}", choice.name()))?;
-        self.note_device(&model.device_name());
+        self.note_device(&model.device_name(), &model.info().kernels);
         Ok(model)
     }
 }

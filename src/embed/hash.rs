@@ -167,6 +167,10 @@ impl Embedder for HashEmbedder {
     fn device_name(&self) -> String {
         "cpu".into()
     }
+
+    fn kernels(&self) -> String {
+        "hashed words".into()
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@ use std::path::Path;
 use ndarray::Array2;
 
 pub use motif_bert::model::{FetchEvent, ModelConfig, DEFAULT_MODEL};
-pub use motif_bert::{BackendKind, DeviceChoice, EmbedStats, LoadOptions, ModelInfo, Precision, Role, SentenceModel};
+pub use motif_bert::{
+    BackendKind, CpuFeatures, DeviceChoice, EmbedStats, LoadOptions, ModelInfo, Precision, Role, SentenceModel,
+};
 
 use motif_bert::model::{self, ModelDir, ModelError};
 
@@ -50,6 +52,8 @@ pub trait Embedder: Send + Sync {
     }
     /// Where it runs, for messages.
     fn device_name(&self) -> String;
+    /// What computes the vectors, for messages ("int8 on AVX-512 VNNI").
+    fn kernels(&self) -> String;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -33,4 +33,8 @@ impl Embedder for SentenceModel {
     fn device_name(&self) -> String {
         SentenceModel::device_name(self)
     }
+
+    fn kernels(&self) -> String {
+        self.info().kernels.clone()
+    }
 }

@@ -158,6 +158,10 @@ pub(crate) mod testing {
         fn device_name(&self) -> String {
             "cpu".into()
         }
+
+        fn kernels(&self) -> String {
+            "a test's words".into()
+        }
     }
 
     /// The keys of a JSON object, sorted (as the commands print them).

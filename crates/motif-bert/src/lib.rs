@@ -24,6 +24,7 @@ pub mod model;
 mod sentence_model;
 mod tokenize;
 
+pub use backend::cpu::CpuFeatures;
 pub use backend::{select_device, Backend, BackendKind, DeviceChoice, Pooling, Precision, SelectedDevice, TokenBatch};
 pub use error::Error;
 pub use sentence_model::{EmbedStats, LoadOptions, ModelInfo, Role, SentenceModel};

@@ -13,6 +13,7 @@ use ndarray::Array2;
 
 use crate::backend::arch::Architecture;
 use crate::backend::candle::CandleBert;
+use crate::backend::cpu::CpuFeatures;
 use crate::backend::native::CpuBert;
 use crate::backend::weights::{read_json, BertConfig};
 use crate::backend::{select_device, Backend, BackendKind, DeviceChoice, Pooling, Precision};
@@ -30,6 +31,9 @@ pub struct LoadOptions {
     /// Texts per model call; 16-32 suits CPUs, larger suits GPUs (0 counts as 1).
     pub batch_size: usize,
     pub backend: BackendKind,
+    /// What the CPU kernels may use: `CpuFeatures::detect()`, less any
+    /// features hidden to try another CPU's path.
+    pub cpu: CpuFeatures,
 }
 
 impl Default for LoadOptions {
@@ -39,6 +43,7 @@ impl Default for LoadOptions {
             precision: Precision::F32,
             batch_size: 32,
             backend: BackendKind::Native,
+            cpu: CpuFeatures::detect(),
         }
     }
 }
@@ -53,7 +58,10 @@ pub struct ModelInfo {
     pub pooling: Pooling,
     /// The encoder family (`backend::arch`): "bert", "roberta", "mpnet".
     pub architecture: &'static str,
+    /// The precision it computes in (never `Auto`).
     pub precision: Precision,
+    /// Which multiply computes it ("int8 on AVX-512 VNNI").
+    pub kernels: String,
     /// Floating-point operations per token in the linear layers (2 per multiply-add).
     pub linear_flops_per_token: f64,
     /// Operations per (query token, key token) pair in attention, all layers.
@@ -141,8 +149,9 @@ impl SentenceModel {
         let backend: Box<dyn Backend> = if !device.is_cpu() || options.backend == BackendKind::Candle {
             Box::new(CandleBert::load(dir, &config, pooling, &device, options.precision)?)
         } else {
-            Box::new(CpuBert::load(dir, &config, pooling, options.precision)?)
+            Box::new(CpuBert::load(dir, &config, pooling, options.precision, &options.cpu)?)
         };
+        let (kernels, precision) = (backend.kernels(), backend.precision());
         let (h, layers) = (config.hidden_size as f64, config.num_hidden_layers as f64);
         let info = ModelInfo {
             name: model.name.clone(),
@@ -150,7 +159,8 @@ impl SentenceModel {
             max_tokens,
             pooling,
             architecture: arch.name(),
-            precision: options.precision,
+            precision,
+            kernels,
             // Q, K, V and output projections (4h²) and the feed-forward pair (2·h·inter).
             linear_flops_per_token: 2.0 * layers * (4.0 * h * h + 2.0 * h * config.intermediate_size as f64),
             // Q·Kᵀ and P·V: h multiply-adds each per pair.

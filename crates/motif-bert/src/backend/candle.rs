@@ -90,9 +90,16 @@ impl CandleBert {
         let arch = Architecture::of(config, &dir.join("config.json"))?;
         let dtype = match precision {
             Precision::F32 => DType::F32,
-            Precision::Bf16 if device.is_cuda() => DType::BF16,
+            // The GPU's fastest within the quality bounds: bf16 tensor cores.
+            Precision::Bf16 | Precision::Auto if device.is_cuda() => DType::BF16,
+            Precision::Auto => DType::F32,
             Precision::Bf16 => {
                 return Err(Error::Device("bf16 on the CPU runs on the native backend, not candle's".into()))
+            }
+            Precision::Int8 => {
+                return Err(Error::Device(
+                    "--precision int8 runs on the CPU's native kernels only; on a GPU use bf16".into(),
+                ))
             }
         };
         let w = Weights::load(dir, device, dtype)?;
@@ -225,6 +232,18 @@ impl Backend for CandleBert {
             self.pool(&hidden, batch)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
         };
         Ok(run()?)
+    }
+
+    fn precision(&self) -> Precision {
+        if self.dtype == DType::BF16 {
+            Precision::Bf16
+        } else {
+            Precision::F32
+        }
+    }
+
+    fn kernels(&self) -> String {
+        format!("candle {:?}", self.dtype).to_lowercase()
     }
 
     fn device_name(&self) -> String {

@@ -2,12 +2,15 @@
 //!
 //! A `Backend` turns a padded batch of token ids into one pooled vector per
 //! row; it knows nothing of text. Two exist: `native::CpuBert` (f32 GEMM and
-//! fused, multiversioned kernels; bf16 on AMX tiles) for the CPU, and
+//! fused, multiversioned kernels; bf16 and int8 on AMX tiles or AVX-512,
+//! AVX-VNNI and AVX2 dot products, as `cpu::CpuFeatures` allow) for the
+//! CPU, and
 //! `candle::CandleBert` for CUDA or, when asked for, the CPU to compare. Both
 //! read the same `weights::BertConfig` and `weights::Weights`.
 
 pub mod arch;
 pub mod candle;
+pub mod cpu;
 pub mod native;
 pub mod weights;
 
@@ -31,6 +34,10 @@ pub struct TokenBatch {
 pub trait Backend: Send + Sync {
     fn embed_batch(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, Error>;
     fn device_name(&self) -> String;
+    /// Which multiply computes it: "f32", "int8 on AVX-512 VNNI", "candle bf16".
+    fn kernels(&self) -> String;
+    /// The precision it computes in (`Auto` resolved).
+    fn precision(&self) -> Precision;
 }
 
 /// How token vectors become one passage vector (from the model folder's
@@ -110,8 +117,17 @@ pub enum Precision {
     #[default]
     F32,
     /// bfloat16 products with f32 sums: on CPUs with AMX (Intel Sapphire
-    /// Rapids and newer) and on CUDA GPUs. Faster, slightly different vectors.
+    /// Rapids and newer) or AVX-512 BF16 (AMD Zen 4 and newer) and on CUDA
+    /// GPUs. Faster, slightly different vectors.
     Bf16,
+    /// int8 weights (per output column) times activations quantised per
+    /// row, summed in i32: on CPUs with AMX-INT8, AVX-512 VNNI, AVX-VNNI or
+    /// AVX2.
+    Int8,
+    /// The fastest of these the device offers within int8's quality bound
+    /// (int8 on AMX or VNNI, then bf16, then f32 on a CPU; bf16 on a GPU),
+    /// resolved at load: a loaded model never reports `Auto`.
+    Auto,
 }
 
 impl Precision {
@@ -120,6 +136,8 @@ impl Precision {
         match self {
             Precision::F32 => "f32",
             Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
+            Precision::Auto => "auto",
         }
     }
 }
@@ -173,7 +191,7 @@ mod tests {
 
     #[test]
     fn precision_names_are_their_serialised_form() {
-        for p in [Precision::F32, Precision::Bf16] {
+        for p in [Precision::F32, Precision::Bf16, Precision::Int8, Precision::Auto] {
             assert_eq!(serde_json::to_value(p).unwrap(), p.name());
         }
     }

@@ -11,25 +11,46 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use super::int8::{dequantize_avx512, Int8Weight, QuantRows};
 use super::kernels::{round_bf16, softmax_bf16, to_bf16, Aligned, Head, Init};
 
 /// Rows of an AMX tile, and f32 columns of an accumulator tile.
 const TILE: usize = 16;
 /// bf16 values along k in one A tile row (64 bytes).
 const TILE_K: usize = 32;
+/// int8 values along k in one A tile row.
+const INT8_K: usize = 64;
 
 /// True when the CPU has AMX-BF16 and the kernel granted this process
 /// the tile state.
 pub fn available() -> bool {
+    granted() && cpuid7_edx() & (1 << 22) != 0
+}
+
+/// True when the CPU has AMX-INT8 and the kernel granted the tile state.
+pub fn int8_available() -> bool {
+    granted() && cpuid7_edx() & (1 << 25) != 0
+}
+
+fn cpuid7_edx() -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Leaf 7 reports zeros on CPUs too old to know it.
+        std::arch::x86_64::__cpuid_count(7, 0).edx
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// True when the CPU has AMX tiles and Linux granted this process their
+/// state (asked for once).
+pub fn granted() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            // Leaf 7 reports zeros on CPUs too old to know it.
-            let leaf = std::arch::x86_64::__cpuid_count(7, 0);
-            let amx_bf16 = leaf.edx & (1 << 22) != 0;
-            let amx_tile = leaf.edx & (1 << 24) != 0;
-            if !(amx_bf16 && amx_tile && cfg!(target_os = "linux")) {
+            let amx_tile = cpuid7_edx() & (1 << 24) != 0;
+            if !(amx_tile && cfg!(target_os = "linux")) {
                 return false;
             }
             const SYS_ARCH_PRCTL: i64 = 158;
@@ -53,8 +74,8 @@ pub fn available() -> bool {
 /// each 16-column block and each 32-wide k block, one tile of 16 rows of
 /// (column, k-pair) bf16 values.
 pub struct PackedWeight {
-    n: usize,
-    k: usize,
+    pub(super) n: usize,
+    pub(super) k: usize,
     data: Aligned<u16>,
 }
 
@@ -81,7 +102,7 @@ impl PackedWeight {
         Some(PackedWeight { n, k, data })
     }
 
-    fn tile(&self, jb: usize, b: usize) -> *const u16 {
+    pub(super) fn tile(&self, jb: usize, b: usize) -> *const u16 {
         self.data.as_slice()[(jb * (self.k / TILE_K) + b) * TILE * TILE_K..].as_ptr()
     }
 }
@@ -244,6 +265,78 @@ fn multiply(dst: &mut [f32], a: &[u16], w: &PackedWeight, t: usize, init: Init) 
                             }
                         }
                     }
+                }
+            }
+            asm!("tilerelease", options(nostack));
+        }
+    });
+}
+
+/// int8 `linear` on AMX tiles (`int8::linear` quantised `a`, its rows
+/// padded to whole 32-row blocks): each task owns 32 rows and walks all
+/// columns 32 at a time, four i32 accumulator tiles summed over k in steps
+/// of 64, then scaled back to f32 into dst. `int8_available()` must have
+/// returned true.
+pub fn multiply_int8(dst: &mut [f32], a: &QuantRows, w: &Int8Weight, t: usize, init: Init) {
+    let (n, k) = (w.n, w.k);
+    let data = a.data.as_slice();
+    assert!(dst.len() >= t * n && data.len() >= t.next_multiple_of(2 * TILE) * k);
+    assert_eq!(data.as_ptr() as usize % 64, 0, "tile rows must start on cache lines");
+    let dst_addr = dst.as_mut_ptr() as usize;
+    (0..t.div_ceil(2 * TILE)).into_par_iter().for_each(|ib| {
+        let cfg = config();
+        // Four 16 × 16 tiles as one 32 × 32 block, rows 128 bytes apart.
+        let mut out = Aligned::<i32>::zeroed(4 * TILE * TILE);
+        let out = out.fit(4 * TILE * TILE);
+        let o = out.as_mut_ptr();
+        // SAFETY: AMX-INT8 is available (caller's contract) and configured
+        // below on this thread; tile loads read 16 rows × 64 bytes inside
+        // `a` (padded to whole blocks) or a weight tile; stores go to
+        // `out`, and the dequantised rows to this task's rows of dst (< t).
+        unsafe {
+            asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
+            let a0 = data.as_ptr().add(ib * 2 * TILE * k);
+            let a1 = a0.add(TILE * k);
+            for jb in (0..n / TILE).step_by(2) {
+                asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
+                for b in 0..k / INT8_K {
+                    asm!(
+                        "tileloadd tmm4, [{a0} + {sa}*1]",
+                        "tileloadd tmm5, [{a1} + {sa}*1]",
+                        "tileloadd tmm6, [{b0} + {sb}*1]",
+                        "tileloadd tmm7, [{b1} + {sb}*1]",
+                        "tdpbusd tmm0, tmm4, tmm6",
+                        "tdpbusd tmm1, tmm4, tmm7",
+                        "tdpbusd tmm2, tmm5, tmm6",
+                        "tdpbusd tmm3, tmm5, tmm7",
+                        a0 = in(reg) a0.add(b * INT8_K),
+                        a1 = in(reg) a1.add(b * INT8_K),
+                        b0 = in(reg) w.tile(jb, b),
+                        b1 = in(reg) w.tile(jb + 1, b),
+                        sa = in(reg) k,
+                        sb = in(reg) 64usize,
+                        options(nostack),
+                    );
+                }
+                asm!(
+                    "tilestored [{o0} + {s}*1], tmm0",
+                    "tilestored [{o1} + {s}*1], tmm1",
+                    "tilestored [{o2} + {s}*1], tmm2",
+                    "tilestored [{o3} + {s}*1], tmm3",
+                    o0 = in(reg) o,
+                    o1 = in(reg) o.add(TILE),
+                    o2 = in(reg) o.add(2 * TILE * TILE),
+                    o3 = in(reg) o.add(2 * TILE * TILE + TILE),
+                    s = in(reg) 2 * TILE * 4,
+                    options(nostack),
+                );
+                for r in 0..2 * TILE {
+                    let row = ib * 2 * TILE + r;
+                    if row >= t {
+                        break;
+                    }
+                    let d = (dst_addr as *mut f32).add(row * n + jb * TILE);
+                    dequantize_avx512(d, o.add(r * 2 * TILE), 2 * TILE, jb * TILE, w, a.scale[row], a.zero[row], init);
                 }
             }
             asm!("tilerelease", options(nostack));
@@ -418,6 +511,13 @@ mod tests {
             }
         }
         assert!(PackedWeight::new(&w, 48, 64).is_none(), "widths must be multiples of 32");
+    }
+
+    #[test]
+    #[cfg_attr(not(host_amx_int8), ignore = "this CPU has no AMX-INT8")]
+    fn int8_matches_f32_within_quantisation() {
+        assert!(int8_available(), "the build found AMX-INT8 but the OS does not grant it");
+        super::super::int8::tests::check_kernel(super::super::int8::Int8Kernel::Amx);
     }
 
     #[test]

@@ -228,6 +228,36 @@ multiversion! {
     }
 }
 
+#[inline(always)]
+fn lane_min(xs: &[f32]) -> f32 {
+    let mut acc = [f32::INFINITY; 16];
+    let chunks = xs.chunks_exact(16);
+    let tail = chunks.remainder().iter().fold(f32::INFINITY, |m, &v| m.min(v));
+    for c in chunks {
+        for i in 0..16 {
+            acc[i] = acc[i].min(c[i]);
+        }
+    }
+    acc.iter().fold(tail, |m, &v| m.min(v))
+}
+
+multiversion! {
+    /// One row quantised to 0..=top over its own range (asymmetric;
+    /// top is 255, or 127 where products are summed in i16 pairs):
+    /// `x ≈ scale · (q - zero)`. The range always holds 0, so a zero stays
+    /// exactly zero. Returns (scale, zero).
+    pub fn quantize_row(src: &[f32], dst: &mut [u8], top: f32) -> (f32, i32) {
+        let (lo, hi) = (lane_min(src).min(0.0), lane_max(src).max(0.0));
+        let scale = if hi > lo { (hi - lo) / top } else { 1.0 };
+        let inv = 1.0 / scale;
+        let zero = (-lo * inv).round_ties_even().clamp(0.0, top);
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = (x * inv + zero).round_ties_even().clamp(0.0, top) as u8;
+        }
+        (scale, zero as i32)
+    }
+}
+
 multiversion! {
     /// Softmax of one row, written rounded to bf16 into `out`; `row` is
     /// left holding the exponentials.
