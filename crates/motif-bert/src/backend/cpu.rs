@@ -46,19 +46,17 @@ impl CpuFeatures {
     pub fn detect() -> CpuFeatures {
         #[cfg(target_arch = "x86_64")]
         {
+            use super::native::amx;
             use std::arch::is_x86_feature_detected as has;
             let avx512 = has!("avx512f") && has!("avx512bw");
-            let amx = super::native::amx::granted();
-            // CPUID leaf 7: AMX-BF16 is EDX bit 22, AMX-INT8 bit 25.
-            let leaf = std::arch::x86_64::__cpuid_count(7, 0);
             CpuFeatures {
                 avx512,
                 avx512_bf16: avx512 && has!("avx512bf16"),
                 avx512_vnni: avx512 && has!("avx512vnni"),
                 avx_vnni: has!("avxvnni") && has!("avx2"),
                 avx2: has!("avx2") && has!("fma"),
-                amx_bf16: amx && leaf.edx & (1 << 22) != 0,
-                amx_int8: amx && leaf.edx & (1 << 25) != 0,
+                amx_bf16: amx::available(),
+                amx_int8: amx::int8_available(),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -142,6 +140,6 @@ mod tests {
             );
             assert!(!f.avx512_vnni || std::arch::is_x86_feature_detected!("avx512vnni"));
         }
-        assert!(!f.amx_int8 || super::super::native::amx::granted());
+        assert_eq!(f.amx_int8, super::super::native::amx::int8_available());
     }
 }

@@ -44,7 +44,7 @@ fn cpuid7_edx() -> u32 {
 
 /// True when the CPU has AMX tiles and Linux granted this process their
 /// state (asked for once).
-pub fn granted() -> bool {
+fn granted() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]

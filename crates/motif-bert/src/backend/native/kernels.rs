@@ -183,17 +183,29 @@ fn lane_sum(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// `op` folded over `xs` in 16 independent lanes (so the compiler keeps
+/// them in one vector register), then across the lanes and the tail.
 #[inline(always)]
-fn lane_max(xs: &[f32]) -> f32 {
-    let mut acc = [f32::NEG_INFINITY; 16];
+fn lane_fold(xs: &[f32], identity: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [identity; 16];
     let chunks = xs.chunks_exact(16);
-    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let tail = chunks.remainder().iter().fold(identity, |m, &v| op(m, v));
     for c in chunks {
         for i in 0..16 {
-            acc[i] = acc[i].max(c[i]);
+            acc[i] = op(acc[i], c[i]);
         }
     }
-    acc.iter().fold(tail, |m, &v| m.max(v))
+    acc.iter().fold(tail, |m, &v| op(m, v))
+}
+
+#[inline(always)]
+fn lane_max(xs: &[f32]) -> f32 {
+    lane_fold(xs, f32::NEG_INFINITY, f32::max)
+}
+
+#[inline(always)]
+fn lane_min(xs: &[f32]) -> f32 {
+    lane_fold(xs, f32::INFINITY, f32::min)
 }
 
 multiversion! {
@@ -226,19 +238,6 @@ multiversion! {
             *d = to_bf16(x * scale);
         }
     }
-}
-
-#[inline(always)]
-fn lane_min(xs: &[f32]) -> f32 {
-    let mut acc = [f32::INFINITY; 16];
-    let chunks = xs.chunks_exact(16);
-    let tail = chunks.remainder().iter().fold(f32::INFINITY, |m, &v| m.min(v));
-    for c in chunks {
-        for i in 0..16 {
-            acc[i] = acc[i].min(c[i]);
-        }
-    }
-    acc.iter().fold(tail, |m, &v| m.min(v))
 }
 
 multiversion! {
