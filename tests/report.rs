@@ -154,7 +154,9 @@ fn the_page_of_all_bbc_news_stays_under_five_megabytes_and_draws() {
     let Some(bbc) = common::data_file("bbc/bbc.jsonl") else { return };
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("rep");
-    run_ok(motif().args(["report", "--model", "hash", "--out"]).arg(&out).arg(&bbc));
+    // Run inside the temporary folder: `report PATH` indexes into
+    // `./.motif`, which must not be the repository's own.
+    run_ok(motif().current_dir(work.path()).args(["report", "--model", "hash", "--out"]).arg(&out).arg(&bbc));
     let html = out.join("report.html");
     let (page, whole) =
         (std::fs::metadata(&html).unwrap().len(), std::fs::metadata(out.join("report.json")).unwrap().len());
