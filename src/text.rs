@@ -282,6 +282,21 @@ fn stem(w: &str) -> String {
     w.to_string()
 }
 
+/// Whether a text is a title: a line without a closing stop whose content
+/// words are all capitalised but at most one ("Russia’s Strategic Goals",
+/// "North Korean Troops in Russia: Confirmation and Implications"). A
+/// title names a topic and makes no claim; a headline in sentence case
+/// ("Ad sales boost Time Warner profit") is not one.
+pub fn is_title(text: &str) -> bool {
+    let t = text.trim();
+    if t.is_empty() || t.contains('\n') || t.ends_with(['.', '!', '?', '…', '"', '”', '\'', '’', ')']) {
+        return false;
+    }
+    let content: Vec<Word> = words(t).into_iter().filter(|w| w.content).collect();
+    let lower = content.iter().filter(|w| !t[w.start..].starts_with(|c: char| c.is_uppercase())).count();
+    content.len() >= 2 && lower <= 1 && content.len() > 2 * lower
+}
+
 /// How many content words a text has (units with too few say no claim).
 pub fn content_words(text: &str) -> usize {
     words(text).iter().filter(|w| w.content).count()
@@ -366,6 +381,17 @@ pub fn whitespace_spans(text: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_are_capitalised_lines_without_a_stop() {
+        assert!(is_title("Russia’s Strategic Goals"));
+        assert!(is_title("North Korean Troops in Russia: Confirmation and Implications"));
+        assert!(is_title("Increased Tensions and the West’s Response"));
+        assert!(!is_title("Ad sales boost Time Warner profit"));
+        assert!(!is_title("North Korea Sent Troops."));
+        assert!(!is_title("Kursk"));
+        assert!(!is_title("The involvement of North Korean troops in Ukraine is more than a military challenge"));
+    }
 
     #[test]
     fn scripts_are_told_apart_by_most_letters() {

@@ -122,13 +122,94 @@ fn seeds_claims_are_linked_and_knn_recalls_exact() {
     assert!(recall >= 0.99, "k-NN recall {recall} of {} exact sentence pairs", all.len());
 }
 
+/// The troop-figure claim, told in every seed article, is linked in all ten
+/// pairs of articles at the default settings (claim granularity), each link
+/// with claim spans inside its sentences; the 3,000 of the US confirmation
+/// against the 10,000 of the Pentagon's is marked as a conflict; and the
+/// output holds no more pairs than sentence granularity did (191).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
+fn troop_figures_link_every_seed_pair_and_conflicts_are_marked() {
+    let troops = [
+        sentence("000_", "An estimated 1,500 special operations forces"),
+        sentence("001_", "While the exact number and roles of these troops remain unclear"),
+        sentence("001_", "The possibility of the deployment of more than 10,000"),
+        sentence("002_", "The Pentagon’s recent confirmation that approximately 10,000"),
+        sentence("003_", "The USA has confirmed that 3,000 North Korean troops"),
+        sentence("004_", "According to sources from South Korean intelligence, over 7,000"),
+        sentence("004_", "South Korean military analysts suggest the North could have up to 10,000"),
+    ];
+    let is_troop = |doc: &str, span: &Value| {
+        let span = [span[0].as_u64().unwrap(), span[1].as_u64().unwrap()];
+        troops.iter().any(|(d, s)| d == doc && s[0] == span[0])
+    };
+    let found = overlaps_json(&[]);
+    assert_eq!(found["meta"]["granularity"], "claim");
+    let pairs = found["pairs"].as_array().unwrap();
+    assert!(pairs.len() <= 191, "{} pairs; sentence granularity gave 191", pairs.len());
+    let mut linked_docs: HashSet<(String, String)> = HashSet::new();
+    let mut conflicts: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for p in pairs {
+        let (da, db) = (p["a"]["doc"].as_str().unwrap(), p["b"]["doc"].as_str().unwrap());
+        for s in p["sentences"].as_array().unwrap() {
+            // Claim spans lie inside their sentences.
+            for (claim, sentence) in [("claim_a", "a"), ("claim_b", "b")] {
+                let (c, t) = (&s[claim], &s[sentence]);
+                assert!(c[0].as_u64() >= t[0].as_u64() && c[1].as_u64() <= t[1].as_u64(), "{s}");
+                assert!(c[0].as_u64() < c[1].as_u64(), "{s}");
+            }
+            if is_troop(da, &s["a"]) && is_troop(db, &s["b"]) {
+                let key = if da < db { (da.to_string(), db.to_string()) } else { (db.to_string(), da.to_string()) };
+                linked_docs.insert(key);
+            }
+            if let Some(c) = s.get("conflict") {
+                assert_eq!(s["kind"], "conflict", "{s}");
+                let figures =
+                    |k: &str| c[k].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+                conflicts.push((figures("figures_a"), figures("figures_b")));
+            }
+        }
+    }
+    let docs: Vec<String> = (0..5).map(|i| seeds_file(&format!("00{i}_")).0).collect();
+    for i in 0..5 {
+        for j in i + 1..5 {
+            assert!(
+                linked_docs.contains(&(docs[i].clone(), docs[j].clone())),
+                "troop figures of {} and {} not linked; linked: {linked_docs:?}",
+                docs[i],
+                docs[j]
+            );
+        }
+    }
+    let has = |x: &[String], f: &str| x.iter().any(|s| s == f);
+    assert!(
+        conflicts.iter().any(|(a, b)| (has(a, "3,000") && has(b, "10,000")) || (has(a, "10,000") && has(b, "3,000"))),
+        "3,000 against 10,000 is a conflict: {conflicts:?}"
+    );
+    // Whole-sentence granularity has no claims and no conflicts.
+    let whole = overlaps_json(&["--granularity", "sentence"]);
+    for p in whole["pairs"].as_array().unwrap() {
+        for s in p["sentences"].as_array().unwrap() {
+            assert_eq!((&s["claim_a"], &s["claim_b"]), (&s["a"], &s["b"]));
+            assert!(s.get("conflict").is_none());
+        }
+    }
+}
+
 /// Passage-level Markdown names the documents and marks words; output is
 /// identical run to run; CSV has its header.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "runs the real model: too slow unoptimised; cargo test --release runs it")]
 fn passage_output_is_deterministic_in_every_format() {
     let md = |extra: &[&str]| {
-        run_ok(motif().current_dir(repo()).args(["overlaps", "--threshold", "0.7"]).args(extra).arg("seeds")).stdout
+        run_ok(
+            motif()
+                .current_dir(repo())
+                .args(["overlaps", "--granularity", "passage", "--threshold", "0.7"])
+                .args(extra)
+                .arg("seeds"),
+        )
+        .stdout
     };
     let first = md(&[]);
     assert_eq!(first, md(&[]), "same input, same output");

@@ -280,7 +280,8 @@ fn an_index_stores_every_sentence_so_its_readers_embed_none_and_find_the_same() 
 
     // overlaps (passages, their sentences aligned) and themes: the index
     // embeds nothing and finds what reading the files finds.
-    let overlaps = |from: &[&std::ffi::OsStr]| json(fake().args(["overlaps", "--json"]).args(from));
+    let overlaps =
+        |from: &[&std::ffi::OsStr]| json(fake().args(["overlaps", "--granularity", "passage", "--json"]).args(from));
     let (stored, read) = (overlaps(&["--index".as_ref(), index.as_os_str()]), overlaps(&[docs.as_os_str()]));
     assert_eq!(stored["meta"]["sentences_embedded"], 0, "{}", stored["meta"]);
     assert!(read["meta"]["sentences_embedded"].as_u64().unwrap() > 0);

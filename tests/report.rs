@@ -36,14 +36,7 @@ fn report_on_seeds_writes_html_markdown_and_json() {
     let inside: usize =
         json["echo_groups"].as_array().unwrap().iter().map(|g| g["pairs"].as_array().unwrap().len()).sum();
     let between = json["between_groups"].as_array().unwrap().len();
-    let out = run_ok(motif().current_dir(work.path()).args([
-        "overlaps",
-        "--granularity",
-        "sentence",
-        "--json",
-        "--index",
-        ".motif",
-    ]));
+    let out = run_ok(motif().current_dir(work.path()).args(["overlaps", "--json", "--index", ".motif"]));
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(inside + between, found["pairs"].as_array().unwrap().len(), "{inside} in groups, {between} between");
     let spanning = themes.iter().filter(|t| t["documents"].as_array().unwrap().len() >= 3).count();

@@ -33,6 +33,9 @@ pub enum EvalCommand {
     Documents(EvalDocumentsArgs),
     /// Accuracy and F1 of the overlap decision on MRPC (label, sentence1, sentence2), at the default and the best threshold.
     Mrpc(EvalMrpcArgs),
+    /// The claim-level overlap decision on labelled sentence pairs (same / conflict / different, or MRPC's 1 / 0):
+    /// linked pairs and conflicts, beside whole sentences, with the curve over its two margins.
+    Claims(EvalClaimsArgs),
     /// Overlaps of each answer with its source on the reuse corpus, by grade (cut, light, heavy, non).
     Reuse(EvalReuseArgs),
     /// Choose the overlap decision's lexical weight and threshold on STS-B-style pairs (F1-best).
@@ -52,6 +55,7 @@ pub fn run(command: EvalCommand) -> Result<()> {
         EvalCommand::Themes(args) => cmd_eval_themes(args),
         EvalCommand::Documents(args) => cmd_eval_documents(args),
         EvalCommand::Mrpc(args) => cmd_eval_mrpc(args),
+        EvalCommand::Claims(args) => cmd_eval_claims(args),
         EvalCommand::Reuse(args) => cmd_eval_reuse(args),
         EvalCommand::Calibrate(args) => cmd_eval_calibrate(args),
         EvalCommand::Stsb { file, model, json } => cmd_eval_stsb(&file, &model, json),
@@ -99,6 +103,105 @@ fn cmd_eval_stsb(file: &Path, model_args: &ModelArgs, json: bool) -> Result<()> 
         r.pairs
     );
     outln!("model {} on {}, {:.1} s", r.model, embedder.device_name(), r.seconds);
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EvalClaimsArgs {
+    /// A claim set (header starting `label`: label, id_a, id_b, sentence_a, sentence_b, note), e.g.
+    /// tests/fixtures/claims/bbc_claims.tsv, or an MRPC TSV.
+    file: PathBuf,
+    #[command(flatten)]
+    decision: DecisionArgs,
+    /// How far below the threshold two claims that give the same figure may score and still link.
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().anchor_margin)]
+    anchor_margin: f32,
+    /// With --granularity claim: how far below the threshold two claims about the same name may score
+    /// and still be marked as conflicting when their figures differ.
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().conflict_margin)]
+    conflict_margin: f32,
+    /// How far above the threshold a claim must score to link sentences that do not match as wholes.
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().claim_margin)]
+    claim_margin: f32,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn cmd_eval_claims(args: EvalClaimsArgs) -> Result<()> {
+    use motif::eval::claims;
+    let name = args.model.name_or(None);
+    let d = args.decision.decision_for(&name)?;
+    let pairs = claims::read(&args.file)?;
+    let embedder = args.model.load(&name)?;
+    let settings = overlaps::claims::ClaimSettings {
+        anchor_margin: args.anchor_margin,
+        conflict_margin: args.conflict_margin,
+        claim_margin: args.claim_margin,
+        ..Default::default()
+    };
+    let r = claims::evaluate(&pairs, d, settings, &*embedder, &mut Bars::new())?;
+    if args.json {
+        return print_output(Some("claims"), Some(&args.file), None, &r);
+    }
+    outln!(
+        "{}: {} pairs ({} same, {} conflict, {} different), model {}, threshold {:.3}",
+        args.file.display(),
+        r.pairs,
+        r.same,
+        r.conflict,
+        r.different,
+        r.model,
+        d.threshold
+    );
+    outln!(
+        "linked: same or conflict; conflict: marked as conflicting figures
+"
+    );
+    outln!(
+        "{:<30} {:>7} {:>7} {:>6} {:>6} {:>9} {:>11} {:>10} {:>10} {:>9} {:>7}",
+        "",
+        "linked",
+        "prec",
+        "recall",
+        "F1",
+        "accuracy",
+        "conflicts",
+        "conf prec",
+        "conf rec",
+        "equiv acc",
+        "equiv F1"
+    );
+    let line = |name: String, row: &claims::Row| {
+        outln!(
+            "{name:<30} {:>7} {:>7.1} {:>6.1} {:>6.1} {:>9.1} {:>11} {:>10.1} {:>10.1} {:>9.1} {:>7.1}",
+            row.same_linked + row.conflict_linked + row.different_linked,
+            row.linked.precision * 100.0,
+            row.linked.recall * 100.0,
+            row.linked.f1 * 100.0,
+            row.linked.accuracy * 100.0,
+            row.conflicts.true_pos + row.conflicts.false_pos,
+            row.conflicts.precision * 100.0,
+            row.conflicts.recall * 100.0,
+            row.equivalent.accuracy * 100.0,
+            row.equivalent.f1 * 100.0
+        );
+    };
+    let margins = |row: &claims::Row| {
+        let cm = row.claim_margin.unwrap_or(1.0);
+        let cm = if cm >= 1.0 { "off".to_string() } else { format!("{cm:.2}") };
+        format!("anchor {:.2}, claim {cm}", row.anchor_margin.unwrap_or(0.0))
+    };
+    line("whole sentences".into(), &r.whole);
+    line(format!("claims ({})", margins(&r.default)), &r.default);
+    outln!(
+        "
+curve (anchor margin, claim margin):"
+    );
+    for row in &r.curve {
+        line(margins(row), row);
+    }
     Ok(())
 }
 

@@ -40,15 +40,19 @@ pub enum OverlapFormat {
 pub enum Granularity {
     /// Whole passages (paragraphs) that say the same thing.
     Passage,
-    /// Single sentences anywhere in the corpus (finds a claim inside a long paragraph).
+    /// Single sentences anywhere in the corpus, compared as wholes.
     Sentence,
+    /// Sentences, and the claims inside them (clauses cut at their boundaries): a long sentence's
+    /// claim restated elsewhere is found, figures and names anchor matches, and different figures
+    /// for the same thing are marked as conflicts.
+    Claim,
 }
 
 impl Granularity {
     fn unit(self) -> UnitKind {
         match self {
             Granularity::Passage => UnitKind::Passage,
-            Granularity::Sentence => UnitKind::Sentence,
+            Granularity::Sentence | Granularity::Claim => UnitKind::Sentence,
         }
     }
 }
@@ -103,8 +107,8 @@ pub struct OverlapsArgs {
     /// Same as --format json.
     #[arg(long)]
     json: bool,
-    /// What is compared: passages, or single sentences.
-    #[arg(long, value_enum, default_value_t = Granularity::Passage)]
+    /// What is compared: claims inside sentences, whole sentences, or whole passages.
+    #[arg(long, value_enum, default_value_t = Granularity::Claim)]
     granularity: Granularity,
     /// Score all pairs instead of the k-NN candidates (slow; for checking).
     #[arg(long)]
@@ -112,6 +116,18 @@ pub struct OverlapsArgs {
     /// Neighbours asked for per passage or sentence at first (widened while above the cosine floor).
     #[arg(long, default_value_t = 16, value_parser = super::at_least_one)]
     k: usize,
+    /// With --granularity claim: how far below the threshold two claims that give the same rare
+    /// figure may score and still link .
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().anchor_margin)]
+    anchor_margin: f32,
+    /// With --granularity claim: how far below the threshold two claims about the same name may score
+    /// and still be marked as conflicting when their figures differ.
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().conflict_margin)]
+    conflict_margin: f32,
+    /// With --granularity claim: how far above the threshold a claim must score to link two
+    /// sentences that do not match as wholes and share no rare figure.
+    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().claim_margin)]
+    claim_margin: f32,
     /// Keep passages flagged as boilerplate.
     #[arg(long)]
     keep_boilerplate: bool,
@@ -140,6 +156,13 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
         min_content_words: args.min_words,
         boilerplate_docs: args.boilerplate_docs,
         keep_boilerplate: args.keep_boilerplate,
+        claims: overlaps::claims::ClaimSettings {
+            enabled: args.granularity == Granularity::Claim,
+            anchor_margin: args.anchor_margin,
+            conflict_margin: args.conflict_margin,
+            claim_margin: args.claim_margin,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let mut bars = Bars::new();
@@ -184,7 +207,7 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
         .collect();
     let meta = Meta {
         model: corpus.model.clone(),
-        granularity: units.kind.name().into(),
+        granularity: if settings.claims.enabled { "claim".into() } else { units.kind.name().into() },
         route: match route {
             Route::AllPairs => "all pairs (exact)",
             Route::Graph(g) if g.route == GraphRoute::Hnsw => "the HNSW k-NN graph",

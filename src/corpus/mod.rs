@@ -9,6 +9,7 @@
 //! submodules read files (`ingest`), cut them (`split`) and cut passages
 //! into sentence units (`sentences`).
 
+pub mod claims;
 pub mod ingest;
 pub mod meta;
 pub mod sentences;

@@ -11,6 +11,7 @@
 //! thresholds with four; its Rust fields keep the unrounded figures
 //! (shares as fractions) for the text output and for other callers.
 
+pub mod claims;
 pub mod clusters;
 pub mod decision;
 pub mod documents;

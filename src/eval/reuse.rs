@@ -251,10 +251,11 @@ pub fn answers(units: &[Unit], texts: &[&str], pairs: &[overlaps::Pair], graded:
 
 /// An answer's count of paraphrase, near-verbatim and verbatim matches:
 /// the corpus is English, so a cross-language match (none occurs) would
-/// count as a paraphrase.
+/// count as a paraphrase; the sentence alignment used here never marks
+/// conflicts (`overlaps::claims` does), which would count as one too.
 fn slot(kind: Kind) -> usize {
     match kind {
-        Kind::CrossLanguage | Kind::Paraphrase => 0,
+        Kind::CrossLanguage | Kind::Paraphrase | Kind::Conflict => 0,
         Kind::NearVerbatim => 1,
         Kind::Verbatim => 2,
     }

@@ -104,6 +104,10 @@ pub enum Kind {
     NearVerbatim,
     /// Long shared word sequences: copied, at most lightly trimmed.
     Verbatim,
+    /// The same claim about the same names with different figures
+    /// ("3,000 troops" against "10,000 troops"): the outlets disagree.
+    /// Ordered last, so that a pair holding one is shown as one.
+    Conflict,
 }
 
 impl Kind {
@@ -113,6 +117,7 @@ impl Kind {
             Kind::Paraphrase => "paraphrase",
             Kind::NearVerbatim => "near-verbatim",
             Kind::Verbatim => "verbatim",
+            Kind::Conflict => "conflict",
         }
     }
 }

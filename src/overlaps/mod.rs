@@ -30,6 +30,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 pub mod align;
+pub mod anchors;
+pub mod claims;
 pub mod decision;
 
 use ndarray::ArrayView2;
@@ -68,6 +70,8 @@ pub struct Settings {
     /// document is below this ("says nothing" about it).
     pub boilerplate_relevance: f32,
     pub keep_boilerplate: bool,
+    /// Matching inside sentences (sentence units only).
+    pub claims: claims::ClaimSettings,
 }
 
 impl Default for Settings {
@@ -80,6 +84,7 @@ impl Default for Settings {
             boilerplate_docs: 3,
             boilerplate_relevance: 0.3,
             keep_boilerplate: false,
+            claims: claims::ClaimSettings::default(),
         }
     }
 }
@@ -122,11 +127,18 @@ pub struct Found {
     pub boilerplate: Vec<Boilerplate>,
     /// Pairs of units from different documents above the cosine floor.
     pub candidates: usize,
-    /// Units skipped for having too few content words.
+    /// Units skipped for having too few content words, or for being
+    /// titles (`text::is_title`).
     pub too_short: usize,
     /// Units whose neighbour list reached `max_k` while still above the
     /// floor (their candidates may be incomplete).
     pub capped: usize,
+    /// Candidates above the floor that did not pass, `(low, high)` (kept
+    /// only with `Settings::claims` enabled, for matching their claims).
+    pub near: Vec<(usize, usize)>,
+    /// Whether each unit is left out (too short or boilerplate).
+    #[serde(skip)]
+    pub left_out: Vec<bool>,
 }
 
 /// Content words as sorted interned stems, for a fast `align::lexical`,
@@ -200,7 +212,13 @@ pub fn find(
     }
     let n = units.len();
     let bags = Bags::new(texts);
-    let short: Vec<bool> = bags.bags.iter().map(|b| b.len() < settings.min_content_words).collect();
+    // A title ("Russia’s Strategic Goals") names a topic and claims nothing.
+    let short: Vec<bool> = bags
+        .bags
+        .iter()
+        .zip(texts)
+        .map(|(b, t)| b.len() < settings.min_content_words || crate::text::is_title(t))
+        .collect();
     let floor = settings.decision.cosine_floor();
 
     let mut found = Found { too_short: short.iter().filter(|&&s| s).count(), ..Default::default() };
@@ -275,8 +293,11 @@ pub fn find(
         if score >= settings.decision.threshold {
             let (a, b) = if (units[i].doc, units[i].start) <= (units[j].doc, units[j].start) { (i, j) } else { (j, i) };
             found.pairs.push(Pair { a, b, cosine: cos, lexical: lex, score });
+        } else if settings.claims.enabled {
+            found.near.push((i, j));
         }
     }
+    found.left_out = (0..n).map(|i| short[i] || is_boilerplate.contains(&i)).collect();
     sort_pairs(&mut found.pairs, units);
     Ok(found)
 }
@@ -416,6 +437,29 @@ pub struct SentenceOverlap {
     pub lexical: f32,
     pub score: f32,
     pub kind: Kind,
+    /// The claims that match inside the two sentences, offsets in the
+    /// documents (the sentences themselves when they match best whole).
+    pub claim_a: (usize, usize),
+    pub claim_b: (usize, usize),
+    /// Linked through a rare figure or name both claims give, below the
+    /// threshold (`claims::ClaimSettings::anchor_margin`).
+    pub anchored: bool,
+    /// Figures that disagree inside this sentence pair.
+    pub conflict: Option<claims::Conflict>,
+}
+
+impl SentenceOverlap {
+    /// A match of two whole sentences.
+    pub fn whole(a: (usize, usize), b: (usize, usize), cosine: f32, lexical: f32, score: f32, kind: Kind) -> Self {
+        SentenceOverlap { a, b, cosine, lexical, score, kind, claim_a: a, claim_b: b, anchored: false, conflict: None }
+    }
+
+    /// The same match seen from the other side.
+    fn flipped(self) -> Self {
+        let conflict =
+            self.conflict.map(|c| claims::Conflict { a: c.b, b: c.a, figures_a: c.figures_b, figures_b: c.figures_a });
+        SentenceOverlap { a: self.b, b: self.a, claim_a: self.claim_b, claim_b: self.claim_a, conflict, ..self }
+    }
 }
 
 /// An overlap between two passages (indices into the caller's passage
@@ -436,19 +480,47 @@ pub struct Overlap {
 /// one overlap per pair of passages, its score the best of its sentences,
 /// its sentences strongest first.
 pub fn overlaps_from_sentences(pairs: &[Pair], units: &[Unit], texts: &[&str]) -> Vec<Overlap> {
-    let mut by_passages: HashMap<(usize, usize), Vec<SentenceOverlap>> = HashMap::new();
-    for p in pairs {
+    let matches = pairs.iter().map(|p| {
         let (ua, ub) = (&units[p.a], &units[p.b]);
-        let (first, second, flip) = if ua.passage <= ub.passage { (ua, ub, false) } else { (ub, ua, true) };
-        let (ta, tb) = if flip { (texts[p.b], texts[p.a]) } else { (texts[p.a], texts[p.b]) };
-        by_passages.entry((first.passage, second.passage)).or_default().push(SentenceOverlap {
-            a: (first.start, first.end),
-            b: (second.start, second.end),
-            cosine: p.cosine,
-            lexical: p.lexical,
-            score: p.score,
-            kind: align::kind(&align::words(ta), &align::words(tb)),
-        });
+        let kind = align::kind(&align::words(texts[p.a]), &align::words(texts[p.b]));
+        (p.a, p.b, SentenceOverlap::whole((ua.start, ua.end), (ub.start, ub.end), p.cosine, p.lexical, p.score, kind))
+    });
+    gather_by_passages(matches.collect(), units)
+}
+
+/// Claim matches inside sentence pairs (`claims::refine`) gathered by
+/// passage pair, as `overlaps_from_sentences` does.
+pub fn overlaps_from_claims(matches: &[claims::ClaimMatch], units: &[Unit]) -> Vec<Overlap> {
+    let all = matches.iter().map(|m| {
+        let (ua, ub) = (&units[m.a], &units[m.b]);
+        let s = SentenceOverlap {
+            a: (ua.start, ua.end),
+            b: (ub.start, ub.end),
+            cosine: m.cosine,
+            lexical: m.lexical,
+            score: m.score,
+            kind: m.kind,
+            claim_a: m.claim_a,
+            claim_b: m.claim_b,
+            anchored: m.anchored,
+            conflict: m.conflict.clone(),
+        };
+        (m.a, m.b, s)
+    });
+    gather_by_passages(all.collect(), units)
+}
+
+/// Sentence matches `(unit a, unit b, match)` gathered by passage pair.
+fn gather_by_passages(matches: Vec<(usize, usize, SentenceOverlap)>, units: &[Unit]) -> Vec<Overlap> {
+    let mut by_passages: HashMap<(usize, usize), Vec<SentenceOverlap>> = HashMap::new();
+    for (a, b, s) in matches {
+        let (ua, ub) = (&units[a], &units[b]);
+        let (key, s) = if ua.passage <= ub.passage {
+            ((ua.passage, ub.passage), s)
+        } else {
+            ((ub.passage, ua.passage), s.flipped())
+        };
+        by_passages.entry(key).or_default().push(s);
     }
     let mut out: Vec<Overlap> = by_passages
         .into_iter()
@@ -498,7 +570,8 @@ pub struct Echoes {
     /// Units whose neighbour list reached `max_k` still above the floor.
     pub capped: usize,
     /// Sentences embedded to align passage pairs (0 when the corpus knew
-    /// them all, as an index's stored sentences; always 0 for sentence units).
+    /// them all, as an index's stored sentences), or, for sentence units,
+    /// the claims embedded to match inside sentence pairs.
     pub sentences_embedded: usize,
 }
 
@@ -518,6 +591,29 @@ pub fn find_echoes(
     let texts = units.text_refs();
     let found = find(&units.list, &texts, units.view(), route, settings)?;
     let (mut overlaps, sentences_embedded) = match units.kind {
+        UnitKind::Sentence if settings.claims.enabled => {
+            let rare = claims::rare_anchors(&texts, &found.left_out, &settings.claims);
+            let passed: Vec<(usize, usize)> = found.pairs.iter().map(|p| (p.a, p.b)).collect();
+            let seen: HashSet<(usize, usize)> =
+                passed.iter().map(|&(a, b)| (a.min(b), a.max(b))).chain(found.near.iter().copied()).collect();
+            let mut proposed = found.near.clone();
+            proposed.extend(claims::anchor_pairs(&units.list, &rare).into_iter().filter(|p| !seen.contains(p)));
+            let mut cache = SentenceVectors::over(&corpus.sentences);
+            let (matches, embedded) = claims::refine(
+                &units.list,
+                &texts,
+                units.view(),
+                &passed,
+                &proposed,
+                &settings.decision,
+                &settings.claims,
+                &rare,
+                &mut cache,
+                embedder,
+                progress,
+            )?;
+            (overlaps_from_claims(&matches, &units.list), embedded)
+        }
         UnitKind::Sentence => (overlaps_from_sentences(&found.pairs, &units.list, &texts), 0),
         UnitKind::Passage => align_passage_pairs(corpus, &found.pairs, &settings.decision, embedder, progress)?,
     };
@@ -570,14 +666,7 @@ fn align_passage_pairs(
         let matches = align::align(&a, &b, decision, decision.threshold, true);
         let sentences: Vec<SentenceOverlap> = matches
             .iter()
-            .map(|m| SentenceOverlap {
-                a: a[m.a].span,
-                b: b[m.b].span,
-                cosine: m.cosine,
-                lexical: m.lexical,
-                score: m.score,
-                kind: m.kind,
-            })
+            .map(|m| SentenceOverlap::whole(a[m.a].span, b[m.b].span, m.cosine, m.lexical, m.score, m.kind))
             .collect();
         let kind = sentences.iter().map(|s| s.kind).max().unwrap_or(Kind::Paraphrase);
         out.push(Overlap {

@@ -12,6 +12,7 @@ pub use super::md_escape;
 use crate::corpus::meta::{Dated, DocMeta};
 use crate::corpus::Passage;
 use crate::overlaps::align;
+use crate::overlaps::claims::Conflict;
 use crate::overlaps::{Group, Overlap, SentenceOverlap};
 use crate::spread::{self, Travel};
 
@@ -42,7 +43,7 @@ pub struct Meta {
     pub sentences_embedded: usize,
 }
 
-const CSV_HEADER: [&str; 24] = [
+const CSV_HEADER: [&str; 29] = [
     "pair",
     "group",
     "doc_a",
@@ -67,6 +68,11 @@ const CSV_HEADER: [&str; 24] = [
     "date_b",
     "source_b",
     "earlier",
+    "claim_a_start",
+    "claim_a_end",
+    "claim_b_start",
+    "claim_b_end",
+    "conflicting_figures",
 ];
 
 pub struct Report<'a> {
@@ -97,13 +103,20 @@ struct JsonEnd<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonSentence {
+struct JsonSentence<'a> {
     a: [usize; 2],
     b: [usize; 2],
     score: f64,
     cosine: f64,
     lexical: f64,
     kind: &'static str,
+    /// The matching claims inside the two sentences.
+    claim_a: [usize; 2],
+    claim_b: [usize; 2],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    anchored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<&'a Conflict>,
 }
 
 #[derive(Serialize)]
@@ -119,7 +132,7 @@ struct JsonPair<'a> {
     /// "a" or "b": the end dated earlier (absent when a date is missing or both are the same).
     #[serde(skip_serializing_if = "Option::is_none")]
     earlier: Option<&'static str>,
-    sentences: Vec<JsonSentence>,
+    sentences: Vec<JsonSentence<'a>>,
 }
 
 #[derive(Serialize)]
@@ -210,6 +223,10 @@ impl Report<'_> {
                         cosine: r4(s.cosine),
                         lexical: r4(s.lexical),
                         kind: s.kind.as_str(),
+                        claim_a: [s.claim_a.0, s.claim_a.1],
+                        claim_b: [s.claim_b.0, s.claim_b.1],
+                        anchored: s.anchored,
+                        conflict: s.conflict.as_ref(),
                     })
                     .collect(),
             })
@@ -263,7 +280,12 @@ impl Report<'_> {
             let date = |m: &DocMeta| m.date.map(|d| d.to_string()).unwrap_or_default();
             let (date_a, date_b) = (date(ma), date(mb));
             for s in &o.sentences {
-                let row: [&str; 24] = [
+                let conflict = s
+                    .conflict
+                    .as_ref()
+                    .map(|c| format!("{} vs {}", c.figures_a.join(" "), c.figures_b.join(" ")))
+                    .unwrap_or_default();
+                let row: [&str; 29] = [
                     &id.to_string(),
                     &group_of[id].to_string(),
                     &self.documents[a.doc],
@@ -288,6 +310,11 @@ impl Report<'_> {
                     &date_b,
                     mb.source.as_deref().unwrap_or(""),
                     self.earlier(o).unwrap_or(""),
+                    &s.claim_a.0.to_string(),
+                    &s.claim_a.1.to_string(),
+                    &s.claim_b.0.to_string(),
+                    &s.claim_b.1.to_string(),
+                    &conflict,
                 ];
                 csv.write_record(row)?;
             }
@@ -329,6 +356,7 @@ impl Report<'_> {
             m.route,
             md_escape(&m.model)
         )?;
+        self.write_conflicts(out)?;
         for (g, group) in self.groups.iter().enumerate() {
             self.write_group(out, g, group)?;
         }
@@ -359,6 +387,49 @@ impl Report<'_> {
             writeln!(out)?;
         }
         Ok(())
+    }
+
+    /// "Conflicting figures": each sentence pair whose claims give
+    /// different figures for the same thing, first, since a fact-checker
+    /// wants those before anything else.
+    fn write_conflicts(&self, out: &mut dyn Write) -> io::Result<()> {
+        let conflicts: Vec<(&Overlap, &Conflict)> = self
+            .overlaps
+            .iter()
+            .flat_map(|o| o.sentences.iter().filter_map(move |s| s.conflict.as_ref().map(|c| (o, c))))
+            .collect();
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "## Conflicting figures
+"
+        )?;
+        writeln!(
+            out,
+            "Claims about the same names that give different figures ({}):
+",
+            conflicts.len()
+        )?;
+        for (o, c) in conflicts {
+            let (pa, pb) = (&self.passages[o.a], &self.passages[o.b]);
+            writeln!(
+                out,
+                "- **{}** vs **{}**: {} `[{}..{}]` — {} `[{}..{}]`",
+                md_escape(&c.figures_a.join(", ")),
+                md_escape(&c.figures_b.join(", ")),
+                md_escape(&self.documents[pa.doc]),
+                c.a.0,
+                c.a.1,
+                md_escape(&self.documents[pb.doc]),
+                c.b.0,
+                c.b.1
+            )?;
+            writeln!(out, "  - \"{}\"", md_escape(&flatten(pa.slice(c.a))))?;
+            writeln!(out, "  - \"{}\"", md_escape(&flatten(pb.slice(c.b))))?;
+        }
+        writeln!(out)
     }
 
     fn write_group(&self, out: &mut dyn Write, g: usize, group: &Group) -> io::Result<()> {
@@ -546,14 +617,7 @@ mod tests {
             lexical: 0.5,
             score: 0.78,
             kind: Kind::Paraphrase,
-            sentences: vec![SentenceOverlap {
-                a: (10, 35),
-                b: (0, 29),
-                cosine: 0.8,
-                lexical: 0.5,
-                score: 0.78,
-                kind: Kind::Paraphrase,
-            }],
+            sentences: vec![SentenceOverlap::whole((10, 35), (0, 29), 0.8, 0.5, 0.78, Kind::Paraphrase)],
         }];
         let groups = vec![Group { members: vec![0, 1], pairs: vec![0] }];
         let meta = Meta {
@@ -679,9 +743,10 @@ mod tests {
         assert_eq!(
             csv,
             "pair,group,doc_a,passage_a,start_a,end_a,doc_b,passage_b,start_b,end_b,score,cosine,kind,sentence_a_start,sentence_a_end,\
-             sentence_b_start,sentence_b_end,sentence_score,sentence_kind,date_a,source_a,date_b,source_b,earlier\n\
+             sentence_b_start,sentence_b_end,sentence_score,sentence_kind,date_a,source_a,date_b,source_b,earlier,\
+             claim_a_start,claim_a_end,claim_b_start,claim_b_end,conflicting_figures\n\
              0,0,\"say \"\"hi\"\"\nthere.txt\",0,10,60,\"b, c.txt\",2,0,40,0.78,0.8,paraphrase,10,35,0,29,0.78,paraphrase,\
-             2024-03-05,,2024-03-01,\"Herald, daily\",b\n"
+             2024-03-05,,2024-03-01,\"Herald, daily\",b,10,35,0,29,\n"
         );
     }
 
