@@ -24,7 +24,8 @@ use crate::embed::{EmbedError, Embedder};
 use crate::index::{point_key, AnnError, BuildReport, Graph, Neighbours, Params, Route, Searcher, Update};
 use crate::overlaps::{self, Echoes, OverlapError};
 use crate::report::{
-    self, EchoGroup, EchoPair, Report, ReportDocument, ReportPassage, ReportTheme, ReportUnit, ReportVanished,
+    self, ClaimSpans, EchoGroup, EchoPair, Report, ReportConflict, ReportDocument, ReportPassage, ReportTheme,
+    ReportUnit, ReportVanished,
 };
 use crate::spread::{self, Calendar, Period};
 use crate::store::update::{self, Plan, UpdateError, Vectors};
@@ -518,8 +519,36 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
         let o = &echoes.overlaps[i];
         let (da, db) = (&corpus.meta[corpus.passages[o.a].doc], &corpus.meta[corpus.passages[o.b].doc]);
         let earlier = spread::earlier(da, db);
-        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string(), earlier }
+        // Claim spans where they are finer than the sentences.
+        let claims = o
+            .sentences
+            .iter()
+            .filter(|s| (s.claim_a, s.claim_b) != (s.a, s.b))
+            .map(|s| ClaimSpans { a: s.claim_a, b: s.claim_b })
+            .collect();
+        EchoPair { a: o.a, b: o.b, score: o.score, kind: o.kind.as_str().to_string(), claims, earlier }
     };
+    let conflicts: Vec<ReportConflict> = echoes
+        .overlaps
+        .iter()
+        .flat_map(|o| {
+            o.sentences.iter().filter_map(move |s| {
+                s.conflict.as_ref().map(|c| ReportConflict {
+                    a: o.a,
+                    b: o.b,
+                    claim_a: c.a,
+                    claim_b: c.b,
+                    figures_a: c.figures_a.clone(),
+                    figures_b: c.figures_b.clone(),
+                })
+            })
+        })
+        .collect();
+    // One entry per passage pair and disputed figures (a clause and a
+    // window over it can dispute the same numbers).
+    let mut seen = std::collections::HashSet::new();
+    let conflicts: Vec<ReportConflict> =
+        conflicts.into_iter().filter(|c| seen.insert((c.a, c.b, c.figures_a.clone(), c.figures_b.clone()))).collect();
     let echo_groups: Vec<EchoGroup> = echoes
         .groups
         .iter()
@@ -615,6 +644,7 @@ pub fn report(corpus: &Corpus, a: &Analysis, title: String, overlap_threshold: f
             .into_iter()
             .map(echo_pair)
             .collect(),
+        conflicts,
         overlap_threshold,
         periods: calendar,
         sources,

@@ -280,14 +280,22 @@ fn an_index_stores_every_sentence_so_its_readers_embed_none_and_find_the_same() 
 
     // overlaps (passages, their sentences aligned) and themes: the index
     // embeds nothing and finds what reading the files finds.
-    let overlaps =
-        |from: &[&std::ffi::OsStr]| json(fake().args(["overlaps", "--granularity", "passage", "--json"]).args(from));
-    let (stored, read) = (overlaps(&["--index".as_ref(), index.as_os_str()]), overlaps(&[docs.as_os_str()]));
-    assert_eq!(stored["meta"]["sentences_embedded"], 0, "{}", stored["meta"]);
-    assert!(read["meta"]["sentences_embedded"].as_u64().unwrap() > 0);
-    assert!(stored["pairs"].as_array().unwrap().iter().any(|p| p["sentences"].as_array().unwrap().len() > 1));
-    for key in ["pairs", "groups"] {
-        assert_eq!(stored[key], read[key], "{key}");
+    // Both granularities that embed below the passage: the passages' own
+    // sentences aligned, and claims (stored with their sentences).
+    for granularity in ["passage", "claim"] {
+        let overlaps = |from: &[&std::ffi::OsStr]| {
+            json(fake().args(["overlaps", "--granularity", granularity, "--json"]).args(from))
+        };
+        let (stored, read) = (overlaps(&["--index".as_ref(), index.as_os_str()]), overlaps(&[docs.as_os_str()]));
+        assert_eq!(stored["meta"]["sentences_embedded"], 0, "{granularity}: {}", stored["meta"]);
+        assert!(read["meta"]["sentences_embedded"].as_u64().unwrap() > 0);
+        assert!(!stored["pairs"].as_array().unwrap().is_empty(), "{granularity}");
+        if granularity == "passage" {
+            assert!(stored["pairs"].as_array().unwrap().iter().any(|p| p["sentences"].as_array().unwrap().len() > 1));
+        }
+        for key in ["pairs", "groups"] {
+            assert_eq!(stored[key], read[key], "{granularity}: {key}");
+        }
     }
     let themes = |from: &[&std::ffi::OsStr]| {
         json(fake().args(["themes", "--json", "--min-size", "2", "--no-save-themes"]).args(from))

@@ -88,6 +88,13 @@ fn report_on_seeds_writes_html_markdown_and_json() {
         "theme and source are the choices here"
     );
     assert!(dom.contains("coloured by theme"), "the map starts coloured by theme");
+    // Claims are matched inside sentences: the seeds' different troop
+    // figures are listed, and matching claims are marked in their passages.
+    let conflicts = json["conflicts"].as_array().expect("the seeds disagree on troop numbers");
+    assert!(!conflicts.is_empty());
+    assert_eq!(dom.matches("class=\"conflict\"").count(), conflicts.len().min(300), "one box per conflict");
+    assert!(dom.contains("<mark class=\"fig\">3,000</mark>"), "the disputed figure is shown");
+    assert!(dom.contains("<mark class=\"claim\">"), "claims are highlighted inside their passages");
 
     // The same page with sources and dates on some documents, carrying a
     // sample of 10,000 of 20,500 units (as motif writes the page of a large

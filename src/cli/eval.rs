@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::overlaps::DecisionArgs;
+use super::overlaps::{ClaimArgs, DecisionArgs};
 use super::progress::Bars;
 use super::themes::ThemeArgs;
 use super::{ellipsize, round, ModelArgs, ReadArgs};
@@ -113,16 +113,8 @@ pub struct EvalClaimsArgs {
     file: PathBuf,
     #[command(flatten)]
     decision: DecisionArgs,
-    /// How far below the threshold two claims that give the same figure may score and still link.
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().anchor_margin)]
-    anchor_margin: f32,
-    /// With --granularity claim: how far below the threshold two claims about the same name may score
-    /// and still be marked as conflicting when their figures differ.
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().conflict_margin)]
-    conflict_margin: f32,
-    /// How far above the threshold a claim must score to link sentences that do not match as wholes.
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().claim_margin)]
-    claim_margin: f32,
+    #[command(flatten)]
+    claims: ClaimArgs,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
@@ -135,12 +127,7 @@ pub fn cmd_eval_claims(args: EvalClaimsArgs) -> Result<()> {
     let d = args.decision.decision_for(&name)?;
     let pairs = claims::read(&args.file)?;
     let embedder = args.model.load(&name)?;
-    let settings = overlaps::claims::ClaimSettings {
-        anchor_margin: args.anchor_margin,
-        conflict_margin: args.conflict_margin,
-        claim_margin: args.claim_margin,
-        ..Default::default()
-    };
+    let settings = args.claims.settings(true);
     let r = claims::evaluate(&pairs, d, settings, &*embedder, &mut Bars::new())?;
     if args.json {
         return print_output(Some("claims"), Some(&args.file), None, &r);

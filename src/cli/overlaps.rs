@@ -12,19 +12,25 @@ use super::progress::Bars;
 use super::{open_source, output, IndexArg, ModelArgs, ReadArgs};
 use motif::corpus::UnitKind;
 use motif::index::Route as GraphRoute;
+use motif::overlaps::claims::ClaimSettings;
 use motif::overlaps::{self, Decision, Route, Settings};
 use motif::pipeline;
 use motif::report::overlaps::{BoilerplateRow, Meta, Report};
 
 pub const LONG_ABOUT: &str =
     "Passages from different documents that say the same thing, strongest first, grouped into \
-echo groups, with the aligned sentences inside each pair (verbatim, near-verbatim or paraphrase; cross-language between scripts).\n\n\
+echo groups, with the matching sentences inside each pair and, by default, the matching claims inside those \
+sentences (verbatim, near-verbatim, paraphrase, cross-language between scripts, or conflict: the same claim about \
+the same names with different figures, listed first).\n\n\
 A pair overlaps when (1-w)*cosine + w*shared-words >= threshold (defaults calibrated on STS-B dev; see \
 `motif eval calibrate` and `motif eval mrpc`). Candidates come from the k-NN graph of the units (exact up to \
-50,000 units, HNSW beyond); --exact scores all pairs. Boilerplate repeated nearly verbatim across many documents and \
-unrelated to its own document is left out.\n\n\
-Examples:\n  motif overlaps seeds/\n  motif overlaps --granularity sentence --json seeds/ > overlaps.json\n  \
-motif overlaps --index .motif --format csv";
+50,000 units, HNSW beyond); --exact scores all pairs. At --granularity claim (the default) each sentence is also cut \
+into its claims (clauses), every claim of one sentence is scored against every claim of the other, two claims that \
+give the same rare figure link at threshold - --anchor-margin, and claims that give different figures for the same \
+thing are marked as conflicts (`motif eval claims` measures both). Titles and boilerplate repeated nearly verbatim \
+across many documents and unrelated to its own document are left out.\n\n\
+Examples:\n  motif overlaps seeds/\n  motif overlaps --json seeds/ > overlaps.json\n  \
+motif overlaps --granularity passage --index .motif --format csv";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OverlapFormat {
@@ -93,6 +99,44 @@ impl DecisionArgs {
     }
 }
 
+/// The claim-level decision's margins, shared by `overlaps` and `eval claims`.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct ClaimArgs {
+    /// Claims: how far below the threshold two claims that give the same rare figure may score and
+    /// still link.
+    #[arg(long, default_value_t = ClaimSettings::default().anchor_margin, value_parser = margin)]
+    pub anchor_margin: f32,
+    /// Claims: how far below the threshold two claims about the same name may score and still be
+    /// marked as conflicting when their figures differ.
+    #[arg(long, default_value_t = ClaimSettings::default().conflict_margin, value_parser = margin)]
+    pub conflict_margin: f32,
+    /// Claims: how far above the threshold a claim must score to link two sentences that do not
+    /// match as wholes and share no rare figure (1: never).
+    #[arg(long, default_value_t = ClaimSettings::default().claim_margin, value_parser = margin)]
+    pub claim_margin: f32,
+}
+
+impl ClaimArgs {
+    pub fn settings(&self, enabled: bool) -> ClaimSettings {
+        ClaimSettings {
+            enabled,
+            anchor_margin: self.anchor_margin,
+            conflict_margin: self.conflict_margin,
+            claim_margin: self.claim_margin,
+            ..Default::default()
+        }
+    }
+}
+
+fn margin(s: &str) -> Result<f32, String> {
+    let m: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&m) {
+        Ok(m)
+    } else {
+        Err(format!("{m} is outside 0..=1"))
+    }
+}
+
 #[derive(Args)]
 pub struct OverlapsArgs {
     /// Files, folders or globs to read and embed now, instead of reading an index.
@@ -116,18 +160,8 @@ pub struct OverlapsArgs {
     /// Neighbours asked for per passage or sentence at first (widened while above the cosine floor).
     #[arg(long, default_value_t = 16, value_parser = super::at_least_one)]
     k: usize,
-    /// With --granularity claim: how far below the threshold two claims that give the same rare
-    /// figure may score and still link .
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().anchor_margin)]
-    anchor_margin: f32,
-    /// With --granularity claim: how far below the threshold two claims about the same name may score
-    /// and still be marked as conflicting when their figures differ.
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().conflict_margin)]
-    conflict_margin: f32,
-    /// With --granularity claim: how far above the threshold a claim must score to link two
-    /// sentences that do not match as wholes and share no rare figure.
-    #[arg(long, default_value_t = overlaps::claims::ClaimSettings::default().claim_margin)]
-    claim_margin: f32,
+    #[command(flatten)]
+    claims: ClaimArgs,
     /// Keep passages flagged as boilerplate.
     #[arg(long)]
     keep_boilerplate: bool,
@@ -156,13 +190,7 @@ pub fn run(args: OverlapsArgs) -> Result<()> {
         min_content_words: args.min_words,
         boilerplate_docs: args.boilerplate_docs,
         keep_boilerplate: args.keep_boilerplate,
-        claims: overlaps::claims::ClaimSettings {
-            enabled: args.granularity == Granularity::Claim,
-            anchor_margin: args.anchor_margin,
-            conflict_margin: args.conflict_margin,
-            claim_margin: args.claim_margin,
-            ..Default::default()
-        },
+        claims: args.claims.settings(args.granularity == Granularity::Claim),
         ..Settings::default()
     };
     let mut bars = Bars::new();

@@ -153,6 +153,17 @@ const REPORTING_VERBS: &[&str] = &[
     "hoped",
 ];
 
+/// The claims of a passage's sentences (`sentences` in document offsets,
+/// as `corpus::sentences::passage_sentences` cuts them): each claim's
+/// sentence (its position in `sentences`) and its document offsets.
+pub fn passage_claims(p: &super::Passage, sentences: &[(usize, usize)]) -> Vec<(usize, (usize, usize))> {
+    sentences
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(s, e))| cut(p.slice((s, e))).into_iter().map(move |r| (i, (s + r.start, s + r.end))))
+        .collect()
+}
+
 /// Claim ranges of a sentence (byte offsets into `sentence`), in order;
 /// empty when the sentence is a single claim. Clause pieces come first,
 /// then any windows over long pieces; ranges start and end on words.

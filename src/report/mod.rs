@@ -46,6 +46,10 @@ pub struct Report {
     pub echo_groups: Vec<EchoGroup>,
     /// Overlapping pairs whose passages fall in two different echo groups.
     pub between_groups: Vec<EchoPair>,
+    /// Claims about the same names that give different figures, strongest
+    /// pair first (empty unless overlaps were matched claim by claim).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<ReportConflict>,
     /// The blended score (cosine and shared words) from which two passages
     /// were taken to say the same thing.
     pub overlap_threshold: f32,
@@ -159,12 +163,35 @@ pub struct EchoGroup {
     pub travel: Travel,
 }
 
+/// Two claims that give different figures for the same thing: passages
+/// (indices into `passages`), claim spans (byte offsets in the documents)
+/// and the figures as written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportConflict {
+    pub a: usize,
+    pub b: usize,
+    pub claim_a: (usize, usize),
+    pub claim_b: (usize, usize),
+    pub figures_a: Vec<String>,
+    pub figures_b: Vec<String>,
+}
+
+/// The claims that match inside a pair's sentences (byte offsets in the documents).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClaimSpans {
+    pub a: (usize, usize),
+    pub b: (usize, usize),
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EchoPair {
     pub a: usize,
     pub b: usize,
     pub score: f32,
     pub kind: String,
+    /// Its matching claims, one per matched sentence pair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimSpans>,
     /// "a" or "b": the side whose document is dated earlier (absent when a
     /// date is missing or both are the same).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -319,6 +346,27 @@ impl Report {
                     md_escape(&flatten(&v.label)),
                     v.size,
                     self.units_word()
+                );
+            }
+            md.push('\n');
+        }
+        if !self.conflicts.is_empty() {
+            let _ = writeln!(md, "## Conflicting figures\n");
+            let _ = writeln!(md, "Claims about the same names that give different figures:\n");
+            for c in &self.conflicts {
+                let (pa, pb) = (&self.passages[c.a], &self.passages[c.b]);
+                let claim = |p: &ReportPassage, span: (usize, usize)| {
+                    p.text.get(span.0 - p.start..span.1 - p.start).map(flatten).unwrap_or_default()
+                };
+                let _ = writeln!(
+                    md,
+                    "- **{}** vs **{}**: {} “{}” — {} “{}”",
+                    md_escape(&c.figures_a.join(", ")),
+                    md_escape(&c.figures_b.join(", ")),
+                    self.passage_ref(c.a),
+                    md_escape(&claim(pa, c.claim_a)),
+                    self.passage_ref(c.b),
+                    md_escape(&claim(pb, c.claim_b))
                 );
             }
             md.push('\n');
@@ -533,6 +581,11 @@ impl Report {
                 need[p] = 2;
             }
         }
+        let conflicts: Vec<ReportConflict> = self.conflicts.iter().take(PAGE_GROUPS).cloned().collect();
+        for c in &conflicts {
+            need[c.a] = 2;
+            need[c.b] = 2;
+        }
         let passages: Vec<Option<ReportPassage>> = self
             .passages
             .iter()
@@ -550,9 +603,11 @@ impl Report {
             broader_themes: self.broader_themes.iter().map(renumber).collect(),
             outliers: self.outliers.iter().filter(|&&u| keep[u]).map(|&u| new_id[u]).collect(),
             echo_groups,
+            conflicts,
             ..self.clone()
         };
         let mut page = json_value(&cut_report);
+        page["all_conflicts"] = self.conflicts.len().into();
         page["passages"] = json_value(&passages);
         page["all_passages"] = self.passages.len().into();
         page["all_units"] = n.into();
@@ -890,11 +945,26 @@ mod tests {
             outliers: vec![3],
             echo_groups: vec![EchoGroup {
                 passages: vec![0, 1],
-                pairs: vec![EchoPair { a: 0, b: 1, score: 0.9, kind: "paraphrase".into(), earlier: None }],
+                pairs: vec![EchoPair {
+                    a: 0,
+                    b: 1,
+                    score: 0.9,
+                    kind: "paraphrase".into(),
+                    claims: vec![],
+                    earlier: None,
+                }],
                 claim: "text".into(),
                 travel: Default::default(),
             }],
-            between_groups: vec![EchoPair { a: 1, b: 2, score: 0.65, kind: "paraphrase".into(), earlier: None }],
+            between_groups: vec![EchoPair {
+                a: 1,
+                b: 2,
+                score: 0.65,
+                kind: "paraphrase".into(),
+                claims: vec![],
+                earlier: None,
+            }],
+            conflicts: Vec::new(),
             overlap_threshold: 0.7,
             periods: None,
             sources: Vec::new(),
@@ -1060,6 +1130,33 @@ mod tests {
         assert!(md.contains("### E0: 2 passages in 2 documents"));
         assert!(md.contains("Pairs between two groups:"), "{md}");
         assert!(md.contains("paraphrase 0.650"), "{md}");
+    }
+
+    #[test]
+    fn conflicts_are_listed_first_with_their_claims() {
+        let mut r = sample();
+        r.passages[0].text = "About 3,000 troops went, officials said.".into();
+        r.passages[0].end = r.passages[0].text.len();
+        r.passages[3].text = "Some 10,000 troops went.".into();
+        r.passages[3].end = r.passages[3].text.len();
+        r.conflicts = vec![ReportConflict {
+            a: 0,
+            b: 3,
+            claim_a: (0, 23),
+            claim_b: (0, 23),
+            figures_a: vec!["3,000".into()],
+            figures_b: vec!["10,000".into()],
+        }];
+        let md = r.to_markdown();
+        let at = md.find("## Conflicting figures").expect("a conflicts section");
+        assert!(at < md.find("## Echo groups").unwrap(), "{md}");
+        assert!(md.contains("**3,000** vs **10,000**"), "{md}");
+        assert!(md.contains("“About 3,000 troops went”") && md.contains("“Some 10,000 troops went”"), "{md}");
+        // The page carries the conflict and the texts of both passages.
+        let page = r.page();
+        assert_eq!(page["conflicts"][0]["figures_b"][0], "10,000");
+        assert_eq!(page["passages"][3]["text"], "Some 10,000 troops went.");
+        assert_eq!(page["all_conflicts"], 1);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //!   `vectors` (little-endian f32 BLOBs) and, since format 4, `sentences`:
 //!   each passage's sentences as `corpus::sentences::passage_sentences`
 //!   cuts them (passage, ordinal, document byte offsets) with a vector
-//!   each, written in the same transaction as their passage, so that
+//!   each, and since format 5 their claims (`corpus::claims::cut`, rows
+//!   after the sentences with `claim_of` naming their sentence's ordinal),
+//!   written in the same transaction as their passage, so that
 //!   analyses of an index embed nothing again. A passage with no rows
 //!   there has not been cut yet (stored by an older motif, or imported
 //!   with given vectors and no model to embed with): the next `motif
@@ -45,7 +47,7 @@ use crate::index::hnsw::{AnnError, Graph, Params};
 /// The store layout this motif writes and the newest it reads. Formats 1
 /// (no document metadata), 2 (no date, source, title, URL) and 3 (no
 /// sentences) are read as they are and upgraded by the first write.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const DB_FILE: &str = "index.sqlite";
 pub const GRAPH_FILE: &str = "graph.hnsw";
 pub const LOCK_FILE: &str = "lock";
@@ -216,11 +218,14 @@ pub struct NewPassage<'a> {
     pub sentences: Option<Vec<NewSentence<'a>>>,
 }
 
-/// A sentence of a passage to store: document byte offsets and a vector.
+/// A sentence of a passage to store, or a claim inside one: document
+/// byte offsets and a vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSentence<'a> {
     pub start: usize,
     pub end: usize,
+    /// For a claim, the position of its sentence among the passage's.
+    pub claim_of: Option<usize>,
     /// `None` for a sentence that is its whole passage: it shares the
     /// passage's vector (stored as NULL, not as a second copy).
     pub vector: Option<&'a [f32]>,
@@ -257,7 +262,7 @@ struct SentenceWriter<'c> {
 impl<'c> SentenceWriter<'c> {
     fn new(conn: &'c Connection) -> rusqlite::Result<Self> {
         let insert = conn.prepare(
-            "INSERT INTO sentences (passage, ordinal, byte_start, byte_end, vector) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO sentences (passage, ordinal, byte_start, byte_end, vector, claim_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         Ok(SentenceWriter { insert, blob: Vec::new() })
     }
@@ -271,7 +276,8 @@ impl<'c> SentenceWriter<'c> {
                 }
                 None => None,
             };
-            self.insert.execute(params![passage, i as i64, s.start as i64, s.end as i64, vector])?;
+            let claim_of = s.claim_of.map(|c| c as i64);
+            self.insert.execute(params![passage, i as i64, s.start as i64, s.end as i64, vector, claim_of])?;
         }
         Ok(())
     }
@@ -384,6 +390,8 @@ CREATE TABLE sentences (
     byte_end   INTEGER NOT NULL,
     vector     BLOB,                  -- dim little-endian f32, unit length; NULL: the sentence is
                                       -- the whole passage and shares the passage's vector
+    claim_of   INTEGER,               -- since format 5: NULL for a sentence; for a claim inside
+                                      -- one (rows after the sentences), that sentence's ordinal
     PRIMARY KEY (passage, ordinal)
 );
 ";
@@ -1195,7 +1203,10 @@ fn write_manifest(conn: &Connection, m: &Manifest) -> rusqlite::Result<()> {
 /// Format 1 → 2: documents gain their `metadata` column; 2 → 3: their
 /// `date`, `outlet`, `title` and `url` (none for the documents already
 /// stored: re-index them to read those); 3 → 4: the `sentences` table,
-/// empty (the next `motif index` cuts and embeds the stored passages).
+/// empty (the next `motif index` cuts and embeds the stored passages); 4 →
+/// 5: the sentences gain their claims (`claim_of`): the stored rows are
+/// dropped, so the next `motif index` cuts each passage's sentences and
+/// claims once, and readers meanwhile embed them in memory.
 fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if manifest.format_version < 2 {
@@ -1209,6 +1220,8 @@ fn upgrade(conn: &mut Connection, manifest: &mut Manifest) -> rusqlite::Result<(
     }
     if manifest.format_version < 4 {
         tx.execute_batch(SENTENCES_TABLE)?;
+    } else if manifest.format_version < 5 {
+        tx.execute_batch("ALTER TABLE sentences ADD COLUMN claim_of INTEGER; DELETE FROM sentences;")?;
     }
     let mut upgraded = manifest.clone();
     upgraded.format_version = FORMAT_VERSION;
@@ -1305,7 +1318,7 @@ mod tests {
                     windowed: false,
                     text: "t",
                     vector: v,
-                    sentences: Some(vec![NewSentence { start: i * 2, end: i * 2 + 1, vector: None }]),
+                    sentences: Some(vec![NewSentence { start: i * 2, end: i * 2 + 1, vector: None, claim_of: None }]),
                 })
                 .collect(),
         }
@@ -1400,6 +1413,65 @@ mod tests {
             let corpus = store.load_corpus_with_sentences().unwrap();
             assert!(!corpus.sentences.contains("Markets fell sharply.") && !corpus.sentences.contains("Gold rose."));
             assert!(!corpus.sentences.contains("Officials confirmed it later."));
+        }
+
+        const D: &str = "While the exact number remains unclear, officials estimate that 3,000 soldiers have been \
+                         deployed, with the potential for this number to reach 10,000 by December. Gold rose.";
+
+        fn claim_rows(store: &Store) -> Vec<(i64, i64, i64)> {
+            let mut stmt = store
+                .conn
+                .prepare(
+                    "SELECT byte_start, byte_end, claim_of FROM sentences WHERE claim_of IS NOT NULL ORDER BY ordinal",
+                )
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+            rows.map(Result::unwrap).collect()
+        }
+
+        /// Claims are stored with their sentences, so that claim-level
+        /// overlaps on an index embed nothing; a format-4 index (sentences
+        /// without claims) is cut again, claims included, by the next run.
+        #[test]
+        fn claims_are_stored_with_their_sentences_and_a_format_4_index_gets_them() {
+            let dir = tempfile::tempdir().unwrap();
+            let idx = dir.path().join("idx");
+            let (mut store, _) = Store::open_write(&idx, &index()).unwrap();
+            let done = index_docs(&mut store, &[("d", D)], false);
+            let claims = claim_rows(&store);
+            let texts: Vec<&str> = claims.iter().map(|&(s, e, _)| &D[s as usize..e as usize]).collect();
+            assert_eq!(
+                texts,
+                vec![
+                    "While the exact number remains unclear",
+                    "officials estimate that 3,000 soldiers have been deployed",
+                    "the potential for this number to reach 10,000 by December",
+                ]
+            );
+            assert!(claims.iter().all(|c| c.2 == 0), "all inside the first sentence");
+            // Two sentences and three claims, each embedded once.
+            assert_eq!(done, update::Applied { passages: 1, sentences: 5 });
+            let corpus = store.load_corpus_with_sentences().unwrap();
+            assert!(texts.iter().all(|t| corpus.sentences.contains(t)));
+            drop(store);
+            // As motif before claims wrote it.
+            let conn = Connection::open(idx.join(DB_FILE)).unwrap();
+            conn.execute_batch(
+                "DELETE FROM sentences WHERE claim_of IS NOT NULL; ALTER TABLE sentences DROP COLUMN claim_of;
+                 UPDATE manifest SET value = '4' WHERE key = 'format_version'",
+            )
+            .unwrap();
+            drop(conn);
+            let reader = Store::open_read(&idx).unwrap();
+            assert_eq!(reader.manifest().format_version, 4);
+            let corpus = reader.load_corpus_with_sentences().unwrap();
+            assert!(corpus.sentences.contains("Gold rose.") && !corpus.sentences.contains(texts[1]));
+            drop(reader);
+            let (mut store, _) = Store::open_write(&idx, &index()).unwrap();
+            assert_eq!((store.manifest().format_version, store.uncut_count().unwrap()), (FORMAT_VERSION, 1));
+            let cut = update::cut_stored(&mut store, &HashEmbedder::new(DIM), 10, &mut |_| {}).unwrap();
+            assert_eq!(cut, update::Cut { passages: 1, sentences: 5 });
+            assert_eq!(claim_rows(&store), claims);
         }
 
         #[test]

@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::{NewDoc, NewPassage, NewSentence, Store, StoreError, StoredDoc};
+use crate::corpus::claims::passage_claims;
 use crate::corpus::meta::DocMeta;
 use crate::corpus::sentences::{is_whole, passage_sentences, SentenceVectors};
 use crate::corpus::{Passage, ReadDocuments};
@@ -269,11 +270,12 @@ impl<'a> Vectors<'a> {
     }
 }
 
-/// The sentences of `passages` (cut as everywhere else) and their
-/// vectors: a sentence that is its whole passage shares the passage's
-/// vector (`passage_vectors[i]`, when known) and is stored without one;
-/// the others are embedded, each distinct text once. `progress` counts
-/// every sentence that is not a whole passage.
+/// The sentences of `passages` (cut as everywhere else), the claims inside
+/// them (`corpus::claims`), and their vectors: a sentence that is its
+/// whole passage shares the passage's vector (`passage_vectors[i]`, when
+/// known) and is stored without one; the other sentences and every claim
+/// are embedded, each distinct text once. `progress` counts every text
+/// to embed (`texts_to_embed`).
 fn embed_sentences(
     passages: &[&Passage],
     passage_vectors: Option<&ndarray::Array2<f32>>,
@@ -281,6 +283,8 @@ fn embed_sentences(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Embedded, EmbedError> {
     let cuts: Vec<Vec<(usize, usize)>> = passages.iter().map(|p| passage_sentences(p)).collect();
+    let claims: Vec<Vec<(usize, (usize, usize))>> =
+        passages.iter().zip(&cuts).map(|(p, cut)| passage_claims(p, cut)).collect();
     let mut known = SentenceVectors::new(embedder.dim());
     if let Some(vectors) = passage_vectors {
         for (i, (p, cut)) in passages.iter().zip(&cuts).enumerate() {
@@ -289,38 +293,62 @@ fn embed_sentences(
             }
         }
     }
-    let needed: Vec<&str> = passages
+    let mut needed: Vec<&str> = passages
         .iter()
         .zip(&cuts)
         .filter(|(p, cut)| !is_whole(p, cut))
         .flat_map(|(p, cut)| cut.iter().map(|&r| p.slice(r)))
         .collect();
+    needed.extend(passages.iter().zip(&claims).flat_map(|(p, c)| c.iter().map(|&(_, r)| p.slice(r))));
     let embedded = known.embed_missing(embedder, &needed, progress)?;
     // Texts known already or given twice are done too.
     progress(needed.len() - embedded);
-    Ok(Embedded { cuts, known, embedded })
+    Ok(Embedded { cuts, claims, known, embedded })
 }
 
 /// The sentences of some passages, embedded (`embed_sentences`).
 struct Embedded {
     /// Each passage's sentences, in document offsets.
     cuts: Vec<Vec<(usize, usize)>>,
+    /// Each passage's claims: their sentence and document offsets.
+    claims: Vec<Vec<(usize, (usize, usize))>>,
     /// Their vectors, by text.
     known: SentenceVectors,
     /// Texts embedded.
     embedded: usize,
 }
 
-/// The sentences to store for a passage cut as `cut`, with their vectors from `known`.
-fn new_sentences<'a>(p: &Passage, cut: &[(usize, usize)], known: &'a SentenceVectors) -> Vec<NewSentence<'a>> {
-    let whole = is_whole(p, cut);
-    cut.iter()
-        .map(|&(start, end)| NewSentence { start, end, vector: (!whole).then(|| known.get(p.slice((start, end)))) })
-        .collect()
+impl Embedded {
+    /// The rows to store for passage `i` of those embedded.
+    fn rows<'a>(&'a self, i: usize, p: &Passage) -> Vec<NewSentence<'a>> {
+        let cut = &self.cuts[i];
+        let whole = is_whole(p, cut);
+        let sentences = cut.iter().map(|&(start, end)| NewSentence {
+            start,
+            end,
+            claim_of: None,
+            vector: (!whole).then(|| self.known.get(p.slice((start, end)))),
+        });
+        let claims = self.claims[i].iter().map(|&(s, (start, end))| NewSentence {
+            start,
+            end,
+            claim_of: Some(s),
+            vector: Some(self.known.get(p.slice((start, end)))),
+        });
+        sentences.chain(claims).collect()
+    }
+}
+
+/// Texts `embed_sentences` embeds for a passage: its sentences unless it
+/// is one, and every claim inside them.
+fn texts_to_embed(p: &Passage) -> usize {
+    let cut = passage_sentences(p);
+    let claims = passage_claims(p, &cut).len();
+    claims + if is_whole(p, &cut) { 0 } else { cut.len() }
 }
 
 /// What `apply` counts its progress in: the passages to store, plus their
-/// sentences to embed (those that are not whole passages) when sentences
+/// sentences and claims to embed (`texts_to_embed`) when sentences
 /// are embedded.
 pub fn work(read: &ReadDocuments, plan: &Plan, vectors: Vectors) -> usize {
     let by_doc = read.by_document();
@@ -328,12 +356,7 @@ pub fn work(read: &ReadDocuments, plan: &Plan, vectors: Vectors) -> usize {
     if vectors.sentence_embedder().is_none() {
         return passages.count();
     }
-    passages
-        .map(|p| {
-            let cut = passage_sentences(p);
-            1 + if is_whole(p, &cut) { 0 } else { cut.len() }
-        })
-        .sum()
+    passages.map(|p| 1 + texts_to_embed(p)).sum()
 }
 
 /// What `apply` stored.
@@ -419,7 +442,7 @@ pub fn apply(
                         .map(|p| {
                             let passage = &read.passages[p];
                             let vector = row(&vectors, next);
-                            let sentences = sentences.as_ref().map(|e| new_sentences(passage, &e.cuts[next], &e.known));
+                            let sentences = sentences.as_ref().map(|e| e.rows(next, passage));
                             next += 1;
                             NewPassage {
                                 ordinal: passage.ordinal,
@@ -477,9 +500,9 @@ pub fn cut_stored(
         let e = embed_sentences(&refs, None, embedder, &mut |_| {})?;
         let rows: Vec<(i64, Vec<NewSentence>)> = batch
             .iter()
-            .zip(&e.cuts)
-            .filter(|(_, cut)| !cut.is_empty())
-            .map(|(u, cut)| (u.id, new_sentences(&u.passage, cut, &e.known)))
+            .enumerate()
+            .filter(|(i, _)| !e.cuts[*i].is_empty())
+            .map(|(i, u)| (u.id, e.rows(i, &u.passage)))
             .collect();
         store.add_sentences(&rows)?;
         done.passages += rows.len();
