@@ -289,7 +289,9 @@ fn conflict_between<'a>(
     if !(a.shares_name(b) || sentence_a.shares_name(sentence_b)) {
         return None;
     }
-    let kinds: HashSet<_> = a.quantities().map(|f| (f.kind, f.unit)).collect();
+    // In a fixed order (a set's iteration order would pick another kind
+    // run to run when a claim gives two, as "540bn yen ($5.2bn)").
+    let kinds: std::collections::BTreeSet<_> = a.quantities().map(|f| (f.kind, f.unit)).collect();
     for (kind, unit) in kinds {
         let fa: Vec<&Figure> = a.quantities().filter(|f| (f.kind, f.unit) == (kind, unit)).collect();
         let fb: Vec<&Figure> = b.quantities().filter(|f| (f.kind, f.unit) == (kind, unit)).collect();

@@ -199,6 +199,8 @@ fn html_inlines_the_data_whole_and_inert() {
     for k in ["all_outliers", "all_passages"] {
         assert!(inlined.as_object_mut().unwrap().remove(k).is_some(), "{k}");
     }
+    let conflicts = whole.get("conflicts").and_then(|c| c.as_array()).map_or(0, |c| c.len()) as u64;
+    assert_eq!(inlined.as_object_mut().unwrap().remove("all_conflicts").and_then(|v| v.as_u64()), Some(conflicts));
     assert_eq!(inlined, whole, "the rest of the page's data is report.json's");
     let rest = format!("{}{}", &page[..start], &page[end..]);
     assert_eq!(rest.to_ascii_lowercase().matches("<script").count(), 2, "only the page's own scripts");
