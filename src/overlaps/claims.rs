@@ -115,18 +115,35 @@ pub struct ClaimMatch {
 }
 
 /// A sentence's claims: the sentence itself first, then its pieces.
+/// Each piece's words, anchors and figure keys are worked out once here,
+/// not again for every piece of every sentence it is compared with.
 struct Pieces {
     /// Byte ranges in the sentence's text.
     ranges: Vec<Range<usize>>,
+    words: Vec<Vec<align::Word>>,
     anchors: Vec<Anchors>,
+    figure_keys: Vec<Vec<String>>,
 }
 
 impl Pieces {
     fn of(text: &str) -> Pieces {
         let ranges: Vec<Range<usize>> = std::iter::once(0..text.len()).chain(claims::cut(text)).collect();
-        let anchors = ranges.iter().map(|r| Anchors::of(&text[r.clone()])).collect();
-        Pieces { ranges, anchors }
+        let words = ranges.iter().map(|r| align::words(&text[r.clone()])).collect();
+        let anchors: Vec<Anchors> = ranges.iter().map(|r| Anchors::of(&text[r.clone()])).collect();
+        let figure_keys = anchors.iter().map(Anchors::figure_keys).collect();
+        Pieces { ranges, words, anchors, figure_keys }
     }
+}
+
+/// One claim of sentence a against one of sentence b (pieces `ki`, `kj`).
+#[derive(Clone, Copy)]
+struct Scored {
+    score: f32,
+    cosine: f32,
+    lexical: f32,
+    shared_rare: bool,
+    ki: usize,
+    kj: usize,
 }
 
 /// Keys of anchors held by few units, and the units holding each.
@@ -200,72 +217,69 @@ pub fn refine(
             cache.get(piece_text(i, k))
         }
     };
+    let high = decision.threshold + settings.claim_margin;
+    let close = decision.threshold - settings.conflict_margin;
+    let passes = |s: &Scored| s.score >= high || (s.shared_rare && s.score >= low);
+    let span = |u: usize, k: usize| {
+        let r = &pieces[&u].ranges[k];
+        (units[u].start + r.start, units[u].start + r.end)
+    };
     let mut out = Vec::new();
     let all = passed.iter().map(|&p| (p, true)).chain(proposed.iter().map(|&p| (p, false)));
     for ((i, j), linked_whole) in all {
         let (pi, pj) = (&pieces[&i], &pieces[&j]);
         let across = align::scripts_differ(crate::text::script(texts[i]), crate::text::script(texts[j]));
-        // (score, cosine, lexical, anchored, ki, kj) of each claim pair
         let mut scored = Vec::with_capacity(pi.ranges.len() * pj.ranges.len());
         for ki in 0..pi.ranges.len() {
             for kj in 0..pj.ranges.len() {
-                let cos = dot(vector(i, ki), vector(j, kj));
-                let (ta, tb) = (piece_text(i, ki), piece_text(j, kj));
-                let lex = (!across).then(|| align::lexical(ta, tb));
-                let score = decision.score_across(cos, lex);
-                let shared_rare = pi.anchors[ki]
-                    .figure_keys()
-                    .iter()
-                    .any(|k| rare_keys.contains(k.as_str()) && pj.anchors[kj].figure_keys().contains(k));
-                scored.push((score, cos, lex.unwrap_or(0.0), shared_rare, ki, kj));
+                let cosine = dot(vector(i, ki), vector(j, kj));
+                let lex = (!across).then(|| align::lexical_words(&pi.words[ki], &pj.words[kj]));
+                let shared_rare =
+                    pi.figure_keys[ki].iter().any(|k| rare_keys.contains(k.as_str()) && pj.figure_keys[kj].contains(k));
+                let score = decision.score_across(cosine, lex);
+                scored.push(Scored { score, cosine, lexical: lex.unwrap_or(0.0), shared_rare, ki, kj });
             }
         }
-        let high = decision.threshold + settings.claim_margin;
-        let passes = |s: &(f32, f32, f32, bool, usize, usize)| s.0 >= high || (s.3 && s.0 >= low);
-        let span = |u: usize, k: usize| {
-            let r = &pieces[&u].ranges[k];
-            (units[u].start + r.start, units[u].start + r.end)
-        };
         // Claims close enough to be about the same thing that give
         // different figures: a conflict, whether or not the pair links.
-        let close = decision.threshold - settings.conflict_margin;
         let disputed = scored
             .iter()
-            .filter(|s| s.0 >= close)
+            .filter(|s| s.score >= close)
             .filter_map(|s| {
-                conflict_between(&pi.anchors[s.4], &pj.anchors[s.5], &pi.anchors[0], &pj.anchors[0]).map(|f| (s, f))
+                conflict_between(&pi.anchors[s.ki], &pj.anchors[s.kj], &pi.anchors[0], &pj.anchors[0]).map(|f| (s, f))
             })
-            .max_by(|(x, _), (y, _)| x.0.total_cmp(&y.0));
+            .max_by(|(x, _), (y, _)| x.score.total_cmp(&y.score));
         // The best passing match; for a pair linked as wholes, the best of
         // all; for a conflict that links nothing else, the disputed claims.
         let best = scored
             .iter()
             .filter(|s| linked_whole || passes(s))
-            .max_by(|x, y| x.0.total_cmp(&y.0).then_with(|| (y.4, y.5).cmp(&(x.4, x.5))))
+            .max_by(|x, y| x.score.total_cmp(&y.score).then_with(|| (y.ki, y.kj).cmp(&(x.ki, x.kj))))
             .or(disputed.as_ref().map(|(s, _)| *s));
-        let Some(&(score, cosine, lexical, shared_rare, ki, kj)) = best else { continue };
-        let anchored = !linked_whole && score < high && shared_rare;
+        let Some(&best) = best else { continue };
+        let (ki, kj) = (best.ki, best.kj);
+        let anchored = !linked_whole && best.score < high && best.shared_rare;
         let conflict = disputed.map(|(s, (fa, fb))| Conflict {
-            a: span(i, s.4),
-            b: span(j, s.5),
-            figures_a: fa.iter().map(|f| written(piece_text(i, s.4), f)).collect(),
-            figures_b: fb.iter().map(|f| written(piece_text(j, s.5), f)).collect(),
+            a: span(i, s.ki),
+            b: span(j, s.kj),
+            figures_a: fa.iter().map(|f| written(piece_text(i, s.ki), f)).collect(),
+            figures_b: fb.iter().map(|f| written(piece_text(j, s.kj), f)).collect(),
         });
         let kind = if conflict.is_some() {
             Kind::Conflict
         } else if across {
             Kind::CrossLanguage
         } else {
-            align::kind(&align::words(piece_text(i, ki)), &align::words(piece_text(j, kj)))
+            align::kind(&pi.words[ki], &pj.words[kj])
         };
         out.push(ClaimMatch {
             a: i,
             b: j,
             claim_a: span(i, ki),
             claim_b: span(j, kj),
-            cosine,
-            lexical,
-            score,
+            cosine: best.cosine,
+            lexical: best.lexical,
+            score: best.score,
             anchored,
             kind,
             conflict,
