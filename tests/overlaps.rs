@@ -350,18 +350,23 @@ fn eval_claims_links_more_claims_than_whole_sentences() {
 fn eval_reuse_separates_grades() {
     let Some(_) = data_file("reuse/clough_stevenson/pairs.tsv") else { return };
     let dir = data_dir().unwrap().join("reuse/clough_stevenson");
-    let out = run_ok(motif().args(["eval", "reuse", "--json", "--tasks", "ab"]).arg(&dir));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    eprintln!("{v:#}");
-    let grade = |g: &str| v["grades"].as_array().unwrap().iter().find(|r| r["grade"] == g).cloned().unwrap();
-    let share = |g: &str| grade(g)["overlapping_text_pct"].as_f64().unwrap();
-    assert!(share("cut") > 2.0 * share("non") && share("light") > 2.0 * share("non"), "{v:#}");
-    let cut = grade("cut");
-    let verbatim = cut["verbatim_pct"].as_f64().unwrap();
-    assert!(
-        verbatim > cut["near_verbatim_pct"].as_f64().unwrap() && verbatim > cut["paraphrase_pct"].as_f64().unwrap()
-    );
-    assert!(v["auc_reused_vs_non"].as_f64().unwrap() > 0.8);
+    // Claims (the default) and whole sentences alike.
+    for granularity in ["claim", "sentence"] {
+        let out =
+            run_ok(motif().args(["eval", "reuse", "--json", "--tasks", "ab", "--granularity", granularity]).arg(&dir));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        eprintln!("{v:#}");
+        let grade = |g: &str| v["grades"].as_array().unwrap().iter().find(|r| r["grade"] == g).cloned().unwrap();
+        let share = |g: &str| grade(g)["overlapping_text_pct"].as_f64().unwrap();
+        assert!(share("cut") > 2.0 * share("non") && share("light") > 2.0 * share("non"), "{v:#}");
+        let cut = grade("cut");
+        let verbatim = cut["verbatim_pct"].as_f64().unwrap();
+        assert!(
+            verbatim > cut["near_verbatim_pct"].as_f64().unwrap() && verbatim > cut["paraphrase_pct"].as_f64().unwrap()
+        );
+        assert!(v["auc_reused_vs_non"].as_f64().unwrap() > 0.8);
+        assert_eq!(v["granularity"], granularity);
+    }
 }
 
 /// `--index DIR` reads the stored passages and vectors and finds the same

@@ -366,12 +366,26 @@ pub struct EvalReuseArgs {
     /// Only these tasks (letters a-e, e.g. --tasks ab); default all.
     #[arg(long)]
     tasks: Option<String>,
+    /// Compare whole sentences, or sentences and the claims inside them (as `motif overlaps` does
+    /// by default).
+    #[arg(long, value_enum, default_value_t = ReuseGranularity::Claim)]
+    granularity: ReuseGranularity,
+    #[command(flatten)]
+    claims: ClaimArgs,
     #[command(flatten)]
     decision: DecisionArgs,
     #[command(flatten)]
     model: ModelArgs,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReuseGranularity {
+    /// Single sentences, compared as wholes.
+    Sentence,
+    /// Sentences, and the claims inside them.
+    Claim,
 }
 
 /// Overlaps between each answer and its source, by reuse grade (see
@@ -381,15 +395,17 @@ pub fn cmd_eval_reuse(args: EvalReuseArgs) -> Result<()> {
     let decision = args.decision.decision_for(&name)?;
     let corpus = reuse::read(&args.dir, args.tasks.as_deref())?;
     let embedder = args.model.load(&name)?;
-    let r = reuse::evaluate(&corpus, decision, &*embedder, &mut Bars::new())?;
+    let claims = args.claims.settings(args.granularity == ReuseGranularity::Claim);
+    let r = reuse::evaluate(&corpus, decision, claims, &*embedder, &mut Bars::new())?;
     if args.json {
         return print_output(Some("reuse"), None, Some(&args.dir), &r);
     }
     outln!(
-        "reuse {}: {} answers, {} sentences, overlap threshold {:.3} (lexical weight {:.2}), model {}\n",
+        "reuse {}: {} answers, {} sentences, {} granularity, overlap threshold {:.3} (lexical weight {:.2}), model {}\n",
         args.dir.display(),
         r.answers,
         r.sentences,
+        r.granularity,
         r.threshold,
         r.lexical_weight,
         r.model

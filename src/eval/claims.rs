@@ -7,12 +7,12 @@
 //! README), or any MRPC-style file (label 1 or 0). Each pair is scored as
 //! `overlaps::claims::refine` scores a sentence pair of a corpus: whole
 //! sentences first, then every claim of one against every claim of the
-//! other. A pair alone is its own corpus, so every figure it shares is
-//! "rare". Linked counts as positive for `same` and `conflict` (a conflict
+//! other. The file's sentences stand for the corpus when deciding which
+//! figures are rare (`claims::rare_anchors`, as `motif overlaps` does).
+//! Linked counts as positive for `same` and `conflict` (a conflict
 //! is the same claim with another figure); conflicts are scored apart; and
 //! "equivalent" (linked, not a conflict) against `same` is MRPC's question.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -24,7 +24,6 @@ use crate::corpus::Unit;
 use crate::embed::Embedder;
 use crate::matrix::{dot, row};
 use crate::overlaps::align::{self, Kind};
-use crate::overlaps::anchors::Anchors;
 use crate::overlaps::claims::{self, ClaimSettings};
 use crate::overlaps::Decision;
 use crate::pipeline::{stage, Progress};
@@ -179,13 +178,9 @@ pub fn evaluate(
     }
     let units: Vec<Unit> =
         texts.iter().enumerate().map(|(i, t)| Unit { doc: i, passage: i, start: 0, end: t.len() }).collect();
-    // Alone, a pair's shared figures are rare by definition.
-    let mut rare: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, t) in texts.iter().enumerate() {
-        for k in Anchors::of(t).figure_keys() {
-            rare.entry(k).or_default().push(i);
-        }
-    }
+    // Rare as in a corpus: the file's sentences are the corpus, so a
+    // figure most pairs mention ("two", this year) lowers no threshold.
+    let rare = claims::rare_anchors(&texts, &vec![false; texts.len()], &settings);
     let whole_scores: Vec<f32> = (0..pairs.len())
         .map(|k| {
             let cos = dot(row(&rows.view(), 2 * k), row(&rows.view(), 2 * k + 1));

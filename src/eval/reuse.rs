@@ -25,6 +25,7 @@ use crate::corpus::{split, Passage, Unit, Units};
 use crate::embed::Embedder;
 use crate::index::Route as GraphRoute;
 use crate::overlaps::align::{self, Kind};
+use crate::overlaps::claims::ClaimSettings;
 use crate::overlaps::{self, Decision, Route, Settings};
 use crate::pipeline::{self, stage, Progress};
 
@@ -139,6 +140,9 @@ pub struct GradeRow {
 /// What the evaluation found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reuse {
+    /// "claim" (sentences and the claims inside them, as `motif overlaps`
+    /// by default) or "sentence" (whole sentences).
+    pub granularity: &'static str,
     pub model: String,
     pub threshold: f32,
     pub lexical_weight: f32,
@@ -187,18 +191,38 @@ pub fn sentences(
 pub fn evaluate(
     corpus: &Corpus,
     decision: Decision,
+    claims: ClaimSettings,
     embedder: &dyn Embedder,
     progress: &mut dyn Progress,
 ) -> Result<Reuse, EvalError> {
     decision.check()?;
     let units = sentences(&corpus.documents, embedder, progress)?;
-    let settings = Settings { decision, ..Settings::default() };
+    let settings = Settings { decision, claims, ..Settings::default() };
     let graph = pipeline::neighbours(&units, None, settings.min_content_words, settings.k, GraphRoute::Auto, progress);
     let texts = units.text_refs();
     let found = overlaps::find(&units.list, &texts, units.view(), Route::Graph(&graph), &settings)?;
-    let answers = answers(&units.list, &texts, &found.pairs, &corpus.pairs);
+    let matches: Vec<Match> = if claims.enabled {
+        let mut cache = SentenceVectors::new(embedder.dim());
+        let (found, _) = stage(progress, "claims", 0, |p| {
+            overlaps::claim_matches(&units, &found, &settings, &mut cache, embedder, p)
+        })?;
+        found.iter().map(|m| Match { a: m.a, b: m.b, score: m.score, kind: m.kind }).collect()
+    } else {
+        found
+            .pairs
+            .iter()
+            .map(|p| Match {
+                a: p.a,
+                b: p.b,
+                score: p.score,
+                kind: align::kind(&align::words(texts[p.a]), &align::words(texts[p.b])),
+            })
+            .collect()
+    };
+    let answers = answers(&units.list, &texts, &matches, &corpus.pairs);
     let (grades, spearman, auc) = summarise(&answers);
     Ok(Reuse {
+        granularity: if claims.enabled { "claim" } else { "sentence" },
         model: embedder.name().to_string(),
         threshold: decision.threshold,
         lexical_weight: decision.lexical_weight,
@@ -210,19 +234,28 @@ pub fn evaluate(
     })
 }
 
+/// Two overlapping sentence units, their score and kind (of the whole
+/// sentences, or of their best matching claims).
+#[derive(Debug, Clone, Copy)]
+pub struct Match {
+    pub a: usize,
+    pub b: usize,
+    pub score: f32,
+    pub kind: Kind,
+}
+
 /// Each graded answer's overlap with its source, from the overlapping
 /// pairs of sentence units (`units[i].doc` indexes the documents).
-pub fn answers(units: &[Unit], texts: &[&str], pairs: &[overlaps::Pair], graded: &[Graded]) -> Vec<Answer> {
+pub fn answers(units: &[Unit], texts: &[&str], matches: &[Match], graded: &[Graded]) -> Vec<Answer> {
     let source_of: HashMap<usize, usize> = graded.iter().map(|g| (g.answer, g.source)).collect();
     // Per answer sentence overlapping its source: the best match's score and kind.
     let mut best: HashMap<usize, (f32, Kind)> = HashMap::new();
-    for p in pairs {
-        for (x, y) in [(p.a, p.b), (p.b, p.a)] {
+    for m in matches {
+        for (x, y) in [(m.a, m.b), (m.b, m.a)] {
             if source_of.get(&units[x].doc) == Some(&units[y].doc) {
-                let kind = align::kind(&align::words(texts[x]), &align::words(texts[y]));
-                let e = best.entry(x).or_insert((f32::MIN, kind));
-                if p.score > e.0 {
-                    *e = (p.score, kind);
+                let e = best.entry(x).or_insert((f32::MIN, m.kind));
+                if m.score > e.0 {
+                    *e = (m.score, m.kind);
                 }
             }
         }
@@ -411,26 +444,33 @@ mod tests {
         ];
         write(d, &docs, "cut1\torig\ta\tcut\t3\nnon1\torig\ta\tnon\t0\n");
         let corpus = read(d, None).unwrap();
-        let r = evaluate(&corpus, Decision::default(), &Words, &mut Quiet).unwrap();
-        assert_eq!((r.answers, r.sentences), (2, 7));
-        let (cut, non) = (&r.grades[0], &r.grades[1]);
-        assert_eq!((cut.grade.as_str(), non.grade.as_str()), ("cut", "non"));
-        assert_eq!((cut.answers_with_overlap, cut.matched_sentences, cut.verbatim), (1, 1, 1.0), "{cut:?}");
-        // The copied sentence is 12 of the answer's 17 words.
-        assert!((cut.overlapping_text - 12.0 / 17.0).abs() < 1e-12, "{cut:?}");
-        assert_eq!((non.answers_with_overlap, non.overlapping_text), (0, 0.0), "{non:?}");
-        assert_eq!(r.auc, 1.0);
-        let v = serde_json::to_value(&r).unwrap();
-        let want = [
-            "answers",
-            "auc_reused_vs_non",
-            "grades",
-            "lexical_weight",
-            "model",
-            "sentences",
-            "spearman_share_vs_level",
-            "threshold",
-        ];
-        assert_eq!(keys(&v), want);
+        // Whole sentences and claims alike: the copied sentence matches
+        // best as a whole.
+        for enabled in [false, true] {
+            let claims = ClaimSettings { enabled, ..ClaimSettings::default() };
+            let r = evaluate(&corpus, Decision::default(), claims, &Words, &mut Quiet).unwrap();
+            assert_eq!(r.granularity, if enabled { "claim" } else { "sentence" });
+            assert_eq!((r.answers, r.sentences), (2, 7));
+            let (cut, non) = (&r.grades[0], &r.grades[1]);
+            assert_eq!((cut.grade.as_str(), non.grade.as_str()), ("cut", "non"));
+            assert_eq!((cut.answers_with_overlap, cut.matched_sentences, cut.verbatim), (1, 1, 1.0), "{cut:?}");
+            // The copied sentence is 12 of the answer's 17 words.
+            assert!((cut.overlapping_text - 12.0 / 17.0).abs() < 1e-12, "{cut:?}");
+            assert_eq!((non.answers_with_overlap, non.overlapping_text), (0, 0.0), "{non:?}");
+            assert_eq!(r.auc, 1.0);
+            let v = serde_json::to_value(&r).unwrap();
+            let want = [
+                "answers",
+                "auc_reused_vs_non",
+                "grades",
+                "granularity",
+                "lexical_weight",
+                "model",
+                "sentences",
+                "spearman_share_vs_level",
+                "threshold",
+            ];
+            assert_eq!(keys(&v), want);
+        }
     }
 }

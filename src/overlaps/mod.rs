@@ -592,26 +592,8 @@ pub fn find_echoes(
     let found = find(&units.list, &texts, units.view(), route, settings)?;
     let (mut overlaps, sentences_embedded) = match units.kind {
         UnitKind::Sentence if settings.claims.enabled => {
-            let rare = claims::rare_anchors(&texts, &found.left_out, &settings.claims);
-            let passed: Vec<(usize, usize)> = found.pairs.iter().map(|p| (p.a, p.b)).collect();
-            let seen: HashSet<(usize, usize)> =
-                passed.iter().map(|&(a, b)| (a.min(b), a.max(b))).chain(found.near.iter().copied()).collect();
-            let mut proposed = found.near.clone();
-            proposed.extend(claims::anchor_pairs(&units.list, &rare).into_iter().filter(|p| !seen.contains(p)));
             let mut cache = SentenceVectors::over(&corpus.sentences);
-            let (matches, embedded) = claims::refine(
-                &units.list,
-                &texts,
-                units.view(),
-                &passed,
-                &proposed,
-                &settings.decision,
-                &settings.claims,
-                &rare,
-                &mut cache,
-                embedder,
-                progress,
-            )?;
+            let (matches, embedded) = claim_matches(units, &found, settings, &mut cache, embedder, progress)?;
             (overlaps_from_claims(&matches, &units.list), embedded)
         }
         UnitKind::Sentence => (overlaps_from_sentences(&found.pairs, &units.list, &texts), 0),
@@ -628,6 +610,40 @@ pub fn find_echoes(
         capped: found.capped,
         sentences_embedded,
     })
+}
+
+/// The claim matches among sentence `units` (`claims::refine`): the pairs
+/// `find` passed, those it left just below the threshold (`Found::near`)
+/// and those sharing a rare figure, their claims embedded through `cache`.
+/// Also returns how many claim texts were embedded.
+pub fn claim_matches(
+    units: &Units,
+    found: &Found,
+    settings: &Settings,
+    cache: &mut SentenceVectors,
+    embedder: &dyn Embedder,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<claims::ClaimMatch>, usize), EmbedError> {
+    let texts = units.text_refs();
+    let rare = claims::rare_anchors(&texts, &found.left_out, &settings.claims);
+    let passed: Vec<(usize, usize)> = found.pairs.iter().map(|p| (p.a, p.b)).collect();
+    let seen: HashSet<(usize, usize)> =
+        passed.iter().map(|&(a, b)| (a.min(b), a.max(b))).chain(found.near.iter().copied()).collect();
+    let mut proposed = found.near.clone();
+    proposed.extend(claims::anchor_pairs(&units.list, &rare).into_iter().filter(|p| !seen.contains(p)));
+    claims::refine(
+        &units.list,
+        &texts,
+        units.view(),
+        &passed,
+        &proposed,
+        &settings.decision,
+        &settings.claims,
+        &rare,
+        cache,
+        embedder,
+        progress,
+    )
 }
 
 /// Aligns the sentences inside each overlapping passage pair; also returns

@@ -393,10 +393,14 @@ impl Report<'_> {
     /// different figures for the same thing, first, since a fact-checker
     /// wants those before anything else.
     fn write_conflicts(&self, out: &mut dyn Write) -> io::Result<()> {
+        // One entry per passage pair and disputed figures, as in the
+        // report (a clause and a window over it can dispute the same numbers).
+        let mut seen = std::collections::HashSet::new();
         let conflicts: Vec<(&Overlap, &Conflict)> = self
             .overlaps
             .iter()
             .flat_map(|o| o.sentences.iter().filter_map(move |s| s.conflict.as_ref().map(|c| (o, c))))
+            .filter(|(o, c)| seen.insert((o.a, o.b, &c.figures_a, &c.figures_b)))
             .collect();
         if conflicts.is_empty() {
             return Ok(());
@@ -694,6 +698,40 @@ mod tests {
         r.write_csv(&mut csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
         assert!(csv.lines().nth(1).unwrap().starts_with("0,0,a.txt,0,10,60,\"b, c.txt\",2,0,40,"), "{csv}");
+    }
+
+    /// A clause and a window over it that dispute the same figures make
+    /// one entry in "Conflicting figures"; other figures make another.
+    #[test]
+    fn markdown_lists_each_conflict_once() {
+        let (documents, passages, mut overlaps, groups, meta) = report_parts();
+        let conflict = |figures_b: &str| {
+            let mut s = SentenceOverlap::whole((10, 35), (0, 29), 0.7, 0.4, 0.6, Kind::Conflict);
+            s.conflict = Some(Conflict {
+                a: (16, 22),
+                b: (5, 11),
+                figures_a: vec!["10,000".into()],
+                figures_b: vec![figures_b.into()],
+            });
+            s
+        };
+        overlaps[0].sentences = vec![conflict("3,000"), conflict("3,000"), conflict("4,000")];
+        let doc_meta = vec![DocMeta::default(); documents.len()];
+        let r = Report {
+            documents: &documents,
+            doc_meta: &doc_meta,
+            passages: &passages,
+            overlaps: &overlaps,
+            groups: &groups,
+            boilerplate: &[],
+            meta: &meta,
+        };
+        let mut md = Vec::new();
+        r.write_markdown(&mut md).unwrap();
+        let md = String::from_utf8(md).unwrap();
+        assert!(md.contains("give different figures (2):"), "{md}");
+        assert_eq!(md.matches("**10,000** vs **3,000**").count(), 1, "{md}");
+        assert_eq!(md.matches("**10,000** vs **4,000**").count(), 1, "{md}");
     }
 
     /// A `|` or a line break in a file name stays inside its cell of the pair table.
